@@ -1,0 +1,3 @@
+from openim.cli import main
+
+main()

@@ -1,0 +1,35 @@
+"""The api module: the OpenIM REST routes, the ops endpoints and (later) the web console, on one port."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from openim.api.framework import Router, not_found, options_preflight
+from openim.node import Node
+from openim.ops.health import Probe, ops_routes
+from openim.ops.http_server import HttpModule
+from openim.services import Services
+
+
+def build_router(node: Node, services: Services) -> Router:
+    from openim.api import routes
+
+    router = Router(services.tokens, node.metrics, node.config.api.max_body_size)
+    routes.register_all(router, node, services)
+    return router
+
+
+def build_app(node: Node, services: Services, probes: list[Probe]) -> Starlette:
+    router = build_router(node, services)
+    all_routes = [
+        *ops_routes(node.metrics, probes),
+        *router.starlette_routes(),
+        Route("/{path:path}", options_preflight, methods=["OPTIONS"]),
+    ]
+    return Starlette(routes=all_routes, exception_handlers={404: not_found, 405: not_found})
+
+
+def api_module(node: Node, services: Services, probes: list[Probe]) -> HttpModule:
+    cfg = node.config.api
+    return HttpModule("api", build_app(node, services, probes), cfg.host, cfg.port, max_body=cfg.max_body_size)

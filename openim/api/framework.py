@@ -1,0 +1,234 @@
+"""The REST conventions of OpenIM in one place (shared/openim-protocol/rest-api.md section 1).
+
+Every route is ``POST <path>`` with headers ``operationID`` (always) and ``token`` (unless whitelisted),
+a JSON body read whatever the Content-Type says (the SDK's upload calls send text/plain), keys matched
+case-insensitively, and an answer ``{"errCode","errMsg","errDlt","data"}`` with HTTP 200 even for
+business errors. Handlers receive a typed protobuf request and return a protobuf response (or None for
+an empty one); this module decodes, authenticates, calls, encodes, and turns every failure into the
+envelope — never an HTTP 500, never a traceback to the client.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, TypeVar
+
+from google.protobuf.message import DecodeError, Message
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from openim.ops.logging import get_log
+from openim.ops.metrics import Metrics
+from openim.services.tokens import Claims, TokenService
+from openim.wire.errors import ErrCode, OpenIMError, error_envelope, ok_envelope
+from openim.wire.jsoncodec import message_from_json, message_to_json
+
+log = get_log("api")
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "*",
+    "Access-Control-Allow-Headers": "*",
+    "Access-Control-Max-Age": "172800",
+    "Access-Control-Allow-Credentials": "false",
+}
+PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")
+
+Req = TypeVar("Req", bound=Message)
+
+
+class Auth(Enum):
+    NONE = "none"  # no token (whitelisted routes)
+    USER = "user"  # any valid token
+    ADMIN = "admin"  # an app admin's token
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling and for which operation; handlers check access through it."""
+
+    operation_id: str
+    claims: Claims | None
+    is_admin: bool
+    request: Request
+
+    @property
+    def user_id(self) -> str:
+        return self.claims.user_id if self.claims else ""
+
+    @property
+    def platform_id(self) -> int:
+        return self.claims.platform_id if self.claims else 0
+
+    def check_access(self, user_id: str) -> None:
+        """OpenIM's CheckAccess: the token's own user, or an admin (1002 otherwise)."""
+        if not self.is_admin and self.user_id != user_id:
+            raise OpenIMError(ErrCode.NO_PERMISSION, f"token user {self.user_id} may not act for {user_id}")
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise OpenIMError(ErrCode.NO_PERMISSION, "only an app admin may do this")
+
+
+Handler = Callable[[Caller, Any], Awaitable[Message | None]]
+TypedHandler = Callable[[Caller, Req], Awaitable[Message | None]]
+
+
+def _has_fields(cls: type[Message]) -> bool:
+    return bool(cls.DESCRIPTOR.fields)
+
+
+def json_response(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json",
+        headers=CORS_HEADERS,
+    )
+
+
+@dataclass(frozen=True)
+class _RouteSpec:
+    path: str
+    req_cls: type[Message]
+    resp_cls: type[Message] | None
+    handler: Handler
+    auth: Auth
+    bind_400: bool  # OpenIM answers HTTP 400 when these bodies fail to bind (gin BindJSON routes)
+    protobuf: bool  # accepts application/x-protobuf and answers base64 protobuf in data
+
+
+class Router:
+    """Collects OpenIM routes and produces Starlette routes that apply the conventions above."""
+
+    def __init__(self, tokens: TokenService, metrics: Metrics, max_body: int) -> None:
+        self._tokens = tokens
+        self._metrics = metrics
+        self._max_body = max_body
+        self._specs: dict[str, _RouteSpec] = {}
+
+    def route(
+        self,
+        path: str,
+        req_cls: type[Req],
+        resp_cls: type[Message] | None = None,
+        *,
+        auth: Auth = Auth.USER,
+        bind_400: bool = False,
+        protobuf: bool = False,
+    ) -> Callable[[TypedHandler[Req]], TypedHandler[Req]]:
+        def register(fn: TypedHandler[Req]) -> TypedHandler[Req]:
+            if path in self._specs:
+                raise ValueError(f"route {path} registered twice")
+            self._specs[path] = _RouteSpec(path, req_cls, resp_cls, fn, auth, bind_400, protobuf)
+            return fn
+
+        return register
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted(self._specs)
+
+    def starlette_routes(self) -> list[Route]:
+        return [Route(spec.path, self._endpoint(spec), methods=["POST"]) for spec in self._specs.values()]
+
+    def _endpoint(self, spec: _RouteSpec) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            code = 0
+            try:
+                data, has_data = await self._call(spec, request)
+                return json_response(ok_envelope(data, has_data=has_data))
+            except OpenIMError as err:
+                code = int(err.code)
+                status = 400 if spec.bind_400 and err.code == ErrCode.ARGS and getattr(err, "binding", False) else 200
+                return json_response(error_envelope(err), status)
+            except Exception:  # the edge: an app bug becomes errCode 500, logged once, never a crash
+                code = int(ErrCode.SERVER_INTERNAL)
+                log.error("api.unhandled", path=spec.path, exc_info=True)
+                return json_response(error_envelope(ErrCode.SERVER_INTERNAL, "internal error"))
+            finally:
+                self._metrics.http_requests.labels(route=spec.path, code=str(code)).inc()
+
+        return endpoint
+
+    async def _call(self, spec: _RouteSpec, request: Request) -> tuple[Any, bool]:
+        operation_id = request.headers.get("operationID", "")
+        if not operation_id:
+            raise OpenIMError(ErrCode.ARGS, "header must have operationID")
+        claims: Claims | None = None
+        if spec.auth is not Auth.NONE:
+            token = request.headers.get("token", "")
+            if not token:
+                raise OpenIMError(ErrCode.ARGS, "header must have token")
+            claims = await self._tokens.verify(token)
+        is_admin = claims is not None and self._tokens.is_admin(claims.user_id)
+        if spec.auth is Auth.ADMIN and not is_admin:
+            raise OpenIMError(ErrCode.NO_PERMISSION, "only an app admin may call this")
+        body = await self._read_body(request)
+        content_type = request.headers.get("content-type", "").lower()
+        as_protobuf = spec.protobuf and any(t in content_type for t in PROTOBUF_TYPES)
+        req = self._decode(spec, body, as_protobuf)
+        caller = Caller(operation_id, claims, is_admin, request)
+        resp = await spec.handler(caller, req)
+        if resp is None:
+            return None, False
+        if as_protobuf:
+            raw = resp.SerializeToString()
+            return base64.b64encode(raw).decode("ascii"), True
+        if not _has_fields(type(resp)):
+            return None, False
+        return message_to_json(resp), True
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self._max_body:
+            raise OpenIMError(ErrCode.ARGS, f"body larger than {self._max_body} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self._max_body:
+                raise OpenIMError(ErrCode.ARGS, f"body larger than {self._max_body} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _decode(spec: _RouteSpec, body: bytes, as_protobuf: bool) -> Message:
+        if as_protobuf:
+            try:
+                return spec.req_cls.FromString(body)
+            except DecodeError as exc:
+                raise _binding_error("body is not a valid protobuf message") from exc
+        if not body.strip():
+            obj: Any = {}
+        else:
+            try:
+                obj = json.loads(body)
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+                raise _binding_error(f"body is not valid JSON: {exc}") from exc
+        if not isinstance(obj, dict):
+            raise _binding_error("body must be a JSON object")
+        try:
+            return message_from_json(obj, spec.req_cls)
+        except OpenIMError as err:
+            raise _binding_error(err.detail) from err
+
+
+def _binding_error(detail: str) -> OpenIMError:
+    err = OpenIMError(ErrCode.ARGS, detail)
+    err.binding = True  # type: ignore[attr-defined]
+    return err
+
+
+async def options_preflight(_: Request) -> Response:
+    """OpenIM answers every OPTIONS with 200 and this body; browsers only need the CORS headers."""
+    return json_response("Options Request!")  # type: ignore[arg-type]
+
+
+async def not_found(request: Request, _exc: Exception) -> Response:
+    return PlainTextResponse("404 page not found", status_code=404, headers=CORS_HEADERS)

@@ -1,0 +1,14 @@
+"""OpenIM REST routes, one module per service area; each exposes ``register(router, node, services)``."""
+
+from __future__ import annotations
+
+from openim.api.framework import Router
+from openim.node import Node
+from openim.services import Services
+
+
+def register_all(router: Router, node: Node, services: Services) -> None:
+    from openim.api.routes import auth, conversation, jssdk, msg, user
+
+    for area in (auth, user, msg, conversation, jssdk):
+        area.register(router, node, services)

@@ -1,0 +1,160 @@
+"""Assemble one process from config: ports, services, and the chosen modules, then run them.
+
+Every process, whatever its modules, runs its inbox (node-addressed messages) and a registry heartbeat,
+and answers /healthz, /readyz and /metrics: on the API port when it runs the api module, otherwise on
+the ops listener.
+
+The msg stage (validation, permissions, dedupe) is a library: it runs inside whichever process receives
+a send (gateway or api), so ``--module msg`` adds no task of its own; transfer and push are queue
+consumers and can live anywhere.
+"""
+
+from __future__ import annotations
+
+import time
+
+import trio
+
+from openim.bus import make_bus
+from openim.config import LoadedConfig
+from openim.node import Node, default_node_id
+from openim.ops.health import Probe, ops_routes
+from openim.ops.http_server import HttpModule
+from openim.ops.logging import get_log, setup_logging
+from openim.ops.metrics import Metrics
+from openim.runtime import EXIT_CRASH, Module, run_modules
+from openim.services import Services, build_services
+from openim.storage import make_store
+from openim.storage.port import StoreError
+from openim.version import build_info
+from openim.wire import pb_backend
+
+log = get_log("app")
+
+NODE_TTL_S = 15.0
+
+
+class RegistryHeartbeat:
+    """Keeps this process listed in the node registry (``openim cluster status`` reads it)."""
+
+    name = "registry"
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self._stopped = False
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        from openim.bus.port import BusUnavailable, NodeInfo
+
+        started = time.time_ns() // 1_000_000
+        first = True
+        while not self._stopped:
+            info = NodeInfo(
+                node_id=self._node.node_id,
+                modules=self._node.modules,
+                addresses=dict(self._node.addresses),
+                started_at=started,
+                connections=self._node.connections,
+            )
+            try:
+                await self._node.bus.register_node(info, NODE_TTL_S)
+            except BusUnavailable as exc:
+                log.warning("registry.unavailable", error=str(exc.__cause__ or exc))
+            if first:
+                task_status.started()
+                first = False
+            await trio.sleep(NODE_TTL_S / 3)
+
+    async def drain(self) -> None:
+        self._stopped = True
+        try:
+            with trio.move_on_after(1):
+                await self._node.bus.unregister_node(self._node.node_id)
+        except Exception:  # leaving the registry early is a courtesy; the TTL removes us anyway
+            pass
+
+
+def build_modules(node: Node, services: Services) -> list[Module]:
+    """Instantiate the chosen modules in start order: consumers first, listeners last."""
+    probes: list[Probe] = [("store", node.store.ping), ("bus", node.bus.ping)]
+    modules: list[Module] = [services.inbox, RegistryHeartbeat(node)]
+    if "transfer" in node.modules:
+        from openim.services.transfer import TransferStage
+
+        modules.append(
+            TransferStage(store=node.store, bus=node.bus, node_id=node.node_id,
+                          messaging=node.config.messaging, metrics=node.metrics)
+        )
+    if "push" in node.modules:
+        from openim.services.push import PushStage
+
+        modules.append(PushStage(bus=node.bus, node_id=node.node_id, messaging=node.config.messaging,
+                                 metrics=node.metrics))
+    if "gateway" in node.modules:
+        from openim.gateway.module import gateway_module
+
+        modules.append(gateway_module(node, services))
+        node.addresses["gateway"] = f"{node.config.gateway.host}:{node.config.gateway.port}"
+    if "api" in node.modules:
+        from openim.api.app import api_module
+
+        modules.append(api_module(node, services, probes))
+        node.addresses["api"] = f"{node.config.api.host}:{node.config.api.port}"
+    else:
+        from starlette.applications import Starlette
+
+        ops = node.config.ops
+        modules.append(HttpModule("ops", Starlette(routes=ops_routes(node.metrics, probes)), ops.host, ops.port))
+        node.addresses["ops"] = f"{ops.host}:{ops.port}"
+    return modules
+
+
+async def _serve(loaded: LoadedConfig, module_names: tuple[str, ...]) -> int:
+    cfg = loaded.config
+    node_id = cfg.node_id or default_node_id()
+    metrics = Metrics(node_id, module_names)
+    store = make_store(cfg)
+    bus = make_bus(cfg, node_id)
+    node = Node(cfg, node_id, module_names, store, bus, metrics)
+    info = build_info()
+    log.info(
+        "starting", version=info.version, commit=info.commit, node_id=node_id, modules=list(module_names),
+        config=loaded.source, storage=cfg.storage.backend, bus=cfg.bus.backend, protobuf=pb_backend(),
+    )
+    if pb_backend() != "upb":
+        log.warning("protobuf.slow_backend", backend=pb_backend(), hint="install the protobuf wheel (upb)")
+    try:
+        await store.open()
+        await bus.open()
+        services = build_services(node)
+        await services.users.ensure_admins()
+    except (StoreError, OSError, Exception) as exc:  # startup failure: one clear line, exit non-zero
+        log.error("startup.failed", error=f"{type(exc).__name__}: {exc}")
+        with trio.CancelScope(shield=True):
+            await _close(node)
+        return EXIT_CRASH
+    modules = build_modules(node, services)
+
+    async def ready() -> None:
+        log.info("ready", node_id=node_id, addresses=node.addresses)
+
+    return await run_modules(
+        modules, shutdown_timeout=cfg.shutdown_timeout, on_started=ready, close=lambda: _close(node)
+    )
+
+
+async def _close(node: Node) -> None:
+    for closer in (node.bus.aclose, node.store.aclose):
+        try:
+            await closer()
+        except Exception as exc:  # closing is best effort at exit; report and go on
+            log.warning("close.failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def serve_forever(loaded: LoadedConfig, module_names: tuple[str, ...]) -> int:
+    """Entry point of `openim serve`: returns the exit code."""
+    setup_logging(loaded.config.log.level, loaded.config.log.format)
+    try:
+        return trio.run(_serve, loaded, module_names)
+    except KeyboardInterrupt:
+        return 0

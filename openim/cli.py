@@ -1,0 +1,161 @@
+"""The `openim` command: one executable, every module, chosen by subcommand and flags."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+import yaml
+
+from openim.config import (
+    EXAMPLE_SECRET,
+    MODULES,
+    ConfigError,
+    LoadedConfig,
+    load_config,
+    masked_dict,
+    new_secret,
+)
+
+EXIT_CONFIG = 2
+
+CONFIG_OPTION = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Config file. Default: $OPENIM_CONFIG, else /data/openim/config.yaml, else ./config.yaml, "
+    "else built-in defaults. OPENIM_<SECTION>__<KEY> variables override any key.",
+)
+
+
+def _load(config_path: str | None) -> LoadedConfig:
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        click.echo(f"config error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+
+
+def parse_modules(value: str) -> tuple[str, ...]:
+    """``all`` or a comma list of module names; an unknown name is a usage error (exit 2)."""
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    if not names:
+        raise click.BadParameter("no module given")
+    if names == ["all"]:
+        return MODULES
+    unknown = [n for n in names if n not in MODULES]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown module {', '.join(unknown)}; choose 'all' or a comma list of: {', '.join(MODULES)}"
+        )
+    return tuple(n for n in MODULES if n in names)  # canonical start order
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """openim: a self-hosted instant-messaging server speaking the OpenIM Server v3 protocol.
+
+    REST API on :10002, WebSocket gateway on :10001. With no config it runs every module in one process
+    on an embedded SQLite store under ./data.
+    """
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option(
+    "-m",
+    "--module",
+    "module_list",
+    default="all",
+    show_default=True,
+    help=f"Modules to run in this process: 'all' or a comma list of {', '.join(MODULES)}.",
+)
+def serve(config_path: str | None, module_list: str) -> None:
+    """Run the server (all modules by default) until SIGTERM/SIGINT."""
+    try:
+        modules = parse_modules(module_list)
+    except click.BadParameter as exc:
+        click.echo(f"error: --module: {exc.message}", err=True)
+        sys.exit(EXIT_CONFIG)
+    loaded = _load(config_path)
+    if loaded.config.is_cluster and loaded.config.secret == EXAMPLE_SECRET:
+        click.echo(
+            f"config error: {loaded.source}: secret: cluster mode refuses the example secret; "
+            "set a secret of your own (openim init writes one)",
+            err=True,
+        )
+        sys.exit(EXIT_CONFIG)
+    from openim.app import serve_forever
+
+    sys.exit(serve_forever(loaded, modules))
+
+
+@cli.group()
+def config() -> None:
+    """Validate or show the effective configuration."""
+
+
+@config.command("check")
+@CONFIG_OPTION
+def config_check(config_path: str | None) -> None:
+    """Validate the config; exit 2 with one line naming file, key and reason on any problem."""
+    loaded = _load(config_path)
+    notes = []
+    if loaded.config.secret == EXAMPLE_SECRET:
+        notes.append("warning: secret is the example value; change it before exposing the server")
+    click.echo(f"ok: {loaded.source}" + (f" (overrides: {', '.join(loaded.overrides)})" if loaded.overrides else ""))
+    for note in notes:
+        click.echo(note, err=True)
+
+
+@config.command("print")
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of YAML.")
+def config_print(config_path: str | None, as_json: bool) -> None:
+    """Print the effective config (file + environment + defaults), secrets masked."""
+    loaded = _load(config_path)
+    data = masked_dict(loaded.config)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(f"# source: {loaded.source}")
+        click.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
+
+
+@cli.command()
+@click.option("--data-dir", default="./data", show_default=True, help="Where the embedded store lives.")
+@click.option(
+    "-c", "--config", "config_path", default="config.yaml", show_default=True, help="The file to write."
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(data_dir: str, config_path: str, force: bool) -> None:
+    """Write a config.yaml with a fresh random secret and create the data directory."""
+    target = Path(config_path)
+    if target.exists() and not force:
+        click.echo(f"error: {target} exists; use --force to overwrite", err=True)
+        sys.exit(EXIT_CONFIG)
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    from openim.config_template import render_config
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render_config(secret=new_secret(), data_dir=data_dir), encoding="utf-8")
+    os.chmod(target, 0o600)
+    click.echo(f"wrote {target} (secret generated, data dir {data_dir})")
+
+
+@cli.command()
+def version() -> None:
+    """Print version, git commit and build date."""
+    from openim.version import build_info
+
+    info = build_info()
+    click.echo(f"openim {info.version} (commit {info.commit}, built {info.build_date})")
+
+
+def main() -> None:
+    cli(prog_name="openim")

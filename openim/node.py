@@ -1,0 +1,31 @@
+"""What one process holds: its config, identity, ports (Store, Bus), metrics and domain services.
+
+Modules receive the Node and take what they need; nothing reaches for globals.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+
+from openim.bus.port import Bus
+from openim.config import Config
+from openim.ops.metrics import Metrics
+from openim.storage.port import Store
+
+
+def default_node_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@dataclass
+class Node:
+    config: Config
+    node_id: str
+    modules: tuple[str, ...]
+    store: Store
+    bus: Bus
+    metrics: Metrics
+    addresses: dict[str, str] = field(default_factory=dict)
+    connections: int = 0  # live gateway connections in this process (kept by the gateway)

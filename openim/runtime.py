@@ -1,0 +1,120 @@
+"""The process runtime: modules in one trio nursery, graceful shutdown on SIGTERM/SIGINT, crash = exit.
+
+A module is anything with ``name``, ``serve(task_status)`` and ``drain()``. ``serve`` runs until cancelled
+and reports ``task_status.started()`` once it accepts work; ``drain`` stops accepting and finishes what is
+in flight. Shutdown drains the modules in reverse start order within ``shutdown_timeout``, then cancels
+what is left, then closes the stores. A module that raises ends the whole process with one log line and a
+non-zero exit code: a supervisor restarts it, and no half-alive process keeps serving.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+import trio
+
+from openim.ops.logging import get_log
+
+log = get_log("runtime")
+
+EXIT_OK = 0
+EXIT_CRASH = 1
+
+
+class Module(Protocol):
+    name: str
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None: ...
+
+    async def drain(self) -> None: ...
+
+
+class ModuleCrashed(Exception):
+    def __init__(self, module: str, cause: BaseException) -> None:
+        super().__init__(f"module {module} crashed: {type(cause).__name__}: {cause}")
+        self.module = module
+
+
+async def _guard(module: Module, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    """Run one module, turning any escape other than cancellation into ModuleCrashed(name)."""
+    try:
+        await module.serve(task_status=task_status)
+    except trio.Cancelled:
+        raise
+    except BaseException as exc:  # a module must never take the process down silently
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        raise ModuleCrashed(module.name, exc) from exc
+    else:
+        raise ModuleCrashed(module.name, RuntimeError("returned while the process was running"))
+
+
+def _first_crash(group: BaseException) -> ModuleCrashed | None:
+    if isinstance(group, ModuleCrashed):
+        return group
+    if isinstance(group, BaseExceptionGroup):
+        for exc in group.exceptions:
+            found = _first_crash(exc)
+            if found is not None:
+                return found
+    return None
+
+
+async def run_modules(
+    modules: Sequence[Module],
+    *,
+    shutdown_timeout: float,
+    on_started: Callable[[], Awaitable[None]] | None = None,
+    close: Callable[[], Awaitable[None]] | None = None,
+    stop: trio.Event | None = None,
+) -> int:
+    """Run until a signal (or ``stop``), then shut down gracefully; return the process exit code."""
+    stop = stop or trio.Event()
+    signal_name = ""
+
+    async def watch_signals(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        nonlocal signal_name
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            task_status.started()
+            async for signum in signals:
+                signal_name = signal.Signals(signum).name
+                stop.set()
+                return
+
+    code = EXIT_OK
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(watch_signals)
+            for module in modules:
+                await nursery.start(_guard, module)
+            if on_started is not None:
+                await on_started()
+            await stop.wait()
+            log.info("shutdown.begin", signal=signal_name or "requested", timeout_s=shutdown_timeout)
+            with trio.move_on_after(shutdown_timeout) as scope:
+                for module in reversed(modules):
+                    await module.drain()
+            if scope.cancelled_caught:
+                log.warning("shutdown.timeout", timeout_s=shutdown_timeout)
+            nursery.cancel_scope.cancel()
+    except BaseException as exc:
+        crash = _first_crash(exc)
+        if crash is None:
+            raise
+        cause = crash.__cause__
+        log.error(
+            "module.crashed",
+            module=crash.module,
+            error=f"{type(cause).__name__}: {cause}" if cause else str(crash),
+        )
+        log.debug("module.crashed.traceback", exc_info=True)
+        code = EXIT_CRASH
+    finally:
+        if close is not None:
+            with trio.CancelScope(shield=True), trio.move_on_after(max(shutdown_timeout, 1.0)):
+                await close()
+    if code == EXIT_OK:
+        log.info("shutdown.done")
+    return code

@@ -1,0 +1,53 @@
+"""Domain services: the OpenIM behaviour behind the REST routes and the gateway requests.
+
+They talk to the Store and Bus ports only. ``build_services`` wires them for one process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openim.node import Node
+from openim.services.conversations import ConversationService
+from openim.services.inbox import NodeInbox
+from openim.services.message_ops import MessageOps
+from openim.services.notify import Notifier
+from openim.services.send import SendService
+from openim.services.sync import SyncService
+from openim.services.tokens import TokenService
+from openim.services.users import UserService
+
+
+@dataclass
+class Services:
+    inbox: NodeInbox
+    tokens: TokenService
+    users: UserService
+    send: SendService
+    notifier: Notifier
+    sync: SyncService
+    conversations: ConversationService
+    message_ops: MessageOps
+
+
+def build_services(node: Node) -> Services:
+    cfg = node.config
+    inbox = NodeInbox(node.bus, node.node_id)
+    tokens = TokenService(cfg.secret, cfg.auth, node.store, node.bus)
+    users = UserService(node.store, cfg.auth)
+    send = SendService(
+        store=node.store, bus=node.bus, inbox=inbox, node_id=node.node_id, messaging=cfg.messaging,
+        metrics=node.metrics,
+    )
+    notifier = Notifier(send)
+    sync = SyncService(node.store)
+    return Services(
+        inbox=inbox,
+        tokens=tokens,
+        users=users,
+        send=send,
+        notifier=notifier,
+        sync=sync,
+        conversations=ConversationService(node.store, sync, notifier, send),
+        message_ops=MessageOps(node.store, sync, notifier, send, users),
+    )

@@ -1,0 +1,82 @@
+"""Notifications: server-made messages that tell clients what an operation changed.
+
+A notification is a MsgData with msgFrom 200, a notification contentType and content
+``{"detail": "<tips JSON>"}``, routed to the ``n_`` twin of its conversation (isNotNotification=false)
+and carrying the operationID of the request that caused it (the JS SDK uses it to skip events it raised
+itself). OpenIM stores only a few kinds (revoke 2101, delete 2102, read receipt 2200: ``stored=True``);
+the rest are pushed to online devices only, and offline clients catch up through incremental sync.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+from google.protobuf.message import Message
+
+from openim.services.send import Sender, SendOutcome, SendService
+from openim.wire.constants import MsgFrom, Option, SessionType
+from openim.wire.jsoncodec import notification_content
+from openim.wire.pb import sdkws_pb2
+
+# Every option key set explicitly: for notifications an absent key would mean "on".
+_BASE_OPTIONS = {
+    Option.HISTORY: False,
+    Option.PERSISTENT: False,
+    Option.OFFLINE_PUSH: False,
+    Option.UNREAD_COUNT: False,
+    Option.CONVERSATION_UPDATE: False,
+    Option.SENDER_SYNC: True,
+    Option.NOT_PRIVATE: False,
+    Option.SENDER_CONVERSATION_UPDATE: False,
+    Option.IS_NOT_NOTIFICATION: False,
+    Option.IS_SEND_MSG: False,
+}
+
+
+def _client_msg_id(send_id: str) -> str:
+    return hashlib.md5(f"{time.time_ns()}{send_id}{os.urandom(8).hex()}".encode()).hexdigest()
+
+
+class Notifier:
+    def __init__(self, send: SendService) -> None:
+        self._send = send
+
+    async def notify(
+        self,
+        *,
+        content_type: int,
+        tips: Message,
+        send_id: str,
+        recv_id: str = "",
+        group_id: str = "",
+        session_type: int = SessionType.SINGLE,
+        operation_id: str,
+        stored: bool = False,
+        sender_sync: bool = True,
+        sender_nickname: str = "",
+        sender_face_url: str = "",
+    ) -> SendOutcome:
+        now = time.time_ns() // 1_000_000
+        msg = sdkws_pb2.MsgData(
+            sendID=send_id,
+            recvID=recv_id or group_id,
+            groupID=group_id,
+            clientMsgID=_client_msg_id(send_id),
+            senderNickname=sender_nickname,
+            senderFaceURL=sender_face_url,
+            sessionType=session_type,
+            msgFrom=MsgFrom.SYSTEM,
+            contentType=content_type,
+            content=notification_content(tips),
+            createTime=now,
+            sendTime=now,
+        )
+        for key, value in _BASE_OPTIONS.items():
+            msg.options[key] = value
+        msg.options[Option.SENDER_SYNC] = sender_sync
+        if stored:
+            msg.options[Option.HISTORY] = True
+            msg.options[Option.PERSISTENT] = True
+        return await self._send.send(msg, operation_id=operation_id, sender=Sender(send_id, system=True))

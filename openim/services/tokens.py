@@ -1,0 +1,176 @@
+"""Tokens as OpenIM has them: an HS256 JWT plus a server-side status per token.
+
+A token is valid when its signature and times check out AND the store knows it in state NORMAL (absent:
+1507 TokenNotExist; kicked: 1506). Issuing a token applies the multi-login policy to the user's older
+tokens; the gateway applies it to live connections.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jwt
+
+from openim.bus.port import Bus
+from openim.config import AuthConfig
+from openim.ops.logging import get_log
+from openim.storage.port import Store
+from openim.storage.records import TokenRecord, TokenState
+from openim.wire.constants import Platform, PlatformClass, is_valid_platform, platform_class
+from openim.wire.errors import ErrCode, OpenIMError
+
+log = get_log("tokens")
+
+ADMIN_TOKEN_GRACE_MS = 5 * 60 * 1000  # older admin tokens keep working this long after a new one
+IAT_SKEW_S = 5  # OpenIM back-dates iat so slightly fast clocks elsewhere accept fresh tokens
+TOKEN_CACHE_TTL_S = 300.0
+_USER_PLATFORMS = tuple(int(p) for p in Platform if p != Platform.ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    user_id: str
+    platform_id: int
+    expire_at: int  # Unix seconds
+    token: str
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class TokenService:
+    def __init__(self, secret: str, auth: AuthConfig, store: Store, bus: Bus) -> None:
+        self._key = secret.encode()
+        self._auth = auth
+        self._store = store
+        self._bus = bus
+        self.admin_user_ids = frozenset(auth.admin_user_ids)
+
+    @property
+    def expire_seconds(self) -> int:
+        return int(self._auth.token_expire)
+
+    def is_admin(self, user_id: str) -> bool:
+        return user_id in self.admin_user_ids
+
+    # -- issuing ------------------------------------------------------------------------------------
+    async def issue(self, user_id: str, platform_id: int) -> str:
+        """A fresh token for (user, platform); older tokens are retired per the multi-login policy."""
+        if not is_valid_platform(platform_id):
+            raise OpenIMError(ErrCode.ARGS, f"platformID {platform_id} is invalid")
+        now = int(time.time())
+        claims = {
+            "UserID": user_id,
+            "PlatformID": platform_id,
+            "exp": now + self.expire_seconds,
+            "iat": now - IAT_SKEW_S,
+        }
+        token = jwt.encode(claims, self._key, algorithm="HS256")
+        created = now_ms()
+        await self._retire_older(user_id, platform_id, created)
+        await self._store.save_token(
+            TokenRecord(user_id, platform_id, token, TokenState.NORMAL, (now + self.expire_seconds) * 1000, created)
+        )
+        await self._bus.token_state_drop(user_id, platform_id)
+        return token
+
+    async def _retire_older(self, user_id: str, platform_id: int, now: int) -> None:
+        if platform_id == Platform.ADMIN:
+            # A new admin token retires the older ones after a grace period instead of at once.
+            for rec in await self._store.list_tokens(user_id, platform_id):
+                if rec.state == TokenState.NORMAL and rec.expire_time > now + ADMIN_TOKEN_GRACE_MS:
+                    await self._store.save_token(
+                        TokenRecord(rec.user_id, rec.platform_id, rec.token, rec.state,
+                                    now + ADMIN_TOKEN_GRACE_MS, rec.create_time)
+                    )
+            return
+        kicked = self.platforms_to_kick(user_id, platform_id)
+        if kicked:
+            await self.kick(user_id, kicked)
+        if self._auth.multi_login_policy == 0:
+            keep = self._auth.max_tokens_per_platform - 1
+            normal = [
+                t for t in await self._store.list_tokens(user_id, platform_id) if t.state == TokenState.NORMAL
+            ]
+            normal.sort(key=lambda t: t.create_time)
+            excess = normal[: max(0, len(normal) - keep)]
+            if excess:
+                await self._store.delete_tokens(user_id, [t.token for t in excess])
+                await self._bus.token_state_drop(user_id, platform_id)
+
+    def platforms_to_kick(self, user_id: str, platform_id: int) -> list[int]:
+        """Platforms whose other sessions a new login on ``platform_id`` ends, per the policy."""
+        policy = self._auth.multi_login_policy
+        if policy == 0 or platform_id == Platform.ADMIN:
+            return []
+        if policy == 1:
+            return [platform_id]
+        if policy == 4:
+            cls = platform_class(platform_id)
+            return [p for p in _USER_PLATFORMS if platform_class(p) == cls]
+        # policy 5: PC platforms are unlimited; among the others only the newest survives.
+        if platform_class(platform_id) == PlatformClass.PC:
+            return []
+        return [p for p in _USER_PLATFORMS if platform_class(p) != PlatformClass.PC]
+
+    # -- checking -----------------------------------------------------------------------------------
+    def decode(self, token: str) -> Claims:
+        """Check signature and times only (1501 expired, 1503 malformed, 1504 not yet valid, 1505 other)."""
+        try:
+            claims = jwt.decode(
+                token, self._key, algorithms=["HS256"], options={"require": ["exp"], "verify_iat": False}
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise OpenIMError(ErrCode.TOKEN_EXPIRED, "token expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise OpenIMError(ErrCode.TOKEN_NOT_VALID_YET, "token not valid yet") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise OpenIMError(ErrCode.TOKEN_UNKNOWN, "signature invalid") from exc
+        except jwt.DecodeError as exc:
+            raise OpenIMError(ErrCode.TOKEN_MALFORMED, "token malformed") from exc
+        except jwt.InvalidTokenError as exc:
+            raise OpenIMError(ErrCode.TOKEN_UNKNOWN, str(exc)) from exc
+        user_id, platform_id = claims.get("UserID"), claims.get("PlatformID")
+        if not isinstance(user_id, str) or not isinstance(platform_id, int) or isinstance(platform_id, bool):
+            raise OpenIMError(ErrCode.TOKEN_UNKNOWN, "claims UserID/PlatformID missing")
+        return Claims(user_id, platform_id, int(claims["exp"]), token)
+
+    async def verify(self, token: str) -> Claims:
+        """Full check: JWT, then the server-side status (1506 kicked, 1507 unknown to the server)."""
+        if not token:
+            raise OpenIMError(ErrCode.ARGS, "token is empty")
+        claims = self.decode(token)
+        state = await self._bus.token_state_get(claims.user_id, claims.platform_id, token)
+        if state is None:
+            rec = await self._store.get_token(claims.user_id, claims.platform_id, token)
+            if rec is None:
+                raise OpenIMError(ErrCode.TOKEN_NOT_EXIST, "token not exist")
+            state = int(rec.state)
+            if rec.expire_time < now_ms():
+                state = int(TokenState.EXPIRED)
+            elif state == TokenState.NORMAL:
+                await self._bus.token_state_set(
+                    claims.user_id, claims.platform_id, {token: state}, TOKEN_CACHE_TTL_S
+                )
+        if state == TokenState.NORMAL:
+            return claims
+        if state == TokenState.KICKED:
+            raise OpenIMError(ErrCode.TOKEN_KICKED, "token kicked")
+        if state == TokenState.EXPIRED:
+            raise OpenIMError(ErrCode.TOKEN_EXPIRED, "token expired")
+        raise OpenIMError(ErrCode.TOKEN_UNKNOWN, f"token state {state}")
+
+    # -- kicking ------------------------------------------------------------------------------------
+    async def kick(self, user_id: str, platform_ids: Sequence[int], *, except_token: str = "") -> list[str]:
+        """Mark the user's tokens on those platforms kicked (all but ``except_token``)."""
+        changed = await self._store.set_token_states(
+            user_id, list(platform_ids), TokenState.KICKED, except_token=except_token
+        )
+        for platform in platform_ids:
+            await self._bus.token_state_drop(user_id, platform)
+        if changed:
+            log.info("tokens.kicked", user_id=user_id, platforms=list(platform_ids), count=len(changed))
+        return changed

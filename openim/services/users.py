@@ -1,0 +1,115 @@
+"""Users: registration, profiles, lookup. The admin accounts of the config exist from the first start."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from openim.config import AuthConfig
+from openim.ops.logging import get_log
+from openim.storage.port import AlreadyExists, Store
+from openim.storage.records import UserRecord
+from openim.wire.errors import ErrCode, OpenIMError, args_error
+
+log = get_log("users")
+
+APP_ADMIN_LEVEL = 2
+# OpenIM: letters, digits and underscore (Unicode letters included), never ':' (it separates cache keys).
+_USER_ID_RE = re.compile(r"^[^\W]+$", re.UNICODE)
+MAX_USER_ID_LEN = 64
+MAX_NICKNAME_LEN = 255
+PROFILE_FIELDS = frozenset({"nickname", "face_url", "ex", "global_recv_msg_opt", "app_manager_level"})
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def check_user_id(user_id: str) -> None:
+    if not user_id:
+        raise args_error("userID is empty")
+    if len(user_id) > MAX_USER_ID_LEN:
+        raise args_error(f"userID {user_id[:20]}... is longer than {MAX_USER_ID_LEN}")
+    if not _USER_ID_RE.match(user_id):
+        raise args_error(f"userID {user_id!r} may hold only letters, digits and underscore")
+
+
+class UserService:
+    def __init__(self, store: Store, auth: AuthConfig) -> None:
+        self._store = store
+        self._auth = auth
+
+    async def ensure_admins(self) -> None:
+        """Register the configured admin accounts if missing (OpenIM does this at start)."""
+        ids = list(self._auth.admin_user_ids)
+        existing = {u.user_id for u in await self._store.get_users(ids)}
+        names = list(self._auth.admin_nicknames)
+        missing = [
+            UserRecord(uid, names[i] if i < len(names) else uid, create_time=_now_ms(),
+                       app_manager_level=APP_ADMIN_LEVEL)
+            for i, uid in enumerate(ids) if uid not in existing
+        ]
+        if missing:
+            try:
+                await self._store.insert_users(missing)
+                log.info("admins.registered", user_ids=[u.user_id for u in missing])
+            except AlreadyExists:
+                pass  # another process registered them first
+
+    async def register(self, users: Sequence[UserRecord]) -> None:
+        if not users:
+            raise args_error("users is empty")
+        seen: set[str] = set()
+        for u in users:
+            check_user_id(u.user_id)
+            if not u.nickname:
+                raise args_error(f"nickname of {u.user_id} is empty")
+            if len(u.nickname) > MAX_NICKNAME_LEN:
+                raise args_error(f"nickname of {u.user_id} is longer than {MAX_NICKNAME_LEN}")
+            if u.user_id in seen:
+                raise args_error(f"userID {u.user_id} repeated")
+            if u.global_recv_msg_opt not in (0, 1, 2):
+                raise args_error(f"globalRecvMsgOpt of {u.user_id} must be 0, 1 or 2")
+            seen.add(u.user_id)
+        existing = await self._store.get_users([u.user_id for u in users])
+        if existing:
+            raise OpenIMError(ErrCode.REGISTERED_ALREADY, f"userID {existing[0].user_id} registered already")
+        now = _now_ms()
+        records = [
+            UserRecord(u.user_id, u.nickname, u.face_url, u.ex, now, u.app_manager_level, u.global_recv_msg_opt)
+            for u in users
+        ]
+        try:
+            await self._store.insert_users(records)
+        except AlreadyExists as exc:
+            raise OpenIMError(ErrCode.REGISTERED_ALREADY, str(exc)) from exc
+        log.info("users.registered", count=len(records))
+
+    async def get(self, user_ids: Sequence[str]) -> list[UserRecord]:
+        return await self._store.get_users(list(dict.fromkeys(user_ids)))
+
+    async def get_one(self, user_id: str) -> UserRecord:
+        users = await self._store.get_users([user_id])
+        if not users:
+            raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"user {user_id} not found")
+        return users[0]
+
+    async def exists(self, user_id: str) -> bool:
+        return bool(await self._store.get_users([user_id]))
+
+    async def update(self, user_id: str, changes: Mapping[str, Any]) -> UserRecord:
+        """Apply profile changes (only PROFILE_FIELDS); return the updated record."""
+        bad = set(changes) - PROFILE_FIELDS
+        if bad:
+            raise args_error(f"cannot change {', '.join(sorted(bad))}")
+        if "global_recv_msg_opt" in changes and changes["global_recv_msg_opt"] not in (0, 1, 2):
+            raise args_error("globalRecvMsgOpt must be 0, 1 or 2")
+        if changes and not await self._store.update_user(user_id, dict(changes)):
+            raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"user {user_id} not found")
+        return await self.get_one(user_id)
+
+    async def page(self, *, offset: int, limit: int, keyword: str = "") -> tuple[int, list[UserRecord]]:
+        """Ordinary users only (admins and notification accounts hidden), as OpenIM's get_users."""
+        return await self._store.list_users(offset=offset, limit=limit, keyword=keyword, max_manager_level=1)

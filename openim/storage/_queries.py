@@ -1,0 +1,640 @@
+"""Every Store operation as a transaction body (see openim.storage._txn for the protocol).
+
+Column lists here follow openim.storage.schema; the records' field names equal the column names, so a
+record converts to a row with a plain attribute walk and back with ``Record(*row)``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from typing import Any
+
+from openim.storage._txn import Row, RowSet, Txn, execute, fetch
+from openim.storage.records import (
+    USER_CONVERSATION_MUTABLE,
+    ConversationSeq,
+    NewMessage,
+    PersistResult,
+    StoredMessage,
+    TokenRecord,
+    TokenState,
+    UserConversation,
+    UserRecord,
+    VersionEntry,
+    VersionKind,
+    VersionLog,
+    VersionState,
+)
+
+GROUP_CHAT = 3  # conversation_type of group conversations: the row names the group, not a peer
+
+_PG_TYPES = {int: "bigint", str: "text", bool: "boolean", bytes: "bytea"}
+
+
+def _columns(record_type: type, pg_types: Mapping[str, str] | None = None) -> tuple[tuple[str, ...], ...]:
+    """(names, PostgreSQL types) of a record whose fields are exactly its table's columns."""
+    overrides = pg_types or {}
+    names = tuple(f.name for f in fields(record_type))
+    hints = {f.name: f.type for f in fields(record_type)}
+    types = tuple(overrides.get(n) or _PG_TYPES[_hint_type(str(hints[n]))] for n in names)
+    return names, types
+
+
+def _hint_type(hint: str) -> type:
+    # Field annotations are strings under ``from __future__ import annotations``.
+    return {"int": int, "str": str, "bool": bool, "bytes": bytes}[hint]
+
+
+USER_COLS, USER_TYPES = _columns(UserRecord)
+UC_COLS, UC_TYPES = _columns(UserConversation)
+MSG_COLS = (
+    "conversation_id",
+    "seq",
+    "send_id",
+    "client_msg_id",
+    "server_msg_id",
+    "send_time",
+    "session_type",
+    "content_type",
+    "payload",
+    "recv_id",
+    "group_id",
+    "revoke",
+)
+MSG_TYPES = ("text", "bigint", "text", "text", "text", "bigint", "int", "int", "bytea", "text", "text", "bytea")
+_MSG_SELECT = ", ".join(f"m.{c}" for c in MSG_COLS)
+_USER_SELECT = ", ".join(f"u.{c}" for c in USER_COLS)
+_UC_SELECT = ", ".join(f"c.{c}" for c in UC_COLS)
+_UPDATABLE_USER_FIELDS = frozenset(USER_COLS) - {"user_id", "create_time"}
+
+
+def _ids(name: str, values: Sequence[Any], pg_type: str = "text") -> RowSet:
+    return RowSet("k", (name,), (pg_type,), [(v,) for v in values])
+
+
+def _user(row: Row) -> UserRecord:
+    return UserRecord(*row)
+
+
+def _message(row: Row) -> StoredMessage:
+    payload, revoke = row[8], row[11]
+    return StoredMessage(
+        *row[:8], bytes(payload), *row[9:11], None if revoke is None else bytes(revoke)
+    )
+
+
+def _conversation(row: Row) -> UserConversation:
+    values = dict(zip(UC_COLS, row, strict=True))
+    for name in ("is_pinned", "is_private_chat", "is_msg_destruct"):
+        values[name] = bool(values[name])
+    return UserConversation(**values)
+
+
+def _uc_row(conv: UserConversation) -> Row:
+    return tuple(getattr(conv, c) for c in UC_COLS)
+
+
+def _set_clause(changes: Mapping[str, Any], allowed: frozenset[str], first: int) -> tuple[str, tuple[Any, ...]]:
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"fields that cannot be changed: {', '.join(sorted(unknown))}")
+    names = sorted(changes)
+    clause = ", ".join(f"{n} = ${first + i}" for i, n in enumerate(names))
+    return clause, tuple(changes[n] for n in names)
+
+
+def ping() -> Txn[list[Row]]:
+    return (yield from fetch("SELECT 1"))
+
+
+# -- users ----------------------------------------------------------------------------------------------
+
+
+def insert_users(users: Sequence[UserRecord]) -> Txn[None]:
+    cols = ", ".join(USER_COLS)
+    rows = [tuple(getattr(u, c) for c in USER_COLS) for u in users]
+    # A duplicate id (stored already, or twice in ``users``) fails the statement and so the transaction:
+    # nothing partial is left behind.
+    yield from execute(
+        f"{{with}} INSERT INTO users ({cols}) SELECT {cols} FROM k WHERE true",
+        rows=RowSet("k", USER_COLS, USER_TYPES, rows),
+    )
+
+
+def get_users(user_ids: Sequence[str]) -> Txn[list[UserRecord]]:
+    rows = yield from fetch(
+        f"{{with}} SELECT {_USER_SELECT} FROM k JOIN users u ON u.user_id = k.user_id",
+        rows=_ids("user_id", list(dict.fromkeys(user_ids))),
+    )
+    found = {row[0]: _user(row) for row in rows}
+    return [found[u] for u in user_ids if u in found]
+
+
+def update_user(user_id: str, changes: Mapping[str, Any]) -> Txn[bool]:
+    if not changes:
+        rows = yield from fetch("SELECT 1 FROM users WHERE user_id = $1", user_id)
+        return bool(rows)
+    clause, values = _set_clause(changes, _UPDATABLE_USER_FIELDS, 2)
+    count = yield from execute(f"UPDATE users SET {clause} WHERE user_id = $1", user_id, *values)
+    return count > 0
+
+
+def _like_pattern(keyword: str) -> str:
+    escaped = keyword.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_users(
+    offset: int, limit: int, keyword: str, max_manager_level: int | None
+) -> Txn[tuple[int, list[UserRecord]]]:
+    where: list[str] = []
+    args: list[Any] = []
+    if keyword:
+        args.append(_like_pattern(keyword))
+        n = len(args)
+        where.append(f"(lower(u.user_id) LIKE ${n} ESCAPE '\\' OR lower(u.nickname) LIKE ${n} ESCAPE '\\')")
+    if max_manager_level is not None:
+        args.append(max_manager_level)
+        where.append(f"u.app_manager_level <= ${len(args)}")
+    condition = f"WHERE {' AND '.join(where)}" if where else ""
+    (total,), *_ = yield from fetch(f"SELECT count(*) FROM users u {condition}", *args)
+    if limit <= 0:
+        return int(total), []
+    n = len(args)
+    rows = yield from fetch(
+        f"SELECT {_USER_SELECT} FROM users u {condition} ORDER BY u.create_time, u.user_id "
+        f"LIMIT ${n + 1} OFFSET ${n + 2}",
+        *args,
+        limit,
+        max(offset, 0),
+    )
+    return int(total), [_user(r) for r in rows]
+
+
+# -- tokens ---------------------------------------------------------------------------------------------
+
+_TOKEN_SELECT = "user_id, platform_id, token, state, expire_time, create_time"
+
+
+def _token(row: Row) -> TokenRecord:
+    return TokenRecord(row[0], row[1], row[2], TokenState(row[3]), row[4], row[5])
+
+
+def save_token(token: TokenRecord) -> Txn[None]:
+    yield from execute(
+        f"INSERT INTO tokens ({_TOKEN_SELECT}) VALUES ($1, $2, $3, $4, $5, $6) "
+        "ON CONFLICT (user_id, platform_id, token) DO UPDATE SET state = excluded.state, "
+        "expire_time = excluded.expire_time, create_time = excluded.create_time",
+        token.user_id,
+        token.platform_id,
+        token.token,
+        int(token.state),
+        token.expire_time,
+        token.create_time,
+    )
+
+
+def get_token(user_id: str, platform_id: int, token: str) -> Txn[TokenRecord | None]:
+    rows = yield from fetch(
+        f"SELECT {_TOKEN_SELECT} FROM tokens WHERE user_id = $1 AND platform_id = $2 AND token = $3",
+        user_id,
+        platform_id,
+        token,
+    )
+    return _token(rows[0]) if rows else None
+
+
+def list_tokens(user_id: str, platform_id: int | None) -> Txn[list[TokenRecord]]:
+    if platform_id is None:
+        rows = yield from fetch(
+            f"SELECT {_TOKEN_SELECT} FROM tokens WHERE user_id = $1 ORDER BY platform_id, create_time, token",
+            user_id,
+        )
+    else:
+        rows = yield from fetch(
+            f"SELECT {_TOKEN_SELECT} FROM tokens WHERE user_id = $1 AND platform_id = $2 "
+            "ORDER BY create_time, token",
+            user_id,
+            platform_id,
+        )
+    return [_token(r) for r in rows]
+
+
+def set_token_states(
+    user_id: str, platform_ids: Sequence[int], state: TokenState, except_token: str
+) -> Txn[list[str]]:
+    rows = yield from fetch(
+        "{with} UPDATE tokens SET state = $2 WHERE user_id = $1 "
+        "AND platform_id IN (SELECT platform_id FROM k) AND token <> $3 AND state <> $2 RETURNING token",
+        user_id,
+        int(state),
+        except_token,
+        rows=_ids("platform_id", list(dict.fromkeys(platform_ids)), "int"),
+    )
+    return sorted(r[0] for r in rows)
+
+
+def delete_tokens(user_id: str, tokens: Sequence[str]) -> Txn[None]:
+    yield from execute(
+        "{with} DELETE FROM tokens WHERE user_id = $1 AND token IN (SELECT token FROM k)",
+        user_id,
+        rows=_ids("token", list(dict.fromkeys(tokens))),
+    )
+
+
+def purge_expired_tokens(now_ms: int) -> Txn[int]:
+    return (yield from execute("DELETE FROM tokens WHERE expire_time < $1", now_ms))
+
+
+# -- messages -------------------------------------------------------------------------------------------
+
+
+def _peer(owner: str, msg: NewMessage) -> str:
+    """The row's user_id: for two-party conversations the other side, seen from ``owner``."""
+    if msg.conversation_type == GROUP_CHAT:
+        return ""
+    return msg.recv_id if owner == msg.send_id else msg.send_id
+
+
+def persist_messages(batch: Sequence[NewMessage], now_ms: int) -> Txn[list[PersistResult]]:
+    """The send path's durable step; five statements whatever the batch size (see Store.persist_messages).
+
+    Gapless seqs rest on the conversation_seqs row lock: the seq upsert locks each conversation's row
+    until commit (PostgreSQL; SQLite serialises all writers anyway), rows are taken in conversation_id
+    order so two batches cannot deadlock on each other, and a transaction that fails rolls its seqs back
+    with everything else. A concurrent writer that stored one of our (send_id, client_msg_id) keys first
+    makes the message INSERT fail on the unique index; the caller retries the whole body, which then finds
+    the original in step 1.
+    """
+    # 1. Duplicates: stored earlier, or repeated inside this batch (the first occurrence wins).
+    keys = list(dict.fromkeys((m.send_id, m.client_msg_id) for m in batch))
+    stored = yield from fetch(
+        "{with} SELECT m.send_id, m.client_msg_id, m.conversation_id, m.seq, m.server_msg_id, m.send_time "
+        "FROM k JOIN messages m ON m.send_id = k.send_id AND m.client_msg_id = k.client_msg_id",
+        rows=RowSet("k", ("send_id", "client_msg_id"), ("text", "text"), keys),
+    )
+    done: dict[tuple[str, str], PersistResult] = {
+        (r[0], r[1]): PersistResult(r[2], r[3], r[4], r[5], duplicate=True) for r in stored
+    }
+    fresh: list[NewMessage] = []
+    for m in batch:
+        key = (m.send_id, m.client_msg_id)
+        if key not in done:
+            done[key] = PersistResult(m.conversation_id, 0, m.server_msg_id, m.send_time)  # seq below
+            fresh.append(m)
+    if not fresh:
+        return [_as_duplicate(done[(m.send_id, m.client_msg_id)]) for m in batch]
+
+    # 2. One seq update per conversation: max_seq += (its new messages), returning the new max_seq.
+    counts: dict[str, int] = {}
+    for m in fresh:
+        counts[m.conversation_id] = counts.get(m.conversation_id, 0) + 1
+    seq_rows = yield from fetch(
+        "{with} INSERT INTO conversation_seqs (conversation_id, max_seq, min_seq, max_seq_time) "
+        "SELECT conversation_id, n, 0, now_ms FROM k WHERE true ORDER BY conversation_id "
+        "ON CONFLICT (conversation_id) DO UPDATE SET max_seq = conversation_seqs.max_seq + excluded.max_seq, "
+        "max_seq_time = excluded.max_seq_time RETURNING conversation_id, max_seq",
+        rows=RowSet(
+            "k",
+            ("conversation_id", "n", "now_ms"),
+            ("text", "bigint", "bigint"),
+            sorted((cid, n, now_ms) for cid, n in counts.items()),
+        ),
+    )
+    next_seq = {cid: int(max_seq) - counts[cid] + 1 for cid, max_seq in seq_rows}
+
+    # 3. One multi-row INSERT of the new messages, seqs handed out in batch order.
+    message_rows: list[Row] = []
+    for m in fresh:
+        seq = next_seq[m.conversation_id]
+        next_seq[m.conversation_id] = seq + 1
+        key = (m.send_id, m.client_msg_id)
+        done[key] = PersistResult(m.conversation_id, seq, m.server_msg_id, m.send_time)
+        message_rows.append(
+            (
+                m.conversation_id,
+                seq,
+                m.send_id,
+                m.client_msg_id,
+                m.server_msg_id,
+                m.send_time,
+                m.session_type,
+                m.content_type,
+                m.payload,
+                m.recv_id,
+                m.group_id,
+                None,
+            )
+        )
+    cols = ", ".join(MSG_COLS)
+    yield from execute(
+        f"{{with}} INSERT INTO messages ({cols}) SELECT {cols} FROM k WHERE true",
+        rows=RowSet("k", MSG_COLS, MSG_TYPES, message_rows),
+    )
+
+    # 4. Owners' rows exist afterwards, and each reader's has_read_seq reaches his newest message; one
+    # upsert (keyed and sorted, since one statement may not touch a row twice).
+    wanted: dict[tuple[str, str], UserConversation] = {}
+    for m in fresh:
+        seq = done[(m.send_id, m.client_msg_id)].seq
+        owners = m.owners if not m.reader_user_id or m.reader_user_id in m.owners else (*m.owners, m.reader_user_id)
+        for owner in owners:
+            key = (owner, m.conversation_id)
+            row = wanted.get(key)
+            if row is None:
+                row = UserConversation(
+                    owner_user_id=owner,
+                    conversation_id=m.conversation_id,
+                    conversation_type=m.conversation_type,
+                    user_id=_peer(owner, m),
+                    group_id=m.group_id,
+                    create_time=now_ms,
+                    update_time=now_ms,
+                )
+            if owner == m.reader_user_id and seq > row.has_read_seq:
+                row = _replace_read(row, seq)
+            wanted[key] = row
+    if wanted:
+        ucols = ", ".join(UC_COLS)
+        yield from execute(
+            f"{{with}} INSERT INTO user_conversations ({ucols}) SELECT {ucols} FROM k WHERE true "
+            "ORDER BY owner_user_id, conversation_id "
+            "ON CONFLICT (owner_user_id, conversation_id) DO UPDATE SET has_read_seq = excluded.has_read_seq "
+            "WHERE user_conversations.has_read_seq < excluded.has_read_seq",
+            rows=RowSet("k", UC_COLS, UC_TYPES, [_uc_row(wanted[k]) for k in sorted(wanted)]),
+        )
+
+    results: list[PersistResult] = []
+    first_seen: set[tuple[str, str]] = set()
+    fresh_keys = {(m.send_id, m.client_msg_id) for m in fresh}
+    for m in batch:
+        key = (m.send_id, m.client_msg_id)
+        result = done[key]
+        if key in fresh_keys and key not in first_seen:
+            first_seen.add(key)
+            results.append(result)
+        else:
+            results.append(_as_duplicate(result))
+    return results
+
+
+def _as_duplicate(result: PersistResult) -> PersistResult:
+    return PersistResult(result.conversation_id, result.seq, result.server_msg_id, result.send_time, True)
+
+
+def _replace_read(row: UserConversation, seq: int) -> UserConversation:
+    values = {c: getattr(row, c) for c in UC_COLS}
+    values["has_read_seq"] = seq
+    return UserConversation(**values)
+
+
+def get_conversation_seqs(conversation_ids: Sequence[str]) -> Txn[dict[str, ConversationSeq]]:
+    rows = yield from fetch(
+        "{with} SELECT s.conversation_id, s.max_seq, s.min_seq, s.max_seq_time "
+        "FROM k JOIN conversation_seqs s ON s.conversation_id = k.conversation_id",
+        rows=_ids("conversation_id", list(dict.fromkeys(conversation_ids))),
+    )
+    return {r[0]: ConversationSeq(*r) for r in rows}
+
+
+def get_messages(conversation_id: str, seqs: Sequence[int]) -> Txn[dict[int, StoredMessage]]:
+    rows = yield from fetch(
+        f"{{with}} SELECT {_MSG_SELECT} FROM k JOIN messages m ON m.conversation_id = $1 AND m.seq = k.seq",
+        conversation_id,
+        rows=_ids("seq", list(dict.fromkeys(seqs)), "bigint"),
+    )
+    return {r[1]: _message(r) for r in rows}
+
+
+def get_message_range(conversation_id: str, begin: int, end: int, limit: int) -> Txn[list[StoredMessage]]:
+    if limit <= 0 or end < begin:
+        return []
+    rows = yield from fetch(
+        f"SELECT {_MSG_SELECT} FROM messages m WHERE m.conversation_id = $1 AND m.seq >= $2 AND m.seq <= $3 "
+        "ORDER BY m.seq DESC LIMIT $4",
+        conversation_id,
+        begin,
+        end,
+        limit,
+    )
+    return [_message(r) for r in reversed(rows)]
+
+
+def find_message(send_id: str, client_msg_id: str) -> Txn[StoredMessage | None]:
+    rows = yield from fetch(
+        f"SELECT {_MSG_SELECT} FROM messages m WHERE m.send_id = $1 AND m.client_msg_id = $2",
+        send_id,
+        client_msg_id,
+    )
+    return _message(rows[0]) if rows else None
+
+
+def set_message_revoked(conversation_id: str, seq: int, revoke: bytes) -> Txn[bool]:
+    count = yield from execute(
+        "UPDATE messages SET revoke = $3 WHERE conversation_id = $1 AND seq = $2 AND revoke IS NULL",
+        conversation_id,
+        seq,
+        revoke,
+    )
+    return count == 1
+
+
+def hide_messages(user_id: str, conversation_id: str, seqs: Sequence[int]) -> Txn[None]:
+    yield from execute(
+        "{with} INSERT INTO hidden_messages (user_id, conversation_id, seq) "
+        "SELECT user_id, conversation_id, seq FROM k WHERE true ON CONFLICT DO NOTHING",
+        rows=RowSet(
+            "k",
+            ("user_id", "conversation_id", "seq"),
+            ("text", "text", "bigint"),
+            [(user_id, conversation_id, s) for s in dict.fromkeys(seqs)],
+        ),
+    )
+
+
+def get_hidden_seqs(user_id: str, conversation_id: str, seqs: Sequence[int]) -> Txn[set[int]]:
+    rows = yield from fetch(
+        "{with} SELECT h.seq FROM k JOIN hidden_messages h "
+        "ON h.user_id = $1 AND h.conversation_id = $2 AND h.seq = k.seq",
+        user_id,
+        conversation_id,
+        rows=_ids("seq", list(dict.fromkeys(seqs)), "bigint"),
+    )
+    return {int(r[0]) for r in rows}
+
+
+def delete_messages(conversation_id: str, seqs: Sequence[int]) -> Txn[int]:
+    return (
+        yield from execute(
+            "{with} DELETE FROM messages WHERE conversation_id = $1 AND seq IN (SELECT seq FROM k)",
+            conversation_id,
+            rows=_ids("seq", list(dict.fromkeys(seqs)), "bigint"),
+        )
+    )
+
+
+# -- per-user conversation state ------------------------------------------------------------------------
+
+
+def get_user_conversations(
+    owner_user_id: str, conversation_ids: Sequence[str] | None
+) -> Txn[list[UserConversation]]:
+    if conversation_ids is None:
+        rows = yield from fetch(
+            f"SELECT {_UC_SELECT} FROM user_conversations c WHERE c.owner_user_id = $1 ORDER BY c.conversation_id",
+            owner_user_id,
+        )
+        return [_conversation(r) for r in rows]
+    rows = yield from fetch(
+        f"{{with}} SELECT {_UC_SELECT} FROM k JOIN user_conversations c "
+        "ON c.owner_user_id = $1 AND c.conversation_id = k.conversation_id",
+        owner_user_id,
+        rows=_ids("conversation_id", list(dict.fromkeys(conversation_ids))),
+    )
+    found = {r[1]: _conversation(r) for r in rows}
+    return [found[c] for c in conversation_ids if c in found]
+
+
+def get_conversation_owners(conversation_id: str) -> Txn[list[str]]:
+    rows = yield from fetch(
+        "SELECT owner_user_id FROM user_conversations WHERE conversation_id = $1 ORDER BY owner_user_id",
+        conversation_id,
+    )
+    return [r[0] for r in rows]
+
+
+_MUTABLE = tuple(sorted(USER_CONVERSATION_MUTABLE))
+
+
+def upsert_user_conversations(rows: Sequence[UserConversation]) -> Txn[list[UserConversation]]:
+    """Insert missing rows; overwrite the mutable fields (and update_time) where one of them differs.
+
+    The ``WHERE`` of the conflict clause skips unchanged rows, and ``RETURNING`` yields exactly the rows
+    inserted or changed, as now stored -- one statement, and the change test is made under the row lock,
+    so concurrent upserts cannot both report (or both miss) the same change.
+    """
+    latest = {(r.owner_user_id, r.conversation_id): r for r in rows}  # the last one per key wins
+    ucols = ", ".join(UC_COLS)
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in (*_MUTABLE, "update_time"))
+    differs = " OR ".join(f"user_conversations.{c} <> excluded.{c}" for c in _MUTABLE)
+    changed = yield from fetch(
+        f"{{with}} INSERT INTO user_conversations ({ucols}) SELECT {ucols} FROM k WHERE true "
+        "ORDER BY owner_user_id, conversation_id "
+        f"ON CONFLICT (owner_user_id, conversation_id) DO UPDATE SET {assignments} WHERE {differs} "
+        f"RETURNING {ucols}",
+        rows=RowSet("k", UC_COLS, UC_TYPES, [_uc_row(latest[k]) for k in sorted(latest)]),
+    )
+    by_key = {(r[0], r[1]): _conversation(r) for r in changed}
+    return [by_key[k] for k in latest if k in by_key]
+
+
+def update_user_conversation(owner_user_id: str, conversation_id: str, changes: Mapping[str, Any]) -> Txn[bool]:
+    if not changes:
+        rows = yield from fetch(
+            "SELECT 1 FROM user_conversations WHERE owner_user_id = $1 AND conversation_id = $2",
+            owner_user_id,
+            conversation_id,
+        )
+        return bool(rows)
+    clause, values = _set_clause(changes, USER_CONVERSATION_MUTABLE, 3)
+    count = yield from execute(
+        f"UPDATE user_conversations SET {clause} WHERE owner_user_id = $1 AND conversation_id = $2",
+        owner_user_id,
+        conversation_id,
+        *values,
+    )
+    return count > 0
+
+
+def raise_has_read_seq(owner_user_id: str, conversation_id: str, seq: int) -> Txn[int]:
+    rows = yield from fetch(
+        "UPDATE user_conversations SET has_read_seq = CASE WHEN has_read_seq < $3 THEN $3 ELSE has_read_seq END "
+        "WHERE owner_user_id = $1 AND conversation_id = $2 RETURNING has_read_seq",
+        owner_user_id,
+        conversation_id,
+        seq,
+    )
+    return int(rows[0][0]) if rows else -1
+
+
+def delete_user_conversations(owner_user_id: str, conversation_ids: Sequence[str]) -> Txn[None]:
+    yield from execute(
+        "{with} DELETE FROM user_conversations WHERE owner_user_id = $1 "
+        "AND conversation_id IN (SELECT conversation_id FROM k)",
+        owner_user_id,
+        rows=_ids("conversation_id", list(dict.fromkeys(conversation_ids))),
+    )
+
+
+# -- version logs ---------------------------------------------------------------------------------------
+
+
+def new_version_id() -> str:
+    """24 hex characters, like the ObjectID OpenIM clients expect as a versionID."""
+    return secrets.token_hex(12)
+
+
+def bump_version(kind: VersionKind, d_id: str, e_ids: Sequence[str], state: VersionState) -> Txn[VersionLog]:
+    # The header upsert locks the log's row, so concurrent bumps of one log serialise and never share a
+    # version number.
+    (version_id, version), *_ = yield from fetch(
+        "INSERT INTO version_logs (kind, d_id, version_id, version) VALUES ($1, $2, $3, 1) "
+        "ON CONFLICT (kind, d_id) DO UPDATE SET version = version_logs.version + 1 "
+        "RETURNING version_id, version",
+        str(kind),
+        d_id,
+        new_version_id(),
+    )
+    yield from execute(
+        "{with} INSERT INTO version_log_entries (kind, d_id, e_id, state, version) "
+        "SELECT kind, d_id, e_id, state, version FROM k WHERE true ORDER BY e_id "
+        "ON CONFLICT (kind, d_id, e_id) DO UPDATE SET state = excluded.state, version = excluded.version",
+        rows=RowSet(
+            "k",
+            ("kind", "d_id", "e_id", "state", "version"),
+            ("text", "text", "text", "int", "bigint"),
+            sorted((str(kind), d_id, e, int(state), int(version)) for e in set(e_ids)),
+        ),
+    )
+    return VersionLog(version_id, int(version))
+
+
+def read_version_log(kind: VersionKind, d_id: str, since: int | None) -> Txn[VersionLog | None]:
+    """The log, or None when it does not exist (the caller then creates it in a write transaction)."""
+    header = yield from fetch(
+        "SELECT version_id, version FROM version_logs WHERE kind = $1 AND d_id = $2", str(kind), d_id
+    )
+    if not header:
+        return None
+    version_id, version = header[0]
+    entries: list[VersionEntry] = []
+    if since is not None:
+        rows = yield from fetch(
+            "SELECT e_id, state, version FROM version_log_entries WHERE kind = $1 AND d_id = $2 AND version > $3 "
+            "ORDER BY version, e_id",
+            str(kind),
+            d_id,
+            since,
+        )
+        entries = [VersionEntry(r[0], VersionState(r[1]), int(r[2])) for r in rows]
+    return VersionLog(version_id, int(version), entries)
+
+
+def ensure_version_log(kind: VersionKind, d_id: str, since: int | None) -> Txn[VersionLog]:
+    yield from execute(
+        "INSERT INTO version_logs (kind, d_id, version_id, version) VALUES ($1, $2, $3, 1) "
+        "ON CONFLICT (kind, d_id) DO NOTHING",
+        str(kind),
+        d_id,
+        new_version_id(),
+    )
+    log = yield from read_version_log(kind, d_id, since)
+    assert log is not None  # inserted just now, or by a concurrent writer we waited for
+    return log
+
+
+def delete_version_log(kind: VersionKind, d_id: str) -> Txn[None]:
+    yield from execute("DELETE FROM version_log_entries WHERE kind = $1 AND d_id = $2", str(kind), d_id)
+    yield from execute("DELETE FROM version_logs WHERE kind = $1 AND d_id = $2", str(kind), d_id)

@@ -1,0 +1,193 @@
+"""The embedded Store: one SQLite file, driven from worker threads so the trio loop never blocks.
+
+Concurrency model:
+
+* one writer connection; every write transaction runs on it in a worker thread, one at a time (a
+  CapacityLimiter of 1). SQLite allows a single writer anyway, and serialising here makes gapless seqs
+  trivial: no two persist_messages calls interleave.
+* a few reader connections (WAL lets them read while the writer writes); each read transaction sees
+  everything committed before it began.
+* a whole transaction is one thread hop: the body from openim.storage._queries runs synchronously on the
+  connection (openim.storage._txn.drive), so a 1,000-message batch costs one hop, not one per statement.
+
+Durability ("acked means durable", DESIGN.md invariant 1): WAL with ``synchronous=FULL`` fsyncs the log
+at every commit. ``NORMAL`` would survive a process crash but may lose the last commits on power loss,
+i.e. lose messages whose sender already got an ack. One fsync per transaction is affordable because the
+transfer stage commits batches (group commit), not single messages.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import sqlite3
+from pathlib import Path
+
+import sqlalchemy as sa
+import trio
+
+from openim.storage import _queries as q
+from openim.storage import migrate
+from openim.storage._sqlstore import SqlStore
+from openim.storage._txn import Row, Stmt, T, TxnFactory, drive, empty_result
+from openim.storage.port import AlreadyExists, StoreUnavailable
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+_MAX_ROWS_PER_STATEMENT = 1000  # beyond this, longer SQL texts only cost parse time
+
+
+@functools.lru_cache(maxsize=512)
+def _numbered(sql: str) -> str:
+    """``$n`` (the shared statements' placeholders) as SQLite's equivalent ``?n``."""
+    return _PLACEHOLDER.sub(r"?\1", sql)
+
+
+@functools.lru_cache(maxsize=512)
+def _values(first: int, width: int, count: int) -> str:
+    """``(?first, ...), (...)``: ``count`` tuples of ``width`` numbered parameters."""
+    numbers = iter(range(first, first + width * count))
+    return ", ".join("(" + ", ".join(f"?{next(numbers)}" for _ in range(width)) + ")" for _ in range(count))
+
+
+def _run_statement(conn: sqlite3.Connection, stmt: Stmt, max_variables: int) -> list[Row] | int:
+    empty = empty_result(stmt)
+    if empty is not None:
+        return empty
+    sql = _numbered(stmt.sql)
+    rowset = stmt.rows
+    if rowset is None:
+        cursor = conn.execute(sql, stmt.args)
+        return cursor.fetchall() if stmt.fetch else cursor.rowcount
+    width = len(rowset.columns)
+    base = len(stmt.args)
+    per_statement = max(1, min(_MAX_ROWS_PER_STATEMENT, (max_variables - base) // width))
+    head = f"WITH {rowset.name}({', '.join(rowset.columns)}) AS (VALUES "
+    fetched: list[Row] = []
+    affected = 0
+    for start in range(0, len(rowset.rows), per_statement):
+        chunk = rowset.rows[start : start + per_statement]
+        text = sql.replace("{with}", head + _values(base + 1, width, len(chunk)) + ")")
+        cursor = conn.execute(text, (*stmt.args, *itertools.chain.from_iterable(chunk)))
+        if stmt.fetch:
+            fetched.extend(cursor.fetchall())
+        else:
+            affected += cursor.rowcount
+    return fetched if stmt.fetch else affected
+
+
+def _transaction(conn: sqlite3.Connection, body: TxnFactory[T], write: bool) -> T:
+    """Run one transaction body on ``conn`` (in a worker thread)."""
+    max_variables = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    # IMMEDIATE takes the write lock up front: a read-then-write body can never fail half-way with
+    # SQLITE_BUSY on lock upgrade.
+    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        result = drive(body(), lambda stmt: _run_statement(conn, stmt, max_variables))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc).upper():
+        return AlreadyExists(str(exc))
+    return StoreUnavailable(f"sqlite: {exc}")
+
+
+class SqliteStore(SqlStore):
+    def __init__(self, path: Path | str, *, readers: int = 4, busy_timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self._reader_count = readers
+        self._busy_timeout = busy_timeout
+        self._writer: sqlite3.Connection | None = None
+        self._readers: list[sqlite3.Connection] = []
+        self._write_slot = trio.CapacityLimiter(1)
+        self._reader_slots = trio.Semaphore(readers)
+        self._reader_threads = trio.CapacityLimiter(readers)
+        self.applied_migrations: list[str] = []  # what the last open() applied (tests, startup log)
+
+    # -- life cycle ---------------------------------------------------------------------------------------
+    def _connect(self, *, reader: bool) -> sqlite3.Connection:
+        # isolation_level=None: the module's implicit transactions off; _transaction says BEGIN itself.
+        conn = sqlite3.connect(
+            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA synchronous=FULL")
+        if reader:
+            conn.execute("PRAGMA query_only=ON")
+        return conn
+
+    def _open_blocking(self) -> list[str]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        writer = self._connect(reader=False)
+        try:
+            mode = writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise sqlite3.OperationalError(f"cannot switch {self.path} to WAL (journal mode is {mode})")
+            engine = sa.create_engine(f"sqlite:///{self.path}", poolclass=sa.NullPool)
+            try:
+                with engine.connect() as connection:
+                    applied = migrate.upgrade_online(connection)
+                    connection.commit()
+            finally:
+                engine.dispose()
+            readers = [self._connect(reader=True) for _ in range(self._reader_count)]
+        except BaseException:
+            writer.close()
+            raise
+        self._writer, self._readers = writer, readers
+        return applied
+
+    async def open(self) -> None:
+        try:
+            self.applied_migrations = await trio.to_thread.run_sync(
+                self._open_blocking, limiter=self._write_slot
+            )
+        except (sqlite3.Error, sa.exc.SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
+
+    async def aclose(self) -> None:
+        writer, self._writer = self._writer, None
+        # Wait for in-flight work: the write slot, then every reader slot.
+        if writer is not None:
+            await trio.to_thread.run_sync(writer.close, limiter=self._write_slot)
+        for _ in range(self._reader_count):
+            await self._reader_slots.acquire()
+        readers, self._readers = self._readers, []
+        for conn in readers:
+            conn.close()
+        for _ in range(self._reader_count):
+            self._reader_slots.release()
+
+    async def ping(self) -> None:
+        await self._read(q.ping)
+
+    # -- transactions -------------------------------------------------------------------------------------
+    async def _write(self, body: TxnFactory[T]) -> T:
+        conn = self._writer
+        if conn is None:
+            raise StoreUnavailable("the store is not open")
+        try:
+            # Not abandoned on cancellation: a transaction always finishes (commit or rollback) before
+            # the connection is used again.
+            return await trio.to_thread.run_sync(_transaction, conn, body, True, limiter=self._write_slot)
+        except (sqlite3.Error, OSError) as exc:
+            raise _translate(exc) from exc
+
+    async def _read(self, body: TxnFactory[T]) -> T:
+        async with self._reader_slots:
+            if not self._readers:
+                raise StoreUnavailable("the store is not open")
+            conn = self._readers.pop()
+            try:
+                return await trio.to_thread.run_sync(
+                    _transaction, conn, body, False, limiter=self._reader_threads
+                )
+            except (sqlite3.Error, OSError) as exc:
+                raise _translate(exc) from exc
+            finally:
+                self._readers.append(conn)

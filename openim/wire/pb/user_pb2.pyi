@@ -1,0 +1,190 @@
+from openim.wire.pb import sdkws_pb2 as _sdkws_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class userRegisterReq(_message.Message):
+    __slots__ = ("users",)
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    users: _containers.RepeatedCompositeFieldContainer[_sdkws_pb2.UserInfo]
+    def __init__(self, users: _Optional[_Iterable[_Union[_sdkws_pb2.UserInfo, _Mapping]]] = ...) -> None: ...
+
+class userRegisterResp(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class getDesignateUsersReq(_message.Message):
+    __slots__ = ("userIDs",)
+    USERIDS_FIELD_NUMBER: _ClassVar[int]
+    userIDs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, userIDs: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class getDesignateUsersResp(_message.Message):
+    __slots__ = ("usersInfo",)
+    USERSINFO_FIELD_NUMBER: _ClassVar[int]
+    usersInfo: _containers.RepeatedCompositeFieldContainer[_sdkws_pb2.UserInfo]
+    def __init__(self, usersInfo: _Optional[_Iterable[_Union[_sdkws_pb2.UserInfo, _Mapping]]] = ...) -> None: ...
+
+class updateUserInfoReq(_message.Message):
+    __slots__ = ("userInfo",)
+    USERINFO_FIELD_NUMBER: _ClassVar[int]
+    userInfo: _sdkws_pb2.UserInfo
+    def __init__(self, userInfo: _Optional[_Union[_sdkws_pb2.UserInfo, _Mapping]] = ...) -> None: ...
+
+class updateUserInfoResp(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class updateUserInfoExReq(_message.Message):
+    __slots__ = ("userInfo",)
+    USERINFO_FIELD_NUMBER: _ClassVar[int]
+    userInfo: _sdkws_pb2.UserInfoWithEx
+    def __init__(self, userInfo: _Optional[_Union[_sdkws_pb2.UserInfoWithEx, _Mapping]] = ...) -> None: ...
+
+class updateUserInfoExResp(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class getPaginationUsersReq(_message.Message):
+    __slots__ = ("pagination", "userID", "nickName")
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    NICKNAME_FIELD_NUMBER: _ClassVar[int]
+    pagination: _sdkws_pb2.RequestPagination
+    userID: str
+    nickName: str
+    def __init__(self, pagination: _Optional[_Union[_sdkws_pb2.RequestPagination, _Mapping]] = ..., userID: _Optional[str] = ..., nickName: _Optional[str] = ...) -> None: ...
+
+class getPaginationUsersResp(_message.Message):
+    __slots__ = ("total", "users")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    users: _containers.RepeatedCompositeFieldContainer[_sdkws_pb2.UserInfo]
+    def __init__(self, total: _Optional[int] = ..., users: _Optional[_Iterable[_Union[_sdkws_pb2.UserInfo, _Mapping]]] = ...) -> None: ...
+
+class accountCheckReq(_message.Message):
+    __slots__ = ("checkUserIDs",)
+    CHECKUSERIDS_FIELD_NUMBER: _ClassVar[int]
+    checkUserIDs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, checkUserIDs: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class accountCheckResp(_message.Message):
+    __slots__ = ("results",)
+    class singleUserStatus(_message.Message):
+        __slots__ = ("userID", "accountStatus")
+        USERID_FIELD_NUMBER: _ClassVar[int]
+        ACCOUNTSTATUS_FIELD_NUMBER: _ClassVar[int]
+        userID: str
+        accountStatus: int
+        def __init__(self, userID: _Optional[str] = ..., accountStatus: _Optional[int] = ...) -> None: ...
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[accountCheckResp.singleUserStatus]
+    def __init__(self, results: _Optional[_Iterable[_Union[accountCheckResp.singleUserStatus, _Mapping]]] = ...) -> None: ...
+
+class setGlobalRecvMessageOptReq(_message.Message):
+    __slots__ = ("userID", "globalRecvMsgOpt")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    GLOBALRECVMSGOPT_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    globalRecvMsgOpt: int
+    def __init__(self, userID: _Optional[str] = ..., globalRecvMsgOpt: _Optional[int] = ...) -> None: ...
+
+class setGlobalRecvMessageOptResp(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class onlineStatus(_message.Message):
+    __slots__ = ("userID", "status", "platformIDs")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PLATFORMIDS_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    status: int
+    platformIDs: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, userID: _Optional[str] = ..., status: _Optional[int] = ..., platformIDs: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class subscribeOrCancelUsersStatusReq(_message.Message):
+    __slots__ = ("userID", "userIDs", "genre")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    USERIDS_FIELD_NUMBER: _ClassVar[int]
+    GENRE_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    userIDs: _containers.RepeatedScalarFieldContainer[str]
+    genre: int
+    def __init__(self, userID: _Optional[str] = ..., userIDs: _Optional[_Iterable[str]] = ..., genre: _Optional[int] = ...) -> None: ...
+
+class subscribeOrCancelUsersStatusResp(_message.Message):
+    __slots__ = ("statusList",)
+    STATUSLIST_FIELD_NUMBER: _ClassVar[int]
+    statusList: _containers.RepeatedCompositeFieldContainer[onlineStatus]
+    def __init__(self, statusList: _Optional[_Iterable[_Union[onlineStatus, _Mapping]]] = ...) -> None: ...
+
+class getSubscribeUsersStatusReq(_message.Message):
+    __slots__ = ("userID",)
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    def __init__(self, userID: _Optional[str] = ...) -> None: ...
+
+class getSubscribeUsersStatusResp(_message.Message):
+    __slots__ = ("statusList",)
+    STATUSLIST_FIELD_NUMBER: _ClassVar[int]
+    statusList: _containers.RepeatedCompositeFieldContainer[onlineStatus]
+    def __init__(self, statusList: _Optional[_Iterable[_Union[onlineStatus, _Mapping]]] = ...) -> None: ...
+
+class getUserStatusReq(_message.Message):
+    __slots__ = ("userID", "userIDs")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    USERIDS_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    userIDs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, userID: _Optional[str] = ..., userIDs: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class getUserStatusResp(_message.Message):
+    __slots__ = ("statusList",)
+    STATUSLIST_FIELD_NUMBER: _ClassVar[int]
+    statusList: _containers.RepeatedCompositeFieldContainer[onlineStatus]
+    def __init__(self, statusList: _Optional[_Iterable[_Union[onlineStatus, _Mapping]]] = ...) -> None: ...
+
+class getAllUserIDReq(_message.Message):
+    __slots__ = ("pagination",)
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    pagination: _sdkws_pb2.RequestPagination
+    def __init__(self, pagination: _Optional[_Union[_sdkws_pb2.RequestPagination, _Mapping]] = ...) -> None: ...
+
+class getAllUserIDResp(_message.Message):
+    __slots__ = ("total", "userIDs")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    USERIDS_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    userIDs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, total: _Optional[int] = ..., userIDs: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class userRegisterCountReq(_message.Message):
+    __slots__ = ("start", "end")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    start: int
+    end: int
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
+
+class userRegisterCountResp(_message.Message):
+    __slots__ = ("total", "before", "count")
+    class CountEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    before: int
+    count: _containers.ScalarMap[str, int]
+    def __init__(self, total: _Optional[int] = ..., before: _Optional[int] = ..., count: _Optional[_Mapping[str, int]] = ...) -> None: ...
