@@ -56,6 +56,14 @@ class Caller:
     claims: Claims | None
     is_admin: bool
     request: Request
+    # Lower-cased top-level JSON keys that carried a non-null value. Go tells a missing/null slice from
+    # an empty one (``userIDs: []`` passes where a missing list is 1001); proto3 repeated fields cannot,
+    # so the few handlers that need the difference ask here.
+    body_keys: frozenset[str] = frozenset()
+
+    def sent(self, field: str) -> bool:
+        """Whether the JSON body carried ``field`` (any case) with a non-null value."""
+        return field.lower() in self.body_keys
 
     @property
     def user_id(self) -> str:
@@ -101,6 +109,7 @@ class _RouteSpec:
     auth: Auth
     bind_400: bool  # OpenIM answers HTTP 400 when these bodies fail to bind (gin BindJSON routes)
     protobuf: bool  # accepts application/x-protobuf and answers base64 protobuf in data
+    data_field: str | None = None  # answer only this field's JSON (OpenIM routes whose data is an array)
 
 
 class Router:
@@ -121,11 +130,12 @@ class Router:
         auth: Auth = Auth.USER,
         bind_400: bool = False,
         protobuf: bool = False,
+        data_field: str | None = None,
     ) -> Callable[[TypedHandler[Req]], TypedHandler[Req]]:
         def register(fn: TypedHandler[Req]) -> TypedHandler[Req]:
             if path in self._specs:
                 raise ValueError(f"route {path} registered twice")
-            self._specs[path] = _RouteSpec(path, req_cls, resp_cls, fn, auth, bind_400, protobuf)
+            self._specs[path] = _RouteSpec(path, req_cls, resp_cls, fn, auth, bind_400, protobuf, data_field)
             return fn
 
         return register
@@ -172,14 +182,16 @@ class Router:
         body = await self._read_body(request)
         content_type = request.headers.get("content-type", "").lower()
         as_protobuf = spec.protobuf and any(t in content_type for t in PROTOBUF_TYPES)
-        req = self._decode(spec, body, as_protobuf)
-        caller = Caller(operation_id, claims, is_admin, request)
+        req, body_keys = self._decode(spec, body, as_protobuf)
+        caller = Caller(operation_id, claims, is_admin, request, body_keys)
         resp = await spec.handler(caller, req)
         if resp is None:
             return None, False
         if as_protobuf:
             raw = resp.SerializeToString()
             return base64.b64encode(raw).decode("ascii"), True
+        if spec.data_field is not None:
+            return message_to_json(resp)[spec.data_field], True
         if not _has_fields(type(resp)):
             return None, False
         return message_to_json(resp), True
@@ -198,10 +210,10 @@ class Router:
         return b"".join(chunks)
 
     @staticmethod
-    def _decode(spec: _RouteSpec, body: bytes, as_protobuf: bool) -> Message:
+    def _decode(spec: _RouteSpec, body: bytes, as_protobuf: bool) -> tuple[Message, frozenset[str]]:
         if as_protobuf:
             try:
-                return spec.req_cls.FromString(body)
+                return spec.req_cls.FromString(body), frozenset()
             except DecodeError as exc:
                 raise _binding_error("body is not a valid protobuf message") from exc
         if not body.strip():
@@ -213,8 +225,9 @@ class Router:
                 raise _binding_error(f"body is not valid JSON: {exc}") from exc
         if not isinstance(obj, dict):
             raise _binding_error("body must be a JSON object")
+        keys = frozenset(k.lower() for k, v in obj.items() if v is not None)
         try:
-            return message_from_json(obj, spec.req_cls)
+            return message_from_json(obj, spec.req_cls), keys
         except OpenIMError as err:
             raise _binding_error(err.detail) from err
 

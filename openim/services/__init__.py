@@ -1,21 +1,24 @@
 """Domain services: the OpenIM behaviour behind the REST routes and the gateway requests.
 
-They talk to the Store and Bus ports only. ``build_services`` wires them for one process.
+They talk to the Store and Bus ports only. ``build_services`` wires them for one process; it imports them
+lazily so that importing one service (in a test, say) does not pull in all the others.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from openim.node import Node
-from openim.services.conversations import ConversationService
-from openim.services.inbox import NodeInbox
-from openim.services.message_ops import MessageOps
-from openim.services.notify import Notifier
-from openim.services.send import SendService
-from openim.services.sync import SyncService
-from openim.services.tokens import TokenService
-from openim.services.users import UserService
+if TYPE_CHECKING:
+    from openim.node import Node
+    from openim.services.conversations import ConversationService
+    from openim.services.inbox import NodeInbox
+    from openim.services.message_ops import MessageOps
+    from openim.services.notify import Notifier
+    from openim.services.send import SendService
+    from openim.services.sync import SyncService
+    from openim.services.tokens import TokenService
+    from openim.services.users import UserService
 
 
 @dataclass
@@ -31,6 +34,15 @@ class Services:
 
 
 def build_services(node: Node) -> Services:
+    from openim.services.conversations import ConversationService
+    from openim.services.inbox import NodeInbox
+    from openim.services.message_ops import MessageOps
+    from openim.services.notify import Notifier
+    from openim.services.send import SendService
+    from openim.services.sync import SyncService
+    from openim.services.tokens import TokenService
+    from openim.services.users import UserService
+
     cfg = node.config
     inbox = NodeInbox(node.bus, node.node_id)
     tokens = TokenService(cfg.secret, cfg.auth, node.store, node.bus)

@@ -10,6 +10,7 @@ work -- a transaction, not a statement -- so the hop is paid once per batch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -65,10 +66,9 @@ class AsyncioThread:
         finished = trio.Event()
 
         def wake(_: object) -> None:
-            try:
+            # RunFinishedError: the trio run ended first, so nobody is waiting any more.
+            with contextlib.suppress(trio.RunFinishedError):
                 token.run_sync_soon(finished.set)
-            except trio.RunFinishedError:  # the trio run ended first; nobody is waiting any more
-                pass
 
         future = asyncio.run_coroutine_threadsafe(work(), loop)
         future.add_done_callback(wake)

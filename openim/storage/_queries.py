@@ -79,9 +79,21 @@ def _user(row: Row) -> UserRecord:
 
 
 def _message(row: Row) -> StoredMessage:
-    payload, revoke = row[8], row[11]
+    cid, seq, send_id, client_msg_id, server_msg_id, send_time, session_type, content_type = row[:8]
+    payload, recv_id, group_id, revoke = row[8:]
     return StoredMessage(
-        *row[:8], bytes(payload), *row[9:11], None if revoke is None else bytes(revoke)
+        cid,
+        seq,
+        send_id,
+        client_msg_id,
+        server_msg_id,
+        send_time,
+        session_type,
+        content_type,
+        bytes(payload),
+        recv_id,
+        group_id,
+        None if revoke is None else bytes(revoke),
     )
 
 

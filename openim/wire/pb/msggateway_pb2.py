@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fopenim/wire/pb/msggateway.proto\x12\x11openim.msggateway\"*\n\x17GetUsersOnlineStatusReq\x12\x0f\n\x07userIDs\x18\x01 \x03(\t\"\xc1\x03\n\x18GetUsersOnlineStatusResp\x12P\n\rsuccessResult\x18\x01 \x03(\x0b\x32\x39.openim.msggateway.GetUsersOnlineStatusResp.SuccessResult\x12N\n\x0c\x66\x61iledResult\x18\x02 \x03(\x0b\x32\x38.openim.msggateway.GetUsersOnlineStatusResp.FailedDetail\x1aX\n\rSuccessDetail\x12\x12\n\nplatformID\x18\x01 \x01(\x05\x12\x0e\n\x06\x63onnID\x18\x02 \x01(\t\x12\x14\n\x0cisBackground\x18\x03 \x01(\x08\x12\r\n\x05token\x18\x04 \x01(\t\x1a\x1e\n\x0c\x46\x61iledDetail\x12\x0e\n\x06userID\x18\x01 \x01(\t\x1a\x88\x01\n\rSuccessResult\x12\x0e\n\x06userID\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\x05\x12W\n\x14\x64\x65tailPlatformStatus\x18\x03 \x03(\x0b\x32\x39.openim.msggateway.GetUsersOnlineStatusResp.SuccessDetailb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fopenim/wire/pb/msggateway.proto\x12\x11openim.msggateway\"*\n\x17GetUsersOnlineStatusReq\x12\x0f\n\x07userIDs\x18\x01 \x03(\t\"\xc1\x03\n\x18GetUsersOnlineStatusResp\x12P\n\rsuccessResult\x18\x01 \x03(\x0b\x32\x39.openim.msggateway.GetUsersOnlineStatusResp.SuccessResult\x12N\n\x0c\x66\x61iledResult\x18\x02 \x03(\x0b\x32\x38.openim.msggateway.GetUsersOnlineStatusResp.FailedDetail\x1aX\n\rSuccessDetail\x12\x12\n\nplatformID\x18\x01 \x01(\x05\x12\x0e\n\x06\x63onnID\x18\x02 \x01(\t\x12\x14\n\x0cisBackground\x18\x03 \x01(\x08\x12\r\n\x05token\x18\x04 \x01(\t\x1a\x1e\n\x0c\x46\x61iledDetail\x12\x0e\n\x06userID\x18\x01 \x01(\t\x1a\x88\x01\n\rSuccessResult\x12\x0e\n\x06userID\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\x05\x12W\n\x14\x64\x65tailPlatformStatus\x18\x03 \x03(\x0b\x32\x39.openim.msggateway.GetUsersOnlineStatusResp.SuccessDetail\"G\n\x13SinglePlatformToken\x12\r\n\x05token\x18\x01 \x03(\t\x12\r\n\x05total\x18\x02 \x01(\x05\x12\x12\n\nplatformID\x18\x03 \x01(\x05\"s\n\x0cSingleDetail\x12\x0e\n\x06userID\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\x05\x12\x43\n\x13singlePlatformToken\x18\x03 \x03(\x0b\x32&.openim.msggateway.SinglePlatformToken\"W\n\x1dGetUsersOnlineTokenDetailResp\x12\x36\n\rsuccessResult\x18\x01 \x03(\x0b\x32\x1f.openim.msggateway.SingleDetailb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,4 +41,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETUSERSONLINESTATUSRESP_FAILEDDETAIL']._serialized_end=409
   _globals['_GETUSERSONLINESTATUSRESP_SUCCESSRESULT']._serialized_start=412
   _globals['_GETUSERSONLINESTATUSRESP_SUCCESSRESULT']._serialized_end=548
+  _globals['_SINGLEPLATFORMTOKEN']._serialized_start=550
+  _globals['_SINGLEPLATFORMTOKEN']._serialized_end=621
+  _globals['_SINGLEDETAIL']._serialized_start=623
+  _globals['_SINGLEDETAIL']._serialized_end=738
+  _globals['_GETUSERSONLINETOKENDETAILRESP']._serialized_start=740
+  _globals['_GETUSERSONLINETOKENDETAILRESP']._serialized_end=827
 # @@protoc_insertion_point(module_scope)

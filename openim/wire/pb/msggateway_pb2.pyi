@@ -44,3 +44,29 @@ class GetUsersOnlineStatusResp(_message.Message):
     successResult: _containers.RepeatedCompositeFieldContainer[GetUsersOnlineStatusResp.SuccessResult]
     failedResult: _containers.RepeatedCompositeFieldContainer[GetUsersOnlineStatusResp.FailedDetail]
     def __init__(self, successResult: _Optional[_Iterable[_Union[GetUsersOnlineStatusResp.SuccessResult, _Mapping]]] = ..., failedResult: _Optional[_Iterable[_Union[GetUsersOnlineStatusResp.FailedDetail, _Mapping]]] = ...) -> None: ...
+
+class SinglePlatformToken(_message.Message):
+    __slots__ = ("token", "total", "platformID")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PLATFORMID_FIELD_NUMBER: _ClassVar[int]
+    token: _containers.RepeatedScalarFieldContainer[str]
+    total: int
+    platformID: int
+    def __init__(self, token: _Optional[_Iterable[str]] = ..., total: _Optional[int] = ..., platformID: _Optional[int] = ...) -> None: ...
+
+class SingleDetail(_message.Message):
+    __slots__ = ("userID", "status", "singlePlatformToken")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SINGLEPLATFORMTOKEN_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    status: int
+    singlePlatformToken: _containers.RepeatedCompositeFieldContainer[SinglePlatformToken]
+    def __init__(self, userID: _Optional[str] = ..., status: _Optional[int] = ..., singlePlatformToken: _Optional[_Iterable[_Union[SinglePlatformToken, _Mapping]]] = ...) -> None: ...
+
+class GetUsersOnlineTokenDetailResp(_message.Message):
+    __slots__ = ("successResult",)
+    SUCCESSRESULT_FIELD_NUMBER: _ClassVar[int]
+    successResult: _containers.RepeatedCompositeFieldContainer[SingleDetail]
+    def __init__(self, successResult: _Optional[_Iterable[_Union[SingleDetail, _Mapping]]] = ...) -> None: ...
