@@ -10,6 +10,7 @@ non-zero exit code: a supervisor restarts it, and no half-alive process keeps se
 from __future__ import annotations
 
 import signal
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
@@ -46,6 +47,8 @@ async def _guard(module: Module, *, task_status: trio.TaskStatus[None] = trio.TA
     except BaseException as exc:  # a module must never take the process down silently
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
+        if isinstance(exc, BaseExceptionGroup) and exc.split(trio.Cancelled)[1] is None:
+            raise  # only cancellations from a nested nursery: shutdown, not a crash
         raise ModuleCrashed(module.name, exc) from exc
     else:
         raise ModuleCrashed(module.name, RuntimeError("returned while the process was running"))
@@ -109,7 +112,8 @@ async def run_modules(
             module=crash.module,
             error=f"{type(cause).__name__}: {cause}" if cause else str(crash),
         )
-        log.debug("module.crashed.traceback", exc_info=True)
+        if cause is not None:
+            log.debug("module.crashed.traceback", trace="".join(traceback.format_exception(cause)))
         code = EXIT_CRASH
     finally:
         if close is not None:

@@ -91,9 +91,7 @@ async def publish_all(address: RedisAddress, channel: str, n: int) -> None:
     pub = await RespConnection.connect(address)
     try:
         for start in range(0, n, PIPE_SIZE):
-            await pub.pipeline(
-                [("PUBLISH", channel, b"payload-%d" % i) for i in range(start, start + PIPE_SIZE)]
-            )
+            await pub.pipeline([("PUBLISH", channel, b"payload-%d" % i) for i in range(start, start + PIPE_SIZE)])
     finally:
         pub.close()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
@@ -60,6 +60,9 @@ class Caller:
     # an empty one (``userIDs: []`` passes where a missing list is 1001); proto3 repeated fields cannot,
     # so the few handlers that need the difference ask here.
     body_keys: frozenset[str] = frozenset()
+    # The parsed JSON body (None for protobuf bodies). Only for the few OpenIM bodies a proto cannot hold
+    # whole, e.g. /msg/send_msg's free-form ``content`` object (see jsoncodec.send_msg_from_json).
+    json_body: Mapping[str, Any] | None = None
 
     def sent(self, field: str) -> bool:
         """Whether the JSON body carried ``field`` (any case) with a non-null value."""
@@ -182,8 +185,8 @@ class Router:
         body = await self._read_body(request)
         content_type = request.headers.get("content-type", "").lower()
         as_protobuf = spec.protobuf and any(t in content_type for t in PROTOBUF_TYPES)
-        req, body_keys = self._decode(spec, body, as_protobuf)
-        caller = Caller(operation_id, claims, is_admin, request, body_keys)
+        req, body_keys, json_body = self._decode(spec, body, as_protobuf)
+        caller = Caller(operation_id, claims, is_admin, request, body_keys, json_body)
         resp = await spec.handler(caller, req)
         if resp is None:
             return None, False
@@ -210,10 +213,12 @@ class Router:
         return b"".join(chunks)
 
     @staticmethod
-    def _decode(spec: _RouteSpec, body: bytes, as_protobuf: bool) -> tuple[Message, frozenset[str]]:
+    def _decode(
+        spec: _RouteSpec, body: bytes, as_protobuf: bool
+    ) -> tuple[Message, frozenset[str], dict[str, Any] | None]:
         if as_protobuf:
             try:
-                return spec.req_cls.FromString(body), frozenset()
+                return spec.req_cls.FromString(body), frozenset(), None
             except DecodeError as exc:
                 raise _binding_error("body is not a valid protobuf message") from exc
         if not body.strip():
@@ -227,7 +232,7 @@ class Router:
             raise _binding_error("body must be a JSON object")
         keys = frozenset(k.lower() for k, v in obj.items() if v is not None)
         try:
-            return message_from_json(obj, spec.req_cls), keys
+            return message_from_json(obj, spec.req_cls), keys, obj
         except OpenIMError as err:
             raise _binding_error(err.detail) from err
 
@@ -236,6 +241,12 @@ def _binding_error(detail: str) -> OpenIMError:
     err = OpenIMError(ErrCode.ARGS, detail)
     err.binding = True  # type: ignore[attr-defined]
     return err
+
+
+def binding_error(detail: str) -> OpenIMError:
+    """A 1001 that ``bind_400`` routes answer with HTTP 400: what gin's BindJSON does when a
+    ``binding:"required"`` field is missing, which handlers check after decoding."""
+    return _binding_error(detail)
 
 
 async def options_preflight(_: Request) -> Response:

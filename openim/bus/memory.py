@@ -297,9 +297,7 @@ class MemoryBus:
 
     # -- token status cache -----------------------------------------------------------------------------
 
-    async def token_state_set(
-        self, user_id: str, platform_id: int, states: Mapping[str, int], ttl_s: float
-    ) -> None:
+    async def token_state_set(self, user_id: str, platform_id: int, states: Mapping[str, int], ttl_s: float) -> None:
         key = (user_id, platform_id)
         now = trio.current_time()
         current = self._tokens.get(key)

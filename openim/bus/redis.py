@@ -284,9 +284,7 @@ class RedisBus:
         expires = _now_ms() + ttl
         fields: dict[str, list[str | int]] = {}
         for entry in entries:
-            fields.setdefault(self._k("presence", entry.user_id), []).extend(
-                (self._presence_field(entry), expires)
-            )
+            fields.setdefault(self._k("presence", entry.user_id), []).extend((self._presence_field(entry), expires))
         commands: list[Command] = []
         for key, pairs in fields.items():
             commands.append(("HSET", key, *pairs))
@@ -467,9 +465,7 @@ class RedisBus:
 
     # -- token status cache -----------------------------------------------------------------------------
 
-    async def token_state_set(
-        self, user_id: str, platform_id: int, states: Mapping[str, int], ttl_s: float
-    ) -> None:
+    async def token_state_set(self, user_id: str, platform_id: int, states: Mapping[str, int], ttl_s: float) -> None:
         if not states:
             return
         key = self._k("token", f"{user_id}:{platform_id}")

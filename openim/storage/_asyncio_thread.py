@@ -64,22 +64,37 @@ class AsyncioThread:
             raise trio.ClosedResourceError("the asyncio thread is not running")
         token = trio.lowlevel.current_trio_token()
         finished = trio.Event()
+        tasks: list[asyncio.Task[T]] = []
 
         def wake(_: object) -> None:
             # RunFinishedError: the trio run ended first, so nobody is waiting any more.
             with contextlib.suppress(trio.RunFinishedError):
                 token.run_sync_soon(finished.set)
 
-        future = asyncio.run_coroutine_threadsafe(work(), loop)
-        future.add_done_callback(wake)
+        async def on_loop() -> T:
+            # work() itself is called on the loop's thread: some APIs (asyncpg.create_pool) look the
+            # running loop up already when called, not when awaited.
+            return await work()
+
+        def start() -> None:  # on the loop's thread
+            task = loop.create_task(on_loop())
+            # A task's done callback runs only once it has really finished, cleanup included (unlike
+            # the future of run_coroutine_threadsafe, which reports "cancelled" at once).
+            task.add_done_callback(wake)
+            tasks.append(task)
+
+        loop.call_soon_threadsafe(start)
         try:
             await finished.wait()
         finally:
             if not finished.is_set():
-                future.cancel()
+                # Scheduled after start(), and the loop runs callbacks in order: the task exists by then.
+                loop.call_soon_threadsafe(lambda: tasks[0].cancel())
                 with trio.CancelScope(shield=True):
                     await finished.wait()
-        return future.result()
+                if not tasks[0].cancelled():
+                    tasks[0].exception()  # retrieved: asyncio would otherwise log it as lost
+        return tasks[0].result()
 
     async def aclose(self) -> None:
         loop, thread = self._loop, self._thread

@@ -56,24 +56,23 @@ def _run_statement(conn: sqlite3.Connection, stmt: Stmt, max_variables: int) -> 
         return empty
     sql = _numbered(stmt.sql)
     rowset = stmt.rows
+    # Counted by total_changes: the module's rowcount is -1 for statements that start with WITH.
+    changes_before = conn.total_changes
     if rowset is None:
         cursor = conn.execute(sql, stmt.args)
-        return cursor.fetchall() if stmt.fetch else cursor.rowcount
+        return cursor.fetchall() if stmt.fetch else conn.total_changes - changes_before
     width = len(rowset.columns)
     base = len(stmt.args)
     per_statement = max(1, min(_MAX_ROWS_PER_STATEMENT, (max_variables - base) // width))
     head = f"WITH {rowset.name}({', '.join(rowset.columns)}) AS (VALUES "
     fetched: list[Row] = []
-    affected = 0
     for start in range(0, len(rowset.rows), per_statement):
         chunk = rowset.rows[start : start + per_statement]
         text = sql.replace("{with}", head + _values(base + 1, width, len(chunk)) + ")")
         cursor = conn.execute(text, (*stmt.args, *itertools.chain.from_iterable(chunk)))
         if stmt.fetch:
             fetched.extend(cursor.fetchall())
-        else:
-            affected += cursor.rowcount
-    return fetched if stmt.fetch else affected
+    return fetched if stmt.fetch else conn.total_changes - changes_before
 
 
 def _transaction(conn: sqlite3.Connection, body: TxnFactory[T], write: bool) -> T:

@@ -6,6 +6,8 @@ Connections are killed with CLIENT KILL ID, and only ours: the bus names each co
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import trio
 
@@ -13,7 +15,7 @@ from openim.bus.port import BusUnavailable
 from openim.bus.redis import RedisBus
 from openim.bus.resp import ConnectionBroken, RedisAddress, RespConnection
 
-BUS_REDIS_URL = "redis://127.0.0.1:6379/0"
+BUS_REDIS_URL = os.environ.get("OPENIM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")  # as conftest.py
 
 pytestmark = [pytest.mark.trio, pytest.mark.redis]
 

@@ -264,3 +264,13 @@ class GetServerTimeResp(_message.Message):
     SERVERTIME_FIELD_NUMBER: _ClassVar[int]
     serverTime: int
     def __init__(self, serverTime: _Optional[int] = ...) -> None: ...
+
+class GetSendMsgStatusReq(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetSendMsgStatusResp(_message.Message):
+    __slots__ = ("status",)
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    status: int
+    def __init__(self, status: _Optional[int] = ...) -> None: ...

@@ -63,7 +63,7 @@ async def test_long_bursts_still_yield_to_other_tasks() -> None:
 
     async with bus.subscribe("gw") as sub, trio.open_nursery() as nursery:
         nursery.start_soon(ticker)
-        await trio.testing.wait_all_tasks_blocked()
+        await trio.lowlevel.checkpoint()
         await bus.publish("gw", [b"x"] * 1000)
         before = ticks
         for _ in range(1000):

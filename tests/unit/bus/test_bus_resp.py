@@ -7,14 +7,13 @@ import trio
 
 from openim.bus.resp import ConnectionBroken, RedisAddress, RedisError, RespConnection
 
-pytestmark = pytest.mark.trio
-
 
 def pair() -> tuple[RespConnection, trio.socket.SocketType]:
     ours, theirs = trio.socket.socketpair()
     return RespConnection(trio.SocketStream(ours), 2, None), theirs
 
 
+@pytest.mark.trio
 async def test_pipeline_sends_one_buffer_and_returns_replies_in_order_with_errors_in_place() -> None:
     conn, peer = pair()
     replies = b"+OK\r\n:7\r\n-WRONGTYPE bad\r\n$-1\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n"
@@ -37,6 +36,7 @@ async def test_pipeline_sends_one_buffer_and_returns_replies_in_order_with_error
     assert conn.usable
 
 
+@pytest.mark.trio
 async def test_execute_raises_an_error_reply_and_the_connection_stays_usable() -> None:
     conn, peer = pair()
     await peer.send(b"-ERR nope\r\n")
@@ -45,6 +45,7 @@ async def test_execute_raises_an_error_reply_and_the_connection_stays_usable() -
     assert conn.usable
 
 
+@pytest.mark.trio
 async def test_peer_closing_breaks_the_connection_with_a_cause() -> None:
     conn, peer = pair()
     peer.close()
@@ -53,6 +54,7 @@ async def test_peer_closing_breaks_the_connection_with_a_cause() -> None:
     assert not conn.usable
 
 
+@pytest.mark.trio
 async def test_cancelled_command_leaves_the_connection_unusable() -> None:
     # Its reply may still arrive; handing the connection to someone else would give them our answer.
     conn, peer = pair()
@@ -62,6 +64,7 @@ async def test_cancelled_command_leaves_the_connection_unusable() -> None:
     peer.close()
 
 
+@pytest.mark.trio
 async def test_idle_connection_closed_by_the_server_is_noticed() -> None:
     conn, peer = pair()
     assert not conn.has_unexpected_input()

@@ -1,0 +1,22 @@
+"""Assembly of the gateway module from a process's Node and Services (called by openim.app)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from openim.gateway.server import Gateway
+from openim.node import Node
+from openim.runtime import Module
+
+if TYPE_CHECKING:
+    from openim.services import Services
+
+__all__ = ["gateway_module"]
+
+
+def gateway_module(node: Node, services: Services) -> Module:
+    """The ``gateway`` module: a WebSocket listener on ``config.gateway`` whose inbox handlers are
+    registered at once, so deliveries published before the listener is up are not lost as unknown."""
+    gateway = Gateway(node=node, tokens=services.tokens, sync=services.sync, sender=services.send)
+    gateway.register_inbox(services.inbox)
+    return gateway

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Build the one-file `openim` executable with PyInstaller from packaging/openim.spec.
+#
+#   scripts/build_binary.sh [OUTDIR]     # writes OUTDIR/openim (default: dist/ at the repository root)
+#
+# The Python used is $PYTHON, else .venv/bin/python when present, else python3; it needs the package and
+# its dev extra installed (`make binary` does both). PyInstaller's work files go to a temporary directory
+# that is removed afterwards, and so does the generated openim/_build_info.py (commit and build date): the
+# source tree is left as it was.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="${1:-$root/dist}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+
+if [ -z "${PYTHON:-}" ]; then
+    if [ -x "$root/.venv/bin/python" ]; then PYTHON="$root/.venv/bin/python"; else PYTHON=python3; fi
+fi
+if ! "$PYTHON" -c 'import PyInstaller' 2>/dev/null; then
+    echo "build_binary: PyInstaller is not installed for $PYTHON; run: make binary (or pip install -e '.[dev]')" >&2
+    exit 1
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/openim-build.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+OPENIM_BUILD_COMMIT="$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
+OPENIM_BUILD_DATE="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+export OPENIM_BUILD_COMMIT OPENIM_BUILD_DATE
+
+echo "build_binary: commit $OPENIM_BUILD_COMMIT, date $OPENIM_BUILD_DATE, python $("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
+start=$(date +%s)
+# Run from the work directory, so nothing (a stray build/ or .spec output) lands in the tree.
+(cd "$work" && "$PYTHON" -m PyInstaller --noconfirm --log-level "${PYINSTALLER_LOG_LEVEL:-WARN}" \
+    --distpath "$out" --workpath "$work/build" "$root/packaging/openim.spec")
+echo "build_binary: $out/openim ($(du -h "$out/openim" | cut -f1)) in $(( $(date +%s) - start ))s"
