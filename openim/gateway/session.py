@@ -216,7 +216,7 @@ class Session:
                 except TransportClosed as exc:
                     self._peer_closed(exc)
                     return
-                pass
+                idle.deadline = trio.current_time() + self._limits.idle_timeout
                 try:
                     await self._on_frame(frame)
                 except ProtocolViolation as exc:

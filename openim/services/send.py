@@ -185,7 +185,11 @@ class SendService:
         self._stamp(msg)
         conversation_id = conversation_id_for_msg(msg)
         recipients = self.recipients_of(msg)
-        echo_wanted = sender.conn_id != "" and sender.user_id in recipients
+        # Group audiences (every member, the sender included) come from the policy, not recipients_of; the
+        # fan-out skips the sending connection either way, so it needs its echo from the gateway.
+        echo_wanted = sender.conn_id != "" and (
+            msg.sessionType == SessionType.READ_GROUP or sender.user_id in recipients
+        )
         if not option_on(msg.options, Option.HISTORY):
             # Online only: no seq, nothing stored, pushed at once (the sender's connection is skipped).
             await self._push_now(msg, conversation_id, operation_id, sender, recipients)
