@@ -83,7 +83,10 @@ class AsyncioThread:
             task.add_done_callback(wake)
             tasks.append(task)
 
-        loop.call_soon_threadsafe(start)
+        try:
+            loop.call_soon_threadsafe(start)
+        except RuntimeError as exc:  # the loop was closed under us
+            raise trio.ClosedResourceError("the asyncio thread is not running") from exc
         try:
             await finished.wait()
         finally:
@@ -101,5 +104,15 @@ class AsyncioThread:
         self._loop = self._thread = None
         if loop is None or thread is None:
             return
-        loop.call_soon_threadsafe(loop.stop)
+
+        async def cancel_leftovers() -> None:
+            # Whatever still runs (a caller that lost the race with close) is cancelled and finishes,
+            # so every trio caller waiting on it is woken instead of hanging on a stopped loop.
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+            loop.stop()
+
+        loop.call_soon_threadsafe(lambda: loop.create_task(cancel_leftovers()))
         await trio.to_thread.run_sync(thread.join)

@@ -9,6 +9,7 @@ path -- lives here once, so the two backends cannot disagree on semantics.
 from __future__ import annotations
 
 import abc
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,8 @@ from openim.storage.records import (
     VersionLog,
     VersionState,
 )
+
+log = logging.getLogger(__name__)
 
 # persist_messages retries when a concurrent writer stored one of its (send_id, client_msg_id) keys first
 # (only possible with two writers on one conversation, i.e. a partition failover on PostgreSQL). The retry
@@ -114,6 +117,7 @@ class SqlStore(abc.ABC):
                 # Lost a race on the dedupe key: nothing of ours was committed; run again from step 1.
                 if attempt == PERSIST_ATTEMPTS:
                     raise
+                log.info("persist_messages: a concurrent writer stored one of our keys first; retrying")
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def get_conversation_seqs(self, conversation_ids: Sequence[str]) -> dict[str, ConversationSeq]:

@@ -127,7 +127,8 @@ class SqliteStore(SqlStore):
             mode = writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise sqlite3.OperationalError(f"cannot switch {self.path} to WAL (journal mode is {mode})")
-            engine = sa.create_engine(f"sqlite:///{self.path}", poolclass=sa.NullPool)
+            url = sa.engine.URL.create("sqlite", database=str(self.path))
+            engine = sa.create_engine(url, poolclass=sa.NullPool)
             try:
                 with engine.connect() as connection:
                     applied = migrate.upgrade_online(connection)

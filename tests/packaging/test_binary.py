@@ -31,7 +31,12 @@ def binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = dict(os.environ, PYTHON=sys.executable)
     result = subprocess.run(
         ["bash", str(ROOT / "scripts" / "build_binary.sh"), str(out)],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=BUILD_LIMIT_S, check=False,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_LIMIT_S,
+        check=False,
     )
     if result.returncode != 0:
         pytest.fail(f"build_binary.sh failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")

@@ -24,7 +24,7 @@ from openim.config_template import render_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.yaml"
-SHIPPED_DEFAULT_PATHS = config_mod.DEFAULT_PATHS  # read before any test patches it
+shipped_default_paths = config_mod.DEFAULT_PATHS  # read before any test patches it
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +49,7 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_the_default_search_path_is_the_system_file_then_the_working_directory() -> None:
-    assert SHIPPED_DEFAULT_PATHS == (Path("/data/openim/config.yaml"), Path("config.yaml"))
+    assert shipped_default_paths == (Path("/data/openim/config.yaml"), Path("config.yaml"))
 
 
 def test_no_file_anywhere_means_built_in_defaults() -> None:
@@ -172,8 +172,18 @@ def test_an_empty_file_means_defaults(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("500ms", 0.5), ("30s", 30.0), ("5m", 300.0), ("2h", 7200.0), ("90d", 90 * 86400.0), ("1.5s", 1.5),
-     (12, 12.0), (0.25, 0.25), ("7", 7.0), (" 10s ", 10.0)],
+    [
+        ("500ms", 0.5),
+        ("30s", 30.0),
+        ("5m", 300.0),
+        ("2h", 7200.0),
+        ("90d", 90 * 86400.0),
+        ("1.5s", 1.5),
+        (12, 12.0),
+        (0.25, 0.25),
+        ("7", 7.0),
+        (" 10s ", 10.0),
+    ],
 )
 def test_parse_duration(value: Any, seconds: float) -> None:
     assert parse_duration(value) == pytest.approx(seconds)
@@ -187,8 +197,17 @@ def test_parse_duration_refuses(value: Any) -> None:
 
 @pytest.mark.parametrize(
     ("value", "size"),
-    [(51200, 51200), ("51200", 51200), ("64KiB", 65536), ("64kb", 64000), ("4MiB", 4 * 1024**2),
-     ("1GB", 10**9), ("1GiB", 1024**3), ("10B", 10), ("1.5KiB", 1536)],
+    [
+        (51200, 51200),
+        ("51200", 51200),
+        ("64KiB", 65536),
+        ("64kb", 64000),
+        ("4MiB", 4 * 1024**2),
+        ("1GB", 10**9),
+        ("1GiB", 1024**3),
+        ("10B", 10),
+        ("1.5KiB", 1536),
+    ],
 )
 def test_parse_size(value: Any, size: int) -> None:
     assert parse_size(value) == size

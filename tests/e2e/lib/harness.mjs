@@ -49,15 +49,54 @@ if (!config.verbose) {
   console.debug = quiet;
 }
 
-// The SDK leaves some promise chains un-awaited (e.g. revoke handling, conversation refresh). Under
-// Node an unhandled rejection would kill the test process with an unhelpful trace; record and report
-// them instead: the scenario then fails on the outcome it was waiting for.
+// The SDK leaves some promise chains un-awaited (e.g. revoke handling, conversation refresh); when
+// one of them rejects (often because a server reply lacked something the SDK dereferences), log it
+// with its stack. node:test reports it as a failure of the running test as well.
 export const unhandledRejections = [];
 process.on('unhandledRejection', (reason) => {
   unhandledRejections.push(reason);
   const text = reason instanceof Error ? reason.stack : JSON.stringify(reason);
   log('unhandled rejection inside the SDK or a test:', text);
 });
+
+// ------------------------------------------------------------------------------------------------
+// HTTP diagnostics: the SDK reports a failed REST call as a bare Error (often with an empty
+// message), e.g. "OnSyncServerFailed errCode 10006 Internal Error". Record every REST reply that is
+// not HTTP 2xx with errCode 0, so failures can name the endpoint and the server's error.
+
+export const httpFailures = [];
+const originalFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const res = await originalFetch(input, init);
+  const url = typeof input === 'string' ? input : input?.url ?? String(input);
+  if (!url.startsWith(config.apiAddr)) return res;
+  let detail = '';
+  let failed = !res.ok;
+  try {
+    const body = await res.clone().text();
+    const envelope = JSON.parse(body);
+    if (envelope && typeof envelope === 'object' && envelope.errCode !== 0) {
+      failed = true;
+      detail = `errCode ${envelope.errCode} ${envelope.errMsg ?? ''} ${envelope.errDlt ?? ''}`.trim();
+    }
+  } catch {
+    failed = true;
+    detail = 'body is not a JSON envelope';
+  }
+  if (failed) {
+    const path = url.slice(config.apiAddr.length);
+    const record = { path, status: res.status, detail, operationID: init?.headers?.operationID, at: Date.now() };
+    httpFailures.push(record);
+    log(`REST ${path} -> HTTP ${res.status} ${detail}`);
+  }
+  return res;
+};
+
+/** Summary of REST failures recorded since index `since`. */
+export function httpFailureSummary(since = 0) {
+  const list = httpFailures.slice(since);
+  return list.length ? ` REST failures: ${list.map((f) => `${f.path} HTTP ${f.status} ${f.detail}`).join('; ')}` : '';
+}
 
 // ------------------------------------------------------------------------------------------------
 // browser-like WebSocket for the SDK
@@ -89,6 +128,14 @@ export class NodeBrowserWebSocket extends WsWebSocket {
       // A reconnect timer fired after cleanup: do not let it open a connection that keeps Node alive.
       setImmediate(() => this.terminate());
     }
+  }
+
+  // As in a browser (WHATWG: a received message is dropped unless readyState is OPEN when its task
+  // runs): once the SDK called close() - logout, kick - frames still in flight are not delivered to
+  // an SDK instance that has already reset itself.
+  emit(event, ...args) {
+    if (event === 'message' && this.readyState !== WsWebSocket.OPEN) return false;
+    return super.emit(event, ...args);
   }
 }
 
@@ -384,10 +431,10 @@ export class EventRecorder {
 // SDK clients
 
 export class SdkCallError extends Error {
-  constructor(method, response) {
+  constructor(method, response, context = '') {
     const errCode = response?.errCode;
     const errMsg = response?.errMsg ?? (response instanceof Error ? response.message : JSON.stringify(response));
-    super(`SDK ${method} failed: errCode ${errCode} ${errMsg}`);
+    super(`SDK ${method} failed: errCode ${errCode} ${errMsg}${context}`);
     this.name = 'SdkCallError';
     this.method = method;
     this.errCode = errCode;
@@ -420,13 +467,14 @@ export class Client {
   async call(method, ...args) {
     if (typeof this.sdk[method] !== 'function') throw new Error(`the SDK has no method ${method}`);
     let response;
+    const httpSince = httpFailures.length;
     try {
       response = await withTimeout(this.sdk[method](...args), this.callTimeoutMs, `[${this.label}] SDK ${method}`);
     } catch (err) {
       if (err instanceof Error && err.message.startsWith('timed out')) throw err;
-      throw new SdkCallError(method, err);
+      throw new SdkCallError(method, err, httpFailureSummary(httpSince));
     }
-    if (!response || response.errCode !== 0) throw new SdkCallError(method, response);
+    if (!response || response.errCode !== 0) throw new SdkCallError(method, response, httpFailureSummary(httpSince));
     return response.data;
   }
 
@@ -459,7 +507,7 @@ export class Client {
    * Resolve when the SDK reports OnConnectSuccess and then OnSyncServerFinish (events after
    * `since`); reject on OnConnectFailed / OnSyncServerFailed / token events or on timeout.
    */
-  waitConnected({ since = 0, timeoutMs = 15_000 } = {}) {
+  waitConnected({ since = 0, timeoutMs = 15_000, httpSince = 0 } = {}) {
     const failures = new Set([
       CbEvents.OnConnectFailed,
       CbEvents.OnSyncServerFailed,
@@ -473,7 +521,7 @@ export class Client {
         const failure = recent.find((r) => failures.has(r.event));
         if (failure) {
           throw new Error(
-            `[${this.label}] login failed: ${failure.event} errCode ${failure.errCode} ${failure.errMsg}; events: ${this.events.summary(since)}`,
+            `[${this.label}] login failed: ${failure.event} errCode ${failure.errCode} ${failure.errMsg}; events: ${this.events.summary(since)}.${httpFailureSummary(httpSince)}`,
           );
         }
         const connected = recent.findIndex((r) => r.event === CbEvents.OnConnectSuccess);
@@ -561,6 +609,7 @@ export async function loginSDK({ userID, platformID = PLATFORM_WEB, token, label
   const userToken = token ?? (await getUserToken(await getAdminToken(), userID, platformID));
   const client = new Client(label ?? userID);
   const since = client.events.mark();
+  const httpSince = httpFailures.length;
   const started = await client.startLogin({ userID, token: userToken, platformID });
   if (!started.ok) {
     const e = started.error;
@@ -568,7 +617,7 @@ export async function loginSDK({ userID, platformID = PLATFORM_WEB, token, label
       `[${client.label}] login() failed: ${e?.errCode ?? ''} ${e?.errMsg ?? e?.message ?? JSON.stringify(e)}; events: ${client.events.summary()}`,
     );
   }
-  await client.waitConnected({ since, timeoutMs });
+  await client.waitConnected({ since, timeoutMs, httpSince });
   return client;
 }
 

@@ -8,6 +8,7 @@ import {
   MessageStatus,
   cleanup,
   createUsers,
+  eventually,
   loginSDK,
   singleConversationID,
   sleep,
@@ -73,13 +74,18 @@ test(`A sends ${COUNT} messages back to back; B gets all, once, in order`, { tim
 
   // Live histories on both sides.
   for (const client of [a, b]) {
-    const page = await client.history(conversationID, { count: 100 });
-    assert.deepEqual(
-      page.messageList.map((m) => [m.seq, m.clientMsgID]),
-      expectedIDs.map((id, i) => [i + 1, id]),
-      `[${client.label}] history holds all ${COUNT} in order`,
+    await eventually(
+      async () => {
+        const page = await client.history(conversationID, { count: 100 });
+        assert.deepEqual(
+          page.messageList.map((m) => [m.seq, m.clientMsgID]),
+          expectedIDs.map((id, i) => [i + 1, id]),
+          `[${client.label}] history holds all ${COUNT} in order`,
+        );
+        assert.equal(page.isEnd, true);
+      },
+      { timeoutMs: 5_000, what: `[${client.label}] live history` },
     );
-    assert.equal(page.isEnd, true);
   }
 
   // A fresh session of B has no cache: its history comes from the server (WS 1006 + 1005).

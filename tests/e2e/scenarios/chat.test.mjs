@@ -8,6 +8,7 @@ import {
   SessionType,
   cleanup,
   createUsers,
+  eventually,
   loginSDK,
   singleConversationID,
   textOf,
@@ -73,18 +74,23 @@ test('A and B exchange one text each; seqs are 1 and 2', { timeout: 60_000 }, as
     }
   }
 
-  // Both histories hold the two messages, in order, with seqs 1 and 2.
+  // Both histories hold the two messages, in order, with seqs 1 and 2 (a session learns about its
+  // own message from the echo push, which may still be on its way: retry briefly).
   for (const client of [a, b]) {
-    const page = await client.history(conversationID, { count: 20 });
-    const list = page.messageList;
-    assert.deepEqual(
-      list.map((m) => [m.seq, m.clientMsgID, textOf(m)]),
-      [
-        [1, draft.clientMsgID, hello],
-        [2, replySent.clientMsgID, reply],
-      ],
-      `[${client.label}] history`,
+    await eventually(
+      async () => {
+        const page = await client.history(conversationID, { count: 20 });
+        assert.deepEqual(
+          page.messageList.map((m) => [m.seq, m.clientMsgID, textOf(m)]),
+          [
+            [1, draft.clientMsgID, hello],
+            [2, replySent.clientMsgID, reply],
+          ],
+          `[${client.label}] history`,
+        );
+        assert.equal(page.isEnd, true);
+      },
+      { timeoutMs: 5_000, what: `[${client.label}] history with both messages` },
     );
-    assert.equal(page.isEnd, true);
   }
 });

@@ -273,7 +273,7 @@ async def test_pings_are_answered_while_a_request_is_stuck(rig: Rig) -> None:
     assert rig.conn.sent == [PONG_TEXT]  # the 1006 waits behind the 1003: one request at a time
     rig.sender.gate.set()
     await settle()
-    frames = [decode_response(f) for f in rig.conn.sent[1:]]  # type: ignore[arg-type]
+    frames = [decode_response(f) for f in rig.conn.sent[1:]]
     assert [(f.req_identifier, f.operation_id) for f in frames] == [(1003, "slow"), (2001, "slow"), (1006, "op1")]
 
 
@@ -290,7 +290,7 @@ async def test_service_errors_are_replied_and_the_connection_stays(rig: Rig) -> 
     await settle()
     frames = rig.conn.sent
     assert frames[-1] == PONG_TEXT
-    errors = [decode_response(f) for f in frames[:-1]]  # type: ignore[arg-type]
+    errors = [decode_response(f) for f in frames[:-1]]
     assert [(e.msg_incr, e.err_code, e.err_msg, e.data) for e in errors] == [
         ("e1", 1403, "MutedGroup", None),
         ("e2", 500, "ServerInternalError", None),
