@@ -105,7 +105,7 @@ test-quick: venv e2e-deps
 	@$(MAKE) --no-print-directory -k check-proto check-ruff check-mypy pytest-quick
 
 binary: venv
-	$(call timed,build dist/openim,PYTHON=$(BIN)/python scripts/build_binary.sh dist)
+	$(call timed,build dist/openim,PYTHON=$(CURDIR)/$(BIN)/python scripts/build_binary.sh dist)
 
 clean:
 	rm -rf build dist

@@ -89,7 +89,7 @@ def build_modules(node: Node, services: Services) -> list[Module]:
         from openim.services.push import PushStage
 
         modules.append(PushStage(bus=node.bus, node_id=node.node_id, messaging=node.config.messaging,
-                                 metrics=node.metrics))
+                                 metrics=node.metrics, audience=services.groups.push_audience))
     if "gateway" in node.modules:
         from openim.gateway.module import gateway_module
 

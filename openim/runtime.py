@@ -74,7 +74,8 @@ async def run_modules(
     stop: trio.Event | None = None,
 ) -> int:
     """Run until a signal (or ``stop``), then shut down gracefully; return the process exit code."""
-    stop = stop or trio.Event()
+    if stop is None:
+        stop = trio.Event()
     signal_name = ""
 
     async def watch_signals(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:

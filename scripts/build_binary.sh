@@ -17,6 +17,9 @@ out="$(cd "$out" && pwd)"
 if [ -z "${PYTHON:-}" ]; then
     if [ -x "$root/.venv/bin/python" ]; then PYTHON="$root/.venv/bin/python"; else PYTHON=python3; fi
 fi
+# The build runs in a temporary directory: make a relative interpreter path absolute (without resolving
+# the symlink, which would leave the virtualenv).
+if [[ "$PYTHON" == */* ]]; then PYTHON="$(cd "$(dirname "$PYTHON")" && pwd)/$(basename "$PYTHON")"; fi
 if ! "$PYTHON" -c 'import PyInstaller' 2>/dev/null; then
     echo "build_binary: PyInstaller is not installed for $PYTHON; run: make binary (or pip install -e '.[dev]')" >&2
     exit 1

@@ -5,7 +5,7 @@ Variants (each skipped when its package is missing):
 
 * ``asyncio``      asyncpg on a plain asyncio loop: the ceiling, no trio involved;
 * ``bridge``       trio + asyncpg on an asyncio loop in one dedicated thread (openim.storage._asyncio_thread:
-                   run_coroutine_threadsafe there, trio token run_sync_soon back), one hop per operation;
+                   call_soon_threadsafe there, TrioToken.run_sync_soon back), one hop per operation;
 * ``trio-asyncio`` asyncpg through trio-asyncio's loop (aio_as_trio per operation);
 * ``psycopg``      psycopg 3 (synchronous) in trio.to_thread, one connection per worker thread.
 

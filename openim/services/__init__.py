@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from openim.node import Node
     from openim.services.conversations import ConversationService
+    from openim.services.groups import GroupService
     from openim.services.inbox import NodeInbox
     from openim.services.message_ops import MessageOps
     from openim.services.notify import Notifier
+    from openim.services.relations import RelationService
     from openim.services.send import SendService
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
@@ -31,14 +33,19 @@ class Services:
     sync: SyncService
     conversations: ConversationService
     message_ops: MessageOps
+    relations: RelationService
+    groups: GroupService
 
 
 def build_services(node: Node) -> Services:
     from openim.services.conversations import ConversationService
+    from openim.services.groups import GroupService
     from openim.services.inbox import NodeInbox
     from openim.services.message_ops import MessageOps
     from openim.services.notify import Notifier
+    from openim.services.relations import RelationService
     from openim.services.send import SendService
+    from openim.services.send_rules import SendRules
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
     from openim.services.users import UserService
@@ -53,6 +60,9 @@ def build_services(node: Node) -> Services:
     )
     notifier = Notifier(send)
     sync = SyncService(node.store)
+    relations = RelationService(node.store, notifier, send, users, cfg.messaging)
+    groups = GroupService(node.store, notifier, send, users)
+    send.set_policy(SendRules(relations, groups))
     return Services(
         inbox=inbox,
         tokens=tokens,
@@ -62,4 +72,6 @@ def build_services(node: Node) -> Services:
         sync=sync,
         conversations=ConversationService(node.store, sync, notifier, send),
         message_ops=MessageOps(node.store, sync, notifier, send, users),
+        relations=relations,
+        groups=groups,
     )

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openim.storage import _queries as q
+from openim.storage._groups import GroupQueries
+from openim.storage._relations import RelationQueries
 from openim.storage._txn import T, TxnFactory
 from openim.storage.port import AlreadyExists
 from openim.storage.records import (
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 PERSIST_ATTEMPTS = 4
 
 
-class SqlStore(abc.ABC):
+class SqlStore(RelationQueries, GroupQueries, abc.ABC):
     """Implements openim.storage.port.Store over :meth:`_read` / :meth:`_write`."""
 
     # -- what an adapter provides -----------------------------------------------------------------------

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from openim.storage.port_groups import GroupStore
+from openim.storage.port_relations import RelationStore
 from openim.storage.records import (
     ConversationSeq,
     NewMessage,
@@ -41,7 +43,7 @@ class AlreadyExists(StoreError):
     """An insert hit a unique key (e.g. a user id that is registered already)."""
 
 
-class Store(Protocol):
+class Store(RelationStore, GroupStore, Protocol):
     # -- life cycle -------------------------------------------------------------------------------
     async def open(self) -> None:
         """Connect and bring the schema to the newest migration (in place, idempotent)."""
