@@ -5,7 +5,16 @@ Counters are incremented per batch where the hot path allows it (``inc(n)``), ne
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 
 from openim.version import build_info
 
@@ -14,6 +23,9 @@ class Metrics:
     def __init__(self, node_id: str, modules: tuple[str, ...]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        # process_cpu_seconds_total / process_resident_memory_bytes: what `openim bench` reports per server.
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
         info = build_info()
         Info("openim_build", "Version of this process", registry=r).info(
             {"version": info.version, "commit": info.commit, "build_date": info.build_date,
