@@ -7,7 +7,8 @@ connection first; INCR, XADD and PUBLISH are not, because the first attempt may 
 
 Key layout (``P`` is ``bus.key_prefix``, ``openim:`` by default; all of it is soft state or in transit):
 
-    P presence:{user_id}          hash  "{node_id}|{platform_id}|{conn_id}" -> expiry (ms since epoch);
+    P presence:{user_id}          hash  "{node_id}|{platform_id}|{conn_id}" -> expiry (ms since epoch; node ids
+                                        must not contain "|", conn ids may);
                                         expired fields pruned on read; the key expires with its last field
     P node:{node_id}              pub/sub channel (not a key): payloads addressed to that process
     P queue:{topic}:{partition}   stream, field "p" = payload; consumer group "openim"; acked entries deleted
@@ -136,9 +137,6 @@ class _Subscription:
             conn.close()
             raise
         self._conn = conn
-
-    def connection_id(self) -> int:
-        return self._conn.client_id if self._conn is not None else 0
 
     def close(self) -> None:
         self._closed = True
@@ -355,14 +353,6 @@ class RedisBus:
         finally:
             sub.close()
             self._subscriptions.discard(sub)
-
-    def subscription_connection_ids(self) -> list[int]:
-        """CLIENT IDs of the live subscription connections (operators and tests find them with this)."""
-        return [sub.connection_id() for sub in self._subscriptions if sub.connection_id()]
-
-    def command_connection_ids(self) -> list[int]:
-        """CLIENT IDs of the idle command connections."""
-        return self._pool.connection_ids() + self._blocking_pool.connection_ids()
 
     # -- partitioned queues -----------------------------------------------------------------------------
 

@@ -301,10 +301,6 @@ class RespPool:
                 else:
                     conn.close()
 
-    def connection_ids(self) -> list[int]:
-        """CLIENT IDs of the idle connections (for diagnostics and tests)."""
-        return [c.client_id for c in self._idle]
-
     def close(self) -> None:
         self._closed = True
         for conn in self._idle:

@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,72 @@ def test_serve_runs_migrations_answers_probes_and_stops_on_sigterm(
     # the fast protobuf backend made it into the bundle (the pure-Python one is 40-75x slower)
     assert '"protobuf": "upb"' in output, output
     assert '"event": "shutdown.done"' in output, output
+
+
+POSTGRES_ADMIN_DSN = os.environ.get("OPENIM_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+async def _pg(dsn: str, sql: str) -> Any:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        return await conn.fetch(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def cluster_backends() -> Iterator[tuple[str, str]]:
+    """A fresh PostgreSQL database and a Redis key prefix of this test's own; both removed afterwards."""
+    import asyncio
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import redis
+
+    name = f"openim_bin_{uuid.uuid4().hex[:12]}"
+    prefix = f"test-bin:{uuid.uuid4().hex[:12]}:"
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
+    try:
+        asyncio.run(_pg(POSTGRES_ADMIN_DSN, f'CREATE DATABASE "{name}"'))
+        client.ping()
+    except Exception as exc:  # the services are CI's (.ci/run starts them); elsewhere they may be absent
+        pytest.skip(f"PostgreSQL ({POSTGRES_ADMIN_DSN}) or Redis ({REDIS_URL}) not reachable: {exc}")
+    dsn = urlunsplit(urlsplit(POSTGRES_ADMIN_DSN)._replace(path=f"/{name}"))
+    try:
+        yield dsn, prefix
+    finally:
+        asyncio.run(_pg(POSTGRES_ADMIN_DSN, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))  # never FLUSHALL: the Redis is shared
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_serve_in_cluster_mode_on_postgres_and_redis(
+    binary: Path, clean_env: dict[str, str], tmp_path: Path, procs: Any, cluster_backends: tuple[str, str]
+) -> None:
+    """asyncpg's Cython modules and the Redis bus work inside the binary; PostgreSQL is migrated by it."""
+    import asyncio
+
+    dsn, prefix = cluster_backends
+    cfg = procs.write_config(tmp_path)
+    with cfg.path.open("a", encoding="utf-8") as out:
+        out.write(
+            f'storage:\n  backend: postgres\n  postgres_dsn: "{dsn}"\n  pool_size: 2\n'
+            f'bus:\n  backend: redis\n  redis_url: "{REDIS_URL}"\n  key_prefix: "{prefix}"\n'
+        )
+    server = procs.start([str(binary), "serve", "-c", str(cfg.path)], env=clean_env, cwd=tmp_path)
+
+    procs.wait_ok(cfg.base_url + "/readyz", server, limit_s=30)
+    (row,) = asyncio.run(_pg(dsn, "SELECT version_num FROM alembic_version"))
+    assert row[0]
+
+    code, _ = server.stop(signal.SIGTERM, procs.shutdown_timeout_s + 10)
+    output = server.output()
+    assert code == 0, output
+    assert "Traceback" not in output, output
