@@ -148,6 +148,18 @@ def init(data_dir: str, config_path: str, force: bool) -> None:
     click.echo(f"wrote {target} (secret generated, data dir {data_dir})")
 
 
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(args: tuple[str, ...]) -> None:
+    """Load-test a running server: openim bench direct|group|connect --help."""
+    from openim.bench.cli import main as bench_main
+
+    sys.exit(bench_main(args))
+
+
 @cli.command()
 def version() -> None:
     """Print version, git commit and build date."""

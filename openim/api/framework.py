@@ -113,6 +113,9 @@ class _RouteSpec:
     bind_400: bool  # OpenIM answers HTTP 400 when these bodies fail to bind (gin BindJSON routes)
     protobuf: bool  # accepts application/x-protobuf and answers base64 protobuf in data
     data_field: str | None = None  # answer only this field's JSON (OpenIM routes whose data is an array)
+    # Rewrites the answer's JSON before it is sent, for the few answers whose Go shape a proto cannot say
+    # (e.g. ``null`` instead of ``[]`` for empty lists the SDK tests with ``||``).
+    json_hook: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 class Router:
@@ -134,11 +137,12 @@ class Router:
         bind_400: bool = False,
         protobuf: bool = False,
         data_field: str | None = None,
+        json_hook: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> Callable[[TypedHandler[Req]], TypedHandler[Req]]:
         def register(fn: TypedHandler[Req]) -> TypedHandler[Req]:
             if path in self._specs:
                 raise ValueError(f"route {path} registered twice")
-            self._specs[path] = _RouteSpec(path, req_cls, resp_cls, fn, auth, bind_400, protobuf, data_field)
+            self._specs[path] = _RouteSpec(path, req_cls, resp_cls, fn, auth, bind_400, protobuf, data_field, json_hook)
             return fn
 
         return register
@@ -197,6 +201,8 @@ class Router:
             return message_to_json(resp)[spec.data_field], True
         if not _has_fields(type(resp)):
             return None, False
+        if spec.json_hook is not None:
+            return spec.json_hook(message_to_json(resp)), True
         return message_to_json(resp), True
 
     async def _read_body(self, request: Request) -> bytes:

@@ -114,7 +114,7 @@ class WsprotoConnection:
         self._dispatching = False  # inside run()'s handler loop: hold writes until the batch is done
         self._writer_busy = False  # a drain task is waiting for the socket to become writable
         self._closed = False
-        self._partial: list[bytes | str] = []  # fragments of a message split across reads
+        self._partial: list[bytes | bytearray | str] = []  # fragments of a message split across reads
 
     async def connect(self, host: str, port: int, target: str) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -237,12 +237,13 @@ class WsprotoConnection:
                                 joined: bytes | str = (
                                     "".join(p for p in self._partial if isinstance(p, str))
                                     if isinstance(event, TextMessage)
-                                    else b"".join(p for p in self._partial if isinstance(p, bytes))
+                                    else b"".join(p for p in self._partial if not isinstance(p, str))
                                 )
                                 self._partial.clear()
                                 on_frame(joined)
                             else:
-                                on_frame(event.data)
+                                payload = event.data
+                                on_frame(bytes(payload) if isinstance(payload, bytearray) else payload)
                         elif isinstance(event, Ping):
                             self._out += ws.send(event.response())
                         elif isinstance(event, CloseConnection):

@@ -5,6 +5,11 @@ A notification is a MsgData with msgFrom 200, a notification contentType and con
 and carrying the operationID of the request that caused it (the JS SDK uses it to skip events it raised
 itself). OpenIM stores only a few kinds (revoke 2101, delete 2102, read receipt 2200: ``stored=True``);
 the rest are pushed to online devices only, and offline clients catch up through incremental sync.
+
+Kinds configured with ``isSendMsg`` (group creation, kicks, mutes, ... rest-api.md section 8) also leave a
+visible trace: ``chat_copy=True`` stores a copy of the notification in the chat conversation itself
+(``sg_``/``si_``, options reset to "count as unread"), with a seq, so a client that was offline sees it
+through the ordinary message sync.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ class Notifier:
         sender_sync: bool = True,
         sender_nickname: str = "",
         sender_face_url: str = "",
+        chat_copy: bool = False,
     ) -> SendOutcome:
         now = time.time_ns() // 1_000_000
         msg = sdkws_pb2.MsgData(
@@ -79,4 +85,15 @@ class Notifier:
         if stored:
             msg.options[Option.HISTORY] = True
             msg.options[Option.PERSISTENT] = True
-        return await self._send.send(msg, operation_id=operation_id, sender=Sender(send_id, system=True))
+        copy: sdkws_pb2.MsgData | None = None
+        if chat_copy:
+            # OpenIM's clone: same clientMsgID and content, every option default (absent = on, so it
+            # routes to the chat conversation and is stored) except an explicit unread count.
+            copy = sdkws_pb2.MsgData()
+            copy.CopyFrom(msg)
+            copy.options.clear()
+            copy.options[Option.UNREAD_COUNT] = True
+        outcome = await self._send.send(msg, operation_id=operation_id, sender=Sender(send_id, system=True))
+        if copy is not None:
+            await self._send.send(copy, operation_id=operation_id, sender=Sender(send_id, system=True))
+        return outcome

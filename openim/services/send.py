@@ -29,7 +29,7 @@ from openim.services.cache import TtlCache
 from openim.services.inbox import NodeInbox
 from openim.services.internal import KIND_REPLY, PushItem, SendReply, TransferItem
 from openim.storage.port import Store
-from openim.storage.records import UserConversation, UserRecord
+from openim.storage.records import UserRecord
 from openim.wire.constants import (
     ContentType,
     MsgStatus,
@@ -205,7 +205,11 @@ class SendService:
                 conversation_type=conv_type,
                 msg=msg.SerializeToString(),
                 owners=owners,
-                reader_user_id=msg.sendID if conv_type != 0 else "",
+                # A group's reader must be one of its owners: a row would otherwise be created for a
+                # non-member (an app admin, or a member who just left and sends the 1504 copy).
+                reader_user_id=msg.sendID
+                if conv_type != 0 and (conv_type != SessionType.READ_GROUP or msg.sendID in owners)
+                else "",
                 recipients=recipients,
             )
         )
@@ -332,10 +336,3 @@ class SendService:
         partition = partition_of(conversation_id, self._cfg.transfer_partitions)
         await self._bus.queue_put(PUSH_TOPIC, partition, [item.encode()])
 
-
-def conversation_row(owner: str, msg: sdkws_pb2.MsgData, conversation_id: str) -> UserConversation:
-    """The default per-user row of a chat conversation (as the transfer stage creates it)."""
-    if msg.sessionType == SessionType.READ_GROUP:
-        return UserConversation(owner, conversation_id, int(msg.sessionType), group_id=msg.groupID)
-    peer = msg.recvID if owner == msg.sendID else msg.sendID
-    return UserConversation(owner, conversation_id, int(msg.sessionType), user_id=peer)

@@ -60,9 +60,7 @@ class GroupQueries(abc.ABC):
     async def remove_group_members(self, group_id: str, user_ids: Sequence[str]) -> tuple[list[str], VersionLog]:
         return await self._write(lambda: g.remove_group_members(group_id, user_ids))
 
-    async def get_group_members(
-        self, group_id: str, user_ids: Sequence[str] | None = None
-    ) -> list[GroupMemberRecord]:
+    async def get_group_members(self, group_id: str, user_ids: Sequence[str] | None = None) -> list[GroupMemberRecord]:
         if user_ids is not None and not user_ids:
             return []
         return await self._read(lambda: g.get_group_members(group_id, user_ids))

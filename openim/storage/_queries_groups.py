@@ -210,9 +210,7 @@ def update_group(group_id: str, changes: Mapping[str, Any]) -> Txn[VersionLog | 
         count = len((yield from fetch("SELECT 1 FROM groups WHERE group_id = $1", group_id)))
     if count == 0:
         return None
-    return (
-        yield from q.bump_version(VersionKind.GROUP_MEMBER, group_id, [GROUP_CHANGED_MARKER], VersionState.UPDATE)
-    )
+    return (yield from q.bump_version(VersionKind.GROUP_MEMBER, group_id, [GROUP_CHANGED_MARKER], VersionState.UPDATE))
 
 
 def dismiss_group(group_id: str, delete_members: bool) -> Txn[list[str]]:
@@ -254,8 +252,7 @@ def add_group_members(group_id: str, members: Sequence[GroupMemberRecord]) -> Tx
 
 def remove_group_members(group_id: str, user_ids: Sequence[str]) -> Txn[tuple[list[str], VersionLog]]:
     rows = yield from fetch(
-        "{with} DELETE FROM group_members WHERE group_id = $1 AND user_id IN (SELECT user_id FROM k) "
-        "RETURNING user_id",
+        "{with} DELETE FROM group_members WHERE group_id = $1 AND user_id IN (SELECT user_id FROM k) RETURNING user_id",
         group_id,
         rows=q._ids("user_id", list(dict.fromkeys(user_ids))),
     )

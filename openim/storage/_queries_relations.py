@@ -17,6 +17,7 @@ from openim.storage._txn import Row, RowSet, Txn, execute, fetch
 from openim.storage.records import VersionKind, VersionLog, VersionState
 from openim.storage.relation_records import (
     FRIEND_MUTABLE,
+    FRIEND_SORT_MARKER,
     AcceptOutcome,
     BlackRecord,
     FriendRecord,
@@ -24,10 +25,6 @@ from openim.storage.relation_records import (
     FriendsAdded,
     HandleResult,
 )
-
-# The friend log's "ordering changed" element (a friend was pinned or unpinned): its entry's version
-# becomes ``sortVersion`` of the incremental answer instead of an update.
-FRIEND_SORT_MARKER = "____S_O_R_T_I_D____"
 
 FRIEND_COLS, FRIEND_TYPES = _columns(FriendRecord)
 REQUEST_COLS, REQUEST_TYPES = _columns(FriendRequestRecord)
@@ -250,10 +247,12 @@ def accept_friend_request(
     yield from _handle(to_user_id, from_user_id, HandleResult.AGREED, handler, handle_msg, now_ms)
     added = yield from add_friends(
         [
-            FriendRecord(to_user_id, from_user_id, create_time=now_ms, add_source=add_source,
-                         operator_user_id=from_user_id),
-            FriendRecord(from_user_id, to_user_id, create_time=now_ms, add_source=add_source,
-                         operator_user_id=from_user_id),
+            FriendRecord(
+                to_user_id, from_user_id, create_time=now_ms, add_source=add_source, operator_user_id=from_user_id
+            ),
+            FriendRecord(
+                from_user_id, to_user_id, create_time=now_ms, add_source=add_source, operator_user_id=from_user_id
+            ),
         ]
     )
     return AcceptOutcome(request, added)

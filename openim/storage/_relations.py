@@ -32,9 +32,7 @@ class RelationQueries(abc.ABC):
     async def _write(self, body: TxnFactory[T]) -> T: ...
 
     # -- friends ------------------------------------------------------------------------------------
-    async def get_friends(
-        self, owner_user_id: str, friend_user_ids: Sequence[str] | None = None
-    ) -> list[FriendRecord]:
+    async def get_friends(self, owner_user_id: str, friend_user_ids: Sequence[str] | None = None) -> list[FriendRecord]:
         if friend_user_ids is not None and not friend_user_ids:
             return []
         return await self._read(lambda: q.get_friends(owner_user_id, friend_user_ids))
@@ -85,7 +83,13 @@ class RelationQueries(abc.ABC):
         return await self._read(lambda: q.page_friend_requests(user_id, received, handle_results, offset, limit))
 
     async def accept_friend_request(
-        self, from_user_id: str, to_user_id: str, *, handler_user_id: str, handle_msg: str, now_ms: int,
+        self,
+        from_user_id: str,
+        to_user_id: str,
+        *,
+        handler_user_id: str,
+        handle_msg: str,
+        now_ms: int,
         add_source: int,
     ) -> AcceptOutcome | None:
         return await self._write(

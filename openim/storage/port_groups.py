@@ -65,9 +65,7 @@ class GroupStore(Protocol):
         join[each] delete; freezes their ``sg_`` rows at the conversation's current max seq (rows of a
         conversation without any message are deleted instead: there is nothing they may keep)."""
 
-    async def get_group_members(
-        self, group_id: str, user_ids: Sequence[str] | None = None
-    ) -> list[GroupMemberRecord]:
+    async def get_group_members(self, group_id: str, user_ids: Sequence[str] | None = None) -> list[GroupMemberRecord]:
         """All members (None) or the listed ones that are members; role_level desc, join_time asc."""
 
     async def page_group_members(

@@ -25,9 +25,7 @@ class RelationStore(Protocol):
     """Friend, friend-request and blacklist storage; see openim.storage.relation_records."""
 
     # -- friends ------------------------------------------------------------------------------------
-    async def get_friends(
-        self, owner_user_id: str, friend_user_ids: Sequence[str] | None = None
-    ) -> list[FriendRecord]:
+    async def get_friends(self, owner_user_id: str, friend_user_ids: Sequence[str] | None = None) -> list[FriendRecord]:
         """All of the owner's friends (pinned first, then oldest first), or the listed ones that are
         friends, in request order."""
 
@@ -77,7 +75,13 @@ class RelationStore(Protocol):
         handle_result is listed; (total, one page)."""
 
     async def accept_friend_request(
-        self, from_user_id: str, to_user_id: str, *, handler_user_id: str, handle_msg: str, now_ms: int,
+        self,
+        from_user_id: str,
+        to_user_id: str,
+        *,
+        handler_user_id: str,
+        handle_msg: str,
+        now_ms: int,
         add_source: int,
     ) -> AcceptOutcome | None:
         """In one transaction: mark the pending request from -> to agreed (and a pending reverse request

@@ -42,6 +42,10 @@ class FriendRecord:
     is_pinned: bool = False
 
 
+# The friend log's "ordering changed" element (a friend was pinned or unpinned): its entry's version
+# becomes ``sortVersion`` of the incremental answer instead of an update (rest-api.md 4.3).
+FRIEND_SORT_MARKER = "____S_O_R_T_I_D____"
+
 # Fields of FriendRecord that Store.update_friends may change.
 FRIEND_MUTABLE = frozenset({"remark", "ex", "is_pinned"})
 

@@ -28,7 +28,9 @@ async def make_group(store: Store, group: str = "g1", users: tuple[str, ...] = (
     members = [member(group, users[0], RoleLevel.OWNER)] + [
         member(group, u, join=NOW + i + 1) for i, u in enumerate(users[1:])
     ]
-    await store.create_group(GroupRecord(group, group_name=f"name {group}", owner_user_id=users[0], create_time=NOW), members)
+    await store.create_group(
+        GroupRecord(group, group_name=f"name {group}", owner_user_id=users[0], create_time=NOW), members
+    )
 
 
 def group_message(group: str, client_msg_id: str, owners: tuple[str, ...]) -> NewMessage:

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest import REPO_ROOT, RunningServer
+
+if TYPE_CHECKING:
+    from conftest import RunningServer
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
 

@@ -86,7 +86,14 @@ def _modules() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server_extra_config() -> str:
+    """YAML lines appended to the server's config; a test module overrides this fixture to run its
+    server with other settings (e.g. ``messaging: {friend_verify: true}``)."""
+    return ""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, server_extra_config: str) -> Iterator[ServerProcess]:
     base = tmp_path_factory.mktemp("server")
     api_port, ws_port = free_port(), free_port()
     config = base / "config.yaml"
@@ -95,7 +102,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         f"data_dir: {base / 'data'}\n"
         f"api: {{host: 127.0.0.1, port: {api_port}}}\n"
         f"gateway: {{host: 127.0.0.1, port: {ws_port}}}\n"
-        "log: {format: json}\n",
+        "log: {format: json}\n" + server_extra_config,
         encoding="utf-8",
     )
     log_path = base / "server.log"

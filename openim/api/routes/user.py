@@ -4,10 +4,9 @@ Profile changes go through UserService, then drop the send path's cached copy of
 (SendService.forget_user: global receive options take effect at once in this process) and announce
 1303 UserInfoUpdated to the user's devices with the request's operationID.
 
-Not done yet, because friends and groups do not exist yet: when a nickname or face URL changes, OpenIM
-also bumps the friend version log of everyone who has the user as a friend and sends them 1209
-FriendInfoUpdated, and sends 1516 GroupMemberInfoSet to every group where the member inherits the
-profile. Those fan-outs belong to the friend and group milestones.
+When a nickname or face URL really changes, everyone who has the user as a friend gets an update entry
+in his friend version log and 1209 FriendInfoUpdated (RelationService.profile_changed). Not done yet:
+1516 GroupMemberInfoSet to every group where the member inherits the profile (the group milestone).
 
 Online status comes from the bus presence map (connections the gateways registered). Status
 subscriptions over REST (``subscribe_users_status``) are kept in this process's memory: the SDK
@@ -55,7 +54,7 @@ def _bounded(ids: Sequence[str], name: str) -> list[str]:
 
 
 def register(router: Router, node: Node, services: Services) -> None:
-    users, send, notifier = services.users, services.send, services.notifier
+    users, send, notifier, relations = services.users, services.send, services.notifier, services.relations
     bus = node.bus
     subscriptions: dict[str, set[str]] = {}
 
@@ -73,6 +72,16 @@ def register(router: Router, node: Node, services: Services) -> None:
             )
         except OpenIMError as err:
             log.warning("notify.failed", user_id=user_id, error=str(err))
+
+    async def update_profile(caller: Caller, user_id: str, changes: dict[str, Any]) -> None:
+        """Apply ``changes``, announce 1303, and tell the user's friends (1209) when the nickname or face
+        URL, which their friend lists show, actually changed."""
+        shown = ("nickname", "face_url")
+        before = await users.get_one(user_id) if any(k in changes for k in shown) else None
+        after = await users.update(user_id, changes)
+        await announce(caller, user_id)
+        if before is not None and any(getattr(before, k) != getattr(after, k) for k in shown):
+            await relations.profile_changed(user_id, operation_id=caller.operation_id)
 
     async def presence(user_ids: Sequence[str]) -> dict[str, list[PresenceEntry]]:
         return await bus.presence_get(list(user_ids)) if user_ids else {}
@@ -113,8 +122,8 @@ def register(router: Router, node: Node, services: Services) -> None:
 
     @router.route("/user/update_user_info_ex", pb.updateUserInfoExReq, pb.updateUserInfoExResp)
     async def update_user_info_ex(caller: Caller, req: pb.updateUserInfoExReq) -> None:
-        """Absent or null wrappers leave a field unchanged. Sends 1303 to the user; the friend (1209) and
-        group-member (1516) fan-outs of a nickname/face change are not done yet (see the module doc)."""
+        """Absent or null wrappers leave a field unchanged. Sends 1303 to the user, and 1209 to his friends
+        when the nickname or face URL changed; the group-member (1516) fan-out is not done yet."""
         if not req.HasField("userInfo"):
             raise args_error("userInfo is empty")
         info = req.userInfo
@@ -132,8 +141,7 @@ def register(router: Router, node: Node, services: Services) -> None:
             changes["ex"] = info.ex.value
         if info.HasField("globalRecvMsgOpt"):
             changes["global_recv_msg_opt"] = info.globalRecvMsgOpt.value
-        await users.update(info.userID, changes)
-        await announce(caller, info.userID)
+        await update_profile(caller, info.userID, changes)
         return None
 
     @router.route("/user/update_user_info", pb.updateUserInfoReq, pb.updateUserInfoResp)
@@ -159,8 +167,7 @@ def register(router: Router, node: Node, services: Services) -> None:
                 if not caller.is_admin:
                     raise no_permission("only an app admin may change appMangerLevel")
                 changes["app_manager_level"] = info.appMangerLevel
-        await users.update(info.userID, changes)
-        await announce(caller, info.userID)
+        await update_profile(caller, info.userID, changes)
         return None
 
     @router.route("/user/set_global_msg_recv_opt", pb.setGlobalRecvMessageOptReq, pb.setGlobalRecvMessageOptResp)
