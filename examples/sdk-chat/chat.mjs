@@ -15,7 +15,8 @@ class BrowserLikeWebSocket extends NodeWebSocket {
   }
 }
 globalThis.WebSocket = BrowserLikeWebSocket;
-console.log = () => {}; // the SDK is chatty; this script prints with process.stdout
+// The SDK is chatty (a banner, sync details); this script prints with process.stdout instead.
+for (const level of ['log', 'info', 'warn', 'debug']) console[level] = () => {};
 
 const apiAddr = process.env.OPENIM_API_ADDR || 'http://127.0.0.1:10002';
 const wsAddr = process.env.OPENIM_WS_ADDR || 'ws://127.0.0.1:10001';

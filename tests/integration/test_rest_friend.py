@@ -115,7 +115,7 @@ async def online(server: ServerProcess, user_id: str, token: str) -> AsyncIterat
 
 
 def text_msg(send_id: str, recv_id: str) -> bytes:
-    return sdkws_pb2.MsgData(
+    msg = sdkws_pb2.MsgData(
         sendID=send_id,
         recvID=recv_id,
         clientMsgID=f"c{time.time_ns()}",
@@ -126,7 +126,9 @@ def text_msg(send_id: str, recv_id: str) -> bytes:
         content=b'{"content":"hi"}',
         createTime=int(time.time() * 1000),
         status=1,
-    ).SerializeToString()
+    )
+    data: bytes = msg.SerializeToString()
+    return data
 
 
 # -- the SDK's login calls -------------------------------------------------------------------------------

@@ -376,9 +376,9 @@ async def test_single_send_verdicts(world: World) -> None:
     # friend_verify on: the same store, a service built with the switch (config is immutable).
     svc = RelationService(
         world.store,
-        world.notifier,
-        object(),
-        UserService(world.store, AuthConfig()),  # type: ignore[arg-type]
+        world.notifier,  # type: ignore[arg-type]
+        object(),  # type: ignore[arg-type]
+        UserService(world.store, AuthConfig()),
         MessagingConfig(friend_verify=True),
     )
     world.service = svc
