@@ -61,7 +61,8 @@ def _send_options(f: F) -> F:
         click.option("--window", type=int, default=8, show_default=True,
                      help="Messages in flight (sent, not yet acked) per sending client."),
         click.option("--grace", type=float, default=5.0, show_default=True,
-                     help="Seconds after the load to wait for acks and deliveries before counting losses."),
+                     help="After the load, stop waiting for acks and deliveries once none arrived for this long; "
+                     "what is missing then is lost."),
         click.option("--content-size", type=int, default=32, show_default=True, help="Text bytes per message."),
     ]
     for option in reversed(options):

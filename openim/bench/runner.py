@@ -4,8 +4,9 @@ The parent does no load itself. It provisions users (and the group), forks one l
 core it may use (``--procs``), each with its own trio loop and a round-robin share of the clients,
 and then only steers them through one shared command word (CONNECT -> RUN -> DRAIN -> DONE) while
 it draws the progress bar from their shared counters. DRAIN ends early once every sent message has
-been answered and every acked one delivered; otherwise after ``grace`` seconds, and whatever is
-still missing then is counted as lost.
+been answered and every acked one delivered; otherwise ``grace`` seconds after the last ack or
+delivery arrived (a slow server is waited for while it makes progress), and whatever is still missing
+then is counted as lost.
 
 Fork rather than spawn: the children need nothing but the plan they inherit, start in milliseconds,
 and a frozen one-file executable forks without the re-exec dance that spawn needs. The parent forks
@@ -36,6 +37,7 @@ from openim.bench.worker import worker_main
 __all__ = ["BenchError", "BenchOptions", "run_bench"]
 
 SATURATED = 0.90  # a load process busier than this measures itself, not the server
+DRAIN_CAP_S = 120.0  # the longest wait for a server that keeps answering after the load stopped
 _POLL_S = 0.05
 
 
@@ -266,10 +268,14 @@ def _steer(
         time.sleep(min(_POLL_S, max(0.0, run_end - now)))
     rss_end = probe.sample() if opts.workload == "connect" else None  # idle RSS, before anything closes
 
-    # 3. drain: wait for every answer and every delivery, at most `grace` seconds
+    # 3. drain: wait for every answer and every delivery. A server that is behind still answers, so
+    # the wait goes on while anything arrives, and ends `grace` seconds after the last progress (or
+    # at the hard cap): what is missing then is lost.
     command.value = int(Command.DRAIN)
-    drain_end = time.monotonic() + opts.grace
-    while opts.workload != "connect" and time.monotonic() < drain_end:
+    now = time.monotonic()
+    quiet_end, hard_end = now + opts.grace, now + max(opts.grace, DRAIN_CAP_S)
+    seen: tuple[int, int] = (-1, -1)
+    while opts.workload != "connect" and (now := time.monotonic()) < min(quiet_end, hard_end):
         t = _totals(children)
         answered = t[Slot.ACKED] + t[Slot.REFUSED]
         expected = t[Slot.ACKED] * fanout
@@ -277,6 +283,9 @@ def _steer(
                       f"acked {t[Slot.ACKED]:,}/{t[Slot.SENT]:,} delivered {t[Slot.DELIVERED]:,}/{expected:,}")
         if answered >= t[Slot.SENT] and t[Slot.DELIVERED] >= expected:
             break
+        if (answered, t[Slot.DELIVERED]) != seen:
+            seen = (answered, t[Slot.DELIVERED])
+            quiet_end = now + opts.grace
         time.sleep(_POLL_S)
     server1 = probe.sample()
     wall_run = (time.monotonic_ns() - run_start_ns) / 1e9

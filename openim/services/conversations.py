@@ -469,6 +469,12 @@ class ConversationService:
         last = await self._sync.latest_visible(owner, [e.conversation_id for e in entries])
         peers = [rows[e.conversation_id].user_id for e in entries if not rows[e.conversation_id].group_id]
         users = {u.user_id: u for u in await self._store.get_users([p for p in dict.fromkeys(peers) if p])}
+        from openim.services.groups import group_to_pb  # groups imports this module's sync rules
+
+        group_ids = list(dict.fromkeys(rows[e.conversation_id].group_id for e in entries))
+        group_ids = [g for g in group_ids if g]
+        groups = {g.group_id: g for g in await self._store.get_groups(group_ids)}
+        counts = await self._store.count_group_members(list(groups))
         out: list[jssdk_pb2.ConversationMsg] = []
         for e in entries:
             msg = last.get(e.conversation_id)
@@ -480,7 +486,9 @@ class ConversationService:
             peer = users.get(row.user_id) if not row.group_id else None
             if peer is not None:
                 item.user.CopyFrom(user_to_pb(peer))
-            # friend and group stay unset (null) until the relation and group services exist.
+            group = groups.get(row.group_id) if row.group_id else None
+            if group is not None:
+                item.group.CopyFrom(group_to_pb(group, counts.get(group.group_id, 0)))
             out.append(item)
         return out
 

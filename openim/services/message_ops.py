@@ -30,6 +30,7 @@ from openim.services.notify import Notifier
 from openim.services.send import Sender, SendOutcome, SendService, now_ms
 from openim.services.sync import SyncService
 from openim.services.users import UserService
+from openim.storage.group_records import RoleLevel
 from openim.storage.port import Store
 from openim.storage.records import StoredMessage, UserConversation, VersionKind, VersionState
 from openim.wire.constants import ContentType, MsgFrom, Option, SessionType
@@ -208,18 +209,23 @@ class Actor:
     operation_id: str
 
 
-def check_may_revoke(message: StoredMessage, actor: Actor) -> None:
-    """OpenIM's revoke rule: an app admin may revoke anything; otherwise only the sender.
+def check_may_revoke(message: StoredMessage, actor: Actor, group_roles: Mapping[str, int] | None = None) -> None:
+    """OpenIM's revoke rule: an app admin may revoke anything; otherwise the sender, and in a group also
+    the owner (anyone's message) or an admin (messages of ordinary members and of former members).
 
-    Group owners and admins may also revoke ordinary members' messages in OpenIM; that needs group roles,
-    which arrive with the group service. Until then a group message is revocable by its sender only.
+    ``group_roles`` maps the revoker and the sender to their group role levels (absent = not a member).
     """
     if actor.is_admin:
         return
     if message.session_type in (SessionType.SINGLE, SessionType.NOTIFICATION, SessionType.READ_GROUP):
-        if message.send_id != actor.user_id:
-            raise OpenIMError(ErrCode.NO_PERMISSION, "only the sender may revoke this message")
-        return
+        if message.send_id == actor.user_id:
+            return
+        if message.session_type == SessionType.READ_GROUP and group_roles is not None:
+            mine = group_roles.get(actor.user_id, 0)
+            theirs = group_roles.get(message.send_id)
+            if mine == RoleLevel.OWNER or (mine == RoleLevel.ADMIN and (theirs is None or theirs < RoleLevel.ADMIN)):
+                return
+        raise OpenIMError(ErrCode.NO_PERMISSION, "only the sender (or the group's owner/admin) may revoke this")
     raise OpenIMError(ErrCode.NO_PERMISSION, f"messages of sessionType {message.session_type} cannot be revoked")
 
 
@@ -375,7 +381,11 @@ class MessageOps:
             raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"message {conversation_id}:{seq} not found")
         if message.revoke is not None or message.content_type == ContentType.MSG_REVOKE_NOTIFICATION:
             raise OpenIMError(ErrCode.MSG_ALREADY_REVOKE, f"message {conversation_id}:{seq} is revoked already")
-        check_may_revoke(message, actor)
+        roles: dict[str, int] | None = None
+        if message.session_type == SessionType.READ_GROUP and message.send_id != actor.user_id and not actor.is_admin:
+            members = await self._store.get_group_members(message.group_id, [actor.user_id, message.send_id])
+            roles = {m.user_id: m.role_level for m in members}
+        check_may_revoke(message, actor, roles)
         revoker = await self._users.get_one(actor.user_id)
         original = sdkws_pb2.MsgData.FromString(message.payload)
         now = now_ms()

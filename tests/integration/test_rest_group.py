@@ -4,13 +4,16 @@ version-log sync the SDK runs at login."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from openim.services.conversations import id_hash
+from openim.wire.pb import jssdk_pb2
 
 if TYPE_CHECKING:  # the fixture module is conftest.py, which pytest loads itself
     from conftest import ServerProcess
@@ -403,3 +406,54 @@ def test_get_groups_and_abstract_info(server: ServerProcess, tokens: dict[str, s
     [entry] = abstract["groupAbstractInfos"]
     assert entry["groupMemberNumber"] == 5
     assert entry["groupMemberListHash"] == id_hash(sorted(["g_own", "g_adm", "g_adm2", "g_mem", "g_tgt"]))
+
+
+def test_group_messages_revoke_roles_and_the_jssdk_group(server: ServerProcess, tokens: dict[str, str]) -> None:
+    """A group message sent through the admin REST API: the owner may revoke a member's message, a
+    member may not revoke another's; the SDK's conversation list carries the group."""
+    group_id = new_group(server, tokens)
+    conversation_id = f"sg_{group_id}"
+
+    def send_as(sender: str, text: str) -> int:
+        server.call(
+            "/msg/send_msg",
+            {
+                "sendID": sender,
+                "groupID": group_id,
+                "sessionType": 3,
+                "contentType": 101,
+                "content": {"content": text},
+            },
+            token=tokens["appadmin"],
+        )
+        seqs = server.call("/msg/newest_seq", {"userID": "g_tgt"}, token=tokens["tgt"])["maxSeqs"]
+        return int(seqs[conversation_id])
+
+    adm_seq = send_as("g_adm", "from the admin")
+    mem_seq = send_as("g_mem", "from a member")
+    revoke = "/msg/revoke_msg"
+    assert (
+        code(server, revoke, {"conversationID": conversation_id, "seq": mem_seq, "userID": "g_tgt"}, tokens["tgt"])
+        == 1002
+    )
+    assert (
+        code(server, revoke, {"conversationID": conversation_id, "seq": adm_seq, "userID": "g_adm2"}, tokens["adm2"])
+        == 1002
+    )
+    assert (
+        code(server, revoke, {"conversationID": conversation_id, "seq": mem_seq, "userID": "g_adm2"}, tokens["adm2"])
+        == 0
+    )
+    assert (
+        code(server, revoke, {"conversationID": conversation_id, "seq": adm_seq, "userID": "g_own"}, tokens["own"]) == 0
+    )
+
+    resp = httpx.post(
+        server.api_url + "/jssdk/get_active_conversations",
+        content=jssdk_pb2.GetActiveConversationsReq(ownerUserID="g_tgt", count=100).SerializeToString(),
+        headers={"operationID": "op-grp-jssdk", "token": tokens["tgt"], "Content-Type": "application/x-protobuf"},
+        timeout=15,
+    )
+    active = jssdk_pb2.GetActiveConversationsResp.FromString(base64.b64decode(resp.json()["data"]))
+    [mine] = [c for c in active.conversations if c.conversation.conversationID == conversation_id]
+    assert (mine.group.groupID, mine.group.groupName, mine.group.memberCount) == (group_id, "matrix", 5)
