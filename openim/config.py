@@ -153,6 +153,40 @@ class OpsConfig(_Section):
     port: Port = 10090
 
 
+class ClusterConfig(_Section):
+    """How processes find each other (cluster mode)."""
+
+    # redis: the node registry in Redis (default); static: the nodes listed below;
+    # kubernetes: service DNS names.
+    discovery: Literal["redis", "static", "kubernetes"] = "redis"
+
+
+class SuperviseConfig(_Section):
+    """What `openim supervise` runs under its bundled supervisord."""
+
+    # Module set of the openim program(s) and how many processes of it.
+    modules: str = "all"
+    processes: int = Field(default=1, ge=1, le=64)
+
+
+class WebhooksConfig(_Section):
+    """OpenIM's callbacks to a business backend."""
+
+    url: str = ""  # empty: no callbacks
+
+
+class OfflinePushConfig(_Section):
+    """Push to devices without a foreground connection."""
+
+    provider: Literal["none", "fcm", "apns", "http"] = "none"
+
+
+class ObjectStorageConfig(_Section):
+    """Uploads (/object/* routes)."""
+
+    backend: Literal["local", "s3"] = "local"
+
+
 class Config(_Section):
     secret: str = EXAMPLE_SECRET
     data_dir: str = "./data"
@@ -166,6 +200,11 @@ class Config(_Section):
     messaging: MessagingConfig = MessagingConfig()
     log: LogConfig = LogConfig()
     ops: OpsConfig = OpsConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    supervise: SuperviseConfig = SuperviseConfig()
+    webhooks: WebhooksConfig = WebhooksConfig()
+    offline_push: OfflinePushConfig = OfflinePushConfig()
+    object_storage: ObjectStorageConfig = ObjectStorageConfig()
 
     @model_validator(mode="after")
     def _check(self) -> Config:

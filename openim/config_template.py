@@ -97,6 +97,27 @@ ops:
   # (with the api module they are served on the API port).
   host: 0.0.0.0
   port: 10090
+
+cluster:
+  # How processes find each other: redis (the node registry in Redis), static, or kubernetes.
+  discovery: redis
+
+supervise:
+  # What `openim supervise` runs: the module set of the openim program and how many processes.
+  modules: all
+  processes: 1
+
+webhooks:
+  # Base URL of your callback receiver (OpenIM's webhooks); empty = no callbacks.
+  url: ""
+
+offline_push:
+  # Push to devices that are not connected: none, fcm, apns or http.
+  provider: none
+
+object_storage:
+  # Where uploads go: local (under data_dir) or s3 (any S3-compatible store).
+  backend: local
 """
 
 
