@@ -221,12 +221,10 @@ class Gateway:
                     await self._respond(upgrade, refusal, args.user_id)
                 return None
             conn = await upgrade.accept()
-            if args.is_msg_resp:
-                await conn.send(HANDSHAKE_OK_TEXT)  # first frame, before any push can be queued
         except TransportClosed:
             return None
         platform = args.platform_id
-        return Session(
+        session = Session(
             conn,
             conn_id=str(next(self._conn_ids)),
             user_id=args.user_id,
@@ -237,6 +235,12 @@ class Gateway:
             metrics=self._metrics,
             limits=self._web_limits if platform == Platform.WEB else self._limits,
         )
+        if args.is_msg_resp:
+            # First in the outbound queue, so it precedes any push; it is WRITTEN only once the session
+            # runs, i.e. after the login is registered (presence, kicks): a client told "connected" is
+            # already reachable and visible online.
+            session.push(HANDSHAKE_OK_TEXT)
+        return session
 
     async def _respond(self, upgrade: Upgrade, refusal: HandshakeRefused, user_id: str = "") -> None:
         """HTTP 200 with the JSON error and no upgrade, as the Go gateway answers."""
