@@ -16,6 +16,7 @@ import time
 import trio
 
 from openim.bus import make_bus
+from openim.cluster.discovery import advertised_address, membership_error
 from openim.config import LoadedConfig
 from openim.node import Node, default_node_id
 from openim.ops.health import Probe, ops_routes
@@ -31,8 +32,6 @@ from openim.wire import pb_backend
 
 log = get_log("app")
 
-NODE_TTL_S = 15.0
-
 
 class RegistryHeartbeat:
     """Keeps this process listed in the node registry (``openim cluster status`` reads it)."""
@@ -41,6 +40,7 @@ class RegistryHeartbeat:
 
     def __init__(self, node: Node) -> None:
         self._node = node
+        self._ttl = float(node.config.cluster.node_ttl)
         self._stopped = False
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -57,13 +57,13 @@ class RegistryHeartbeat:
                 connections=self._node.connections,
             )
             try:
-                await self._node.bus.register_node(info, NODE_TTL_S)
+                await self._node.bus.register_node(info, self._ttl)
             except BusUnavailable as exc:
                 log.warning("registry.unavailable", error=str(exc.__cause__ or exc))
             if first:
                 task_status.started()
                 first = False
-            await trio.sleep(NODE_TTL_S / 3)
+            await trio.sleep(self._ttl / 3)
 
     async def drain(self) -> None:
         self._stopped = True
@@ -78,40 +78,50 @@ def build_modules(node: Node, services: Services) -> list[Module]:
     """Instantiate the chosen modules in start order: consumers first, listeners last."""
     probes: list[Probe] = [("store", node.store.ping), ("bus", node.bus.ping)]
     modules: list[Module] = [services.inbox, RegistryHeartbeat(node)]
+    if services.webhooks.active:
+        modules.append(services.webhooks)  # after-callback workers, for every module that fires callbacks
     if "transfer" in node.modules:
         from openim.services.transfer import TransferStage
 
         modules.append(
-            TransferStage(store=node.store, bus=node.bus, node_id=node.node_id,
-                          messaging=node.config.messaging, metrics=node.metrics)
+            TransferStage(store=node.store, bus=node.bus, node_id=node.node_id, messaging=node.config.messaging,
+                          metrics=node.metrics, lease_ttl_s=node.config.cluster.lease_ttl)
         )
     if "push" in node.modules:
         from openim.services.push import PushStage
 
         modules.append(PushStage(bus=node.bus, node_id=node.node_id, messaging=node.config.messaging,
-                                 metrics=node.metrics, audience=services.groups.push_audience))
+                                 metrics=node.metrics, audience=services.groups.push_audience,
+                                 lease_ttl_s=node.config.cluster.lease_ttl))
     if "gateway" in node.modules:
         from openim.gateway.module import gateway_module
 
         modules.append(gateway_module(node, services))
-        node.addresses["gateway"] = f"{node.config.gateway.host}:{node.config.gateway.port}"
+        node.addresses["gateway"] = advertised_address(node.config, node.config.gateway.host, node.config.gateway.port)
     if "api" in node.modules:
         from openim.api.app import api_module
 
+        from openim.objects import UploadSweeper
+
+        modules.append(UploadSweeper(services.objects))  # checks the object backend at start, then sweeps
         modules.append(api_module(node, services, probes))
-        node.addresses["api"] = f"{node.config.api.host}:{node.config.api.port}"
+        node.addresses["api"] = advertised_address(node.config, node.config.api.host, node.config.api.port)
     else:
         from starlette.applications import Starlette
 
         ops = node.config.ops
         modules.append(HttpModule("ops", Starlette(routes=ops_routes(node.metrics, probes)), ops.host, ops.port))
-        node.addresses["ops"] = f"{ops.host}:{ops.port}"
+        node.addresses["ops"] = advertised_address(node.config, ops.host, ops.port)
     return modules
 
 
 async def _serve(loaded: LoadedConfig, module_names: tuple[str, ...]) -> int:
     cfg = loaded.config
     node_id = cfg.node_id or default_node_id()
+    refusal = membership_error(cfg, node_id) if cfg.is_cluster else ""
+    if refusal:
+        log.error("startup.failed", error=refusal)
+        return EXIT_CRASH
     metrics = Metrics(node_id, module_names)
     store = make_store(cfg)
     bus = make_bus(cfg, node_id)

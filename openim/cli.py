@@ -169,5 +169,134 @@ def version() -> None:
     click.echo(f"openim {info.version} (commit {info.commit}, built {info.build_date})")
 
 
+@cli.group()
+def cluster() -> None:
+    """Inspect a cluster (storage postgres, bus redis)."""
+
+
+@cluster.command("status")
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+def cluster_status(config_path: str | None, as_json: bool) -> None:
+    """List the nodes: modules, addresses, last heartbeat, connections, partitions owned.
+
+    Exit 0 when the cluster is whole, 1 when something is missing (a listed node down, a partition
+    without an owner) or Redis does not answer, 2 on a config problem.
+    """
+    loaded = _load(config_path)
+    if loaded.config.bus.backend != "redis":
+        click.echo(f"config error: {loaded.source}: bus.backend: not a cluster (the bus is in-process)", err=True)
+        sys.exit(EXIT_CONFIG)
+    import trio
+
+    from openim.bus.port import BusUnavailable
+    from openim.cluster.status import read_status, render_table
+
+    try:
+        status = trio.run(read_status, loaded.config)
+    except BusUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(status.to_dict(), indent=2) if as_json else render_table(status))
+    sys.exit(0 if status.ok else 1)
+
+
+@cli.group(invoke_without_command=True)
+@CONFIG_OPTION
+@click.pass_context
+def supervise(ctx: click.Context, config_path: str | None) -> None:
+    """Run openim under the bundled supervisord, with the Filebeat/Metricbeat sidecars where installed.
+
+    The programs are supervisor.d/*.conf; the module set and process count come from the config's supervise
+    section. A program that dies is restarted. `openim supervise status|restart|stop` talk to a running one.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+    if ctx.invoked_subcommand is not None:
+        return
+    from openim.deploy.supervise import SuperviseError, run
+
+    loaded = _load(config_path)
+    try:
+        code = run(loaded)
+    except SuperviseError as exc:
+        click.echo(f"config error: {loaded.source}: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    sys.exit(code)
+
+
+def _supervise_ctl(ctx: click.Context, config_path: str | None, command: list[str]) -> None:
+    from openim.deploy.supervise import control
+
+    loaded = _load(config_path or ctx.obj.get("config_path"))
+    sys.exit(control(loaded, command))
+
+
+@supervise.command("status")
+@CONFIG_OPTION
+@click.argument("names", nargs=-1)
+@click.pass_context
+def supervise_status(ctx: click.Context, config_path: str | None, names: tuple[str, ...]) -> None:
+    """State and pid of every program (supervisorctl status); exit 3 when one is not running."""
+    _supervise_ctl(ctx, config_path, ["status", *names])
+
+
+@supervise.command("restart")
+@CONFIG_OPTION
+@click.argument("names", nargs=-1)
+@click.pass_context
+def supervise_restart(ctx: click.Context, config_path: str | None, names: tuple[str, ...]) -> None:
+    """Restart the named programs ('openim:*' for every openim process), all of them by default."""
+    _supervise_ctl(ctx, config_path, ["restart", *(names or ("all",))])
+
+
+@supervise.command("stop")
+@CONFIG_OPTION
+@click.argument("names", nargs=-1)
+@click.pass_context
+def supervise_stop(ctx: click.Context, config_path: str | None, names: tuple[str, ...]) -> None:
+    """Stop the named programs; with no name, stop everything and supervisord itself (waits until it is gone)."""
+    _supervise_ctl(ctx, config_path, ["stop", *names] if names else ["shutdown"])
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option(
+    "-o", "--output", default=None, help="File or directory of the copy. Default: <data_dir>/backups/openim-<time>.db"
+)
+def backup(config_path: str | None, output: str | None) -> None:
+    """Copy the embedded store (SQLite) consistently, while the server runs. PostgreSQL: use pg_dump."""
+    from openim.deploy.backup import BackupError
+    from openim.deploy.backup import backup as take_backup
+
+    loaded = _load(config_path)
+    try:
+        info = take_backup(loaded.config, output)
+    except BackupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"backup: {info.path} ({info.size} bytes, schema {info.revision}, {info.messages} messages)")
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+def restore(config_path: str | None, source: str) -> None:
+    """Replace the embedded store with a backup; the server must be stopped. The old file is kept aside."""
+    from openim.deploy.backup import BackupError
+    from openim.deploy.backup import restore as put_back
+
+    loaded = _load(config_path)
+    try:
+        info, kept = put_back(loaded.config, Path(source))
+    except BackupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"restored: {loaded.config.sqlite_file} from {source} (schema {info.revision}, {info.messages} messages)"
+    )
+    if kept is not None:
+        click.echo(f"previous database kept as {kept}")
+
 def main() -> None:
     cli(prog_name="openim")

@@ -154,37 +154,189 @@ class OpsConfig(_Section):
 
 
 class ClusterConfig(_Section):
-    """How processes find each other (cluster mode)."""
+    """How processes find each other, and the timings of failover (cluster mode).
 
-    # redis: the node registry in Redis (default); static: the nodes listed below;
-    # kubernetes: service DNS names.
+    Redis carries every message between processes in all three discovery modes (queues, node channels,
+    presence); ``discovery`` decides where the list of members comes from, which ``openim cluster status``
+    checks the live registry against (openim.cluster.discovery).
+    """
+
+    # redis: the node registry in Redis (default); static: the nodes listed in static_nodes;
+    # kubernetes: the service DNS names in kubernetes_services.
     discovery: Literal["redis", "static", "kubernetes"] = "redis"
+    # static: node id -> {module: "host:port"} ("" for modules without a listener, "ops" for the
+    # ops listener of a process without the api module). A process whose node_id is not listed refuses to start.
+    static_nodes: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # kubernetes: module -> "service-dns-name:port" (a headless Service: one A record per pod).
+    kubernetes_services: dict[str, str] = Field(default_factory=dict)
+    # The host this process registers its listeners under when they bind 0.0.0.0 / ::
+    # (empty: this host's address as its hostname resolves).
+    advertise_host: str = ""
+    # A process heartbeats its registry entry every third of this; readers treat an older one as dead.
+    node_ttl: Duration = Field(default=15.0, gt=0)
+    # A transfer/push partition's owner renews its lease every third of this; when the owner dies,
+    # another process takes the partition after at most this long.
+    lease_ttl: Duration = Field(default=10.0, gt=0)
+    # Queue items taken by a consumer that died are handed to the partition's next owner after this long.
+    redeliver_after: Duration = Field(default=20.0, gt=0)
+    # How long a send waits for the transfer stage's commit before the client is told to retry
+    # (the retry with the same clientMsgID is deduplicated).
+    send_timeout: Duration = Field(default=15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _discovery(self) -> ClusterConfig:
+        if self.discovery == "static" and not self.static_nodes:
+            raise ValueError("static_nodes: discovery static needs at least one node")
+        if self.discovery == "kubernetes" and not self.kubernetes_services:
+            raise ValueError("kubernetes_services: discovery kubernetes needs at least one service name")
+        for name, address in self.kubernetes_services.items():
+            if name not in MODULES:
+                raise ValueError(f"kubernetes_services: unknown module {name!r}")
+            if not address.rpartition(":")[2].isdigit():
+                raise ValueError(f"kubernetes_services: {name}: expected service-name:port, got {address!r}")
+        for node_id, modules in self.static_nodes.items():
+            if "|" in node_id:
+                raise ValueError(f"static_nodes: node id {node_id!r} must not contain '|'")
+            unknown = [m for m in modules if m not in (*MODULES, "ops")]
+            if unknown:
+                raise ValueError(f"static_nodes: {node_id}: unknown module {', '.join(unknown)}")
+        return self
 
 
 class SuperviseConfig(_Section):
-    """What `openim supervise` runs under its bundled supervisord."""
+    """What `openim supervise` runs under its bundled supervisord (openim.deploy.supervise)."""
 
-    # Module set of the openim program(s) and how many processes of it.
+    # Module set of the openim program(s) ("all" or a comma list) and how many processes of it. Anything but
+    # one process of every module needs cluster mode (storage postgres, bus redis).
     modules: str = "all"
     processes: int = Field(default=1, ge=1, le=64)
+    # Process n (0-based) of several listens on api.port, gateway.port and ops.port + n * port_step.
+    port_step: int = Field(default=10, ge=1, le=1000)
+    # Where supervisord and its programs write their logs; empty = <data_dir>/logs.
+    log_dir: str = ""
+    # The supervisord program files (*.conf); empty = the supervisor.d bundled with openim.
+    programs_dir: str = ""
+
+    @model_validator(mode="after")
+    def _modules(self) -> SuperviseConfig:
+        names = [part.strip() for part in self.modules.split(",") if part.strip()]
+        unknown = [n for n in names if n not in MODULES]
+        if names != ["all"] and (not names or unknown):
+            raise ValueError(f"modules: expected 'all' or a comma list of {', '.join(MODULES)}, got {self.modules!r}")
+        return self
 
 
 class WebhooksConfig(_Section):
-    """OpenIM's callbacks to a business backend."""
+    """OpenIM's callbacks to a business backend (openim.webhooks; names in rest-api.md section 7)."""
 
     url: str = ""  # empty: no callbacks
+    # Callbacks to fire, by OpenIM's config key (beforeSendSingleMsg, afterUserOnline, ...); "*" = all.
+    enable: tuple[str, ...] = ()
+    # How long a before-callback may take; after-callbacks use it per attempt.
+    timeout: Duration = Field(default=5.0, gt=0)
+    # A before-callback that fails (timeout, connection error, non-JSON answer): true lets the operation go
+    # on ("fail open"), false refuses it with 90004/90007 as OpenIM does ("fail closed").
+    fail_open: bool = False
+    # Message callbacks skip these content types (OpenIM's deniedTypes); notifications and typing always skip.
+    denied_content_types: tuple[int, ...] = ()
+    # After-message callbacks only for these recipients (OpenIM's attentionIds); empty = everyone.
+    attention_ids: tuple[str, ...] = ()
+    # Extra request headers, e.g. an Authorization your receiver checks.
+    headers: dict[str, str] = Field(default_factory=dict)
+    # After-callbacks: queued in memory, sent by workers, retried with exponential backoff.
+    after_queue_size: int = Field(default=10_000, ge=1)
+    after_workers: int = Field(default=2, ge=1, le=64)
+    after_attempts: int = Field(default=5, ge=1, le=100)
+    after_backoff: Duration = Field(default=1.0, gt=0)
+    after_backoff_max: Duration = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _hooks(self) -> WebhooksConfig:
+        from openim.webhooks.catalog import HOOKS
+
+        unknown = [h for h in self.enable if h != "*" and h not in HOOKS]
+        if unknown:
+            raise ValueError(f"enable: unknown callback {', '.join(unknown)} (known: {', '.join(sorted(HOOKS))})")
+        if self.enable and not self.url:
+            raise ValueError("url: callbacks are enabled but no url is set")
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url: expected http:// or https://, got {self.url!r}")
+        return self
 
 
 class OfflinePushConfig(_Section):
-    """Push to devices without a foreground connection."""
+    """Push to devices without a foreground connection (openim.offline_push)."""
 
     provider: Literal["none", "fcm", "apns", "http"] = "none"
+    # Requests in flight at once, and how many recipients one batch of the push stage hands over.
+    concurrency: int = Field(default=16, ge=1, le=1000)
+    batch_size: int = Field(default=500, ge=1, le=100_000)
+    timeout: Duration = Field(default=10.0, gt=0)
+    # Title and text when the message carries no offlinePushInfo.
+    default_title: str = "You have a new message."
+    default_desc: str = ""
+    # fcm: a Firebase service-account JSON file (project_id, client_email, private_key, token_uri).
+    fcm_credentials_file: str = ""
+    fcm_endpoint: str = "https://fcm.googleapis.com"
+    # apns: token auth with a .p8 signing key.
+    apns_key_file: str = ""
+    apns_key_id: str = ""
+    apns_team_id: str = ""
+    apns_topic: str = ""  # the app's bundle id
+    apns_sandbox: bool = False
+    apns_endpoint: str = ""  # empty: Apple's production or sandbox host
+    # http: your own push gateway receives one JSON POST per batch.
+    http_url: str = ""
+    http_headers: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _provider(self) -> OfflinePushConfig:
+        needed = {
+            "fcm": ("fcm_credentials_file",),
+            "apns": ("apns_key_file", "apns_key_id", "apns_team_id", "apns_topic"),
+            "http": ("http_url",),
+        }.get(self.provider, ())
+        missing = [name for name in needed if not getattr(self, name)]
+        if missing:
+            raise ValueError(f"provider {self.provider} needs {', '.join(missing)}")
+        return self
 
 
 class ObjectStorageConfig(_Section):
-    """Uploads (/object/* routes)."""
+    """Uploads (/object/* routes, openim.objects)."""
 
     backend: Literal["local", "s3"] = "local"
+    # local: where files go; empty = <data_dir>/objects.
+    local_dir: str = ""
+    # Base of the URLs handed to clients (".../object/<name>"); empty = from the request's Host
+    # (or its X-Request-Api header, as OpenIM does).
+    public_url: str = ""
+    # Largest file accepted, and the content types accepted ("image/*" style patterns; empty = any).
+    max_file_size: ByteSize = 1024**3
+    content_types: tuple[str, ...] = ()
+    # An upload not completed within this is dropped; links from access_url (and S3 redirects) last this long.
+    upload_expire: Duration = Field(default=86400.0, gt=0)
+    url_expire: Duration = Field(default=7 * 86400.0, gt=0)
+    # s3: any S3-compatible store (AWS, MinIO, Ceph, ...), requests signed with SigV4.
+    s3_endpoint: str = ""  # e.g. https://s3.eu-west-1.amazonaws.com or http://minio:9000
+    s3_public_endpoint: str = ""  # what clients use when it differs from s3_endpoint; empty = the same
+    s3_region: str = "us-east-1"
+    s3_bucket: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_path_style: bool = True  # https://host/bucket/key (MinIO); false: https://bucket.host/key
+    s3_key_prefix: str = "openim/"
+
+    @model_validator(mode="after")
+    def _backend(self) -> ObjectStorageConfig:
+        if self.backend == "s3":
+            missing = [n for n in ("s3_endpoint", "s3_bucket", "s3_access_key", "s3_secret_key") if not getattr(self, n)]
+            if missing:
+                raise ValueError(f"backend s3 needs {', '.join(missing)}")
+        for url in (self.public_url, self.s3_endpoint, self.s3_public_endpoint):
+            if url and not url.startswith(("http://", "https://")):
+                raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
+        return self
 
 
 class Config(_Section):
@@ -326,6 +478,9 @@ def masked_dict(config: Config) -> dict[str, Any]:
     data["secret"] = "****" if config.secret else ""
     dsn = data["storage"]["postgres_dsn"]
     data["storage"]["postgres_dsn"] = re.sub(r"(//[^:/@]+:)[^@]+@", r"\1****@", dsn)
+    data["object_storage"]["s3_secret_key"] = "****" if config.object_storage.s3_secret_key else ""
+    for section, key in (("webhooks", "headers"), ("offline_push", "http_headers")):  # may hold credentials
+        data[section][key] = {name: "****" for name in data[section][key]}
     data["bus"]["redis_url"] = re.sub(r"(//[^:/@]*:)[^@]+@", r"\1****@", data["bus"]["redis_url"])
     return data
 

@@ -99,13 +99,47 @@ ops:
   port: 10090
 
 cluster:
-  # How processes find each other: redis (the node registry in Redis), static, or kubernetes.
+  # Used when storage is postgres and bus is redis: any modules, any number of processes and hosts.
+  # Redis carries everything between processes in every mode; discovery says where the member list
+  # comes from, which `openim cluster status` checks the live registry against:
+  #   redis       the registry itself (every process heartbeats into Redis)
+  #   static      the nodes listed in static_nodes; a process whose node_id is not listed refuses to start
+  #   kubernetes  the headless Services in kubernetes_services (one DNS A record per pod)
   discovery: redis
+  # static: node id -> {{module: "host:port"}}; "" for modules without a listener (transfer, push),
+  # "ops" for the ops listener of a process without the api module. Example:
+  #   static_nodes:
+  #     gw-1: {{gateway: "10.0.0.11:10001", api: "10.0.0.11:10002"}}
+  #     mq-1: {{transfer: "", push: "", ops: "10.0.0.21:10090"}}
+  static_nodes: {{}}
+  # kubernetes: module -> "service:port", e.g. {{gateway: "openim-gateway.openim.svc.cluster.local:10001"}}.
+  kubernetes_services: {{}}
+  # Host part of the addresses this process registers when its listeners bind 0.0.0.0 or ::;
+  # empty = this host's address as its hostname resolves (a pod's IP in Kubernetes).
+  advertise_host: ""
+  # Registry heartbeat: every third of node_ttl; a node silent for node_ttl is dead.
+  node_ttl: 15s
+  # Transfer/push partition leases: renewed every third; a dead owner's partitions move after lease_ttl.
+  lease_ttl: 10s
+  # Queue items a dead consumer had taken are redelivered to the new owner after this long.
+  redeliver_after: 20s
+  # A send not committed within this is answered with an error; the client's retry (same clientMsgID)
+  # is deduplicated.
+  send_timeout: 15s
 
 supervise:
-  # What `openim supervise` runs: the module set of the openim program and how many processes.
+  # What `openim supervise` runs under its bundled supervisord: the openim program with this module set
+  # ("all" or a comma list), this many processes of it, plus the Filebeat and Metricbeat sidecars where
+  # they are installed. Anything but one process of all modules needs cluster mode (postgres + redis).
   modules: all
   processes: 1
+  # Process n (0-based) of several listens on api.port, gateway.port and ops.port + n * port_step.
+  port_step: 10
+  # Logs of supervisord and its programs (openim.log is the JSON event log Filebeat ships);
+  # empty = <data_dir>/logs.
+  log_dir: ""
+  # Directory of supervisord program files (*.conf); empty = the supervisor.d bundled with openim.
+  programs_dir: ""
 
 webhooks:
   # Base URL of your callback receiver (OpenIM's webhooks); empty = no callbacks.

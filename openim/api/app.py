@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from openim.api.framework import Router, not_found, options_preflight
+from openim.console import console_routes
 from openim.node import Node
 from openim.ops.health import Probe, ops_routes
 from openim.ops.http_server import HttpModule
@@ -25,6 +26,7 @@ def build_app(node: Node, services: Services, probes: list[Probe]) -> Starlette:
     all_routes = [
         *ops_routes(node.metrics, probes),
         *router.starlette_routes(),
+        *console_routes(node, services),  # /admin (operators' console), /demo (web client), /ui (their assets)
         Route("/{path:path}", options_preflight, methods=["OPTIONS"]),
     ]
     return Starlette(routes=all_routes, exception_handlers={404: not_found, 405: not_found})

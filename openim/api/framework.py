@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from google.protobuf.message import DecodeError, Message
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
@@ -126,6 +126,7 @@ class Router:
         self._metrics = metrics
         self._max_body = max_body
         self._specs: dict[str, _RouteSpec] = {}
+        self._raw: list[BaseRoute] = []  # non-envelope routes (e.g. GET /object/<name>, part uploads)
 
     def route(
         self,
@@ -151,8 +152,13 @@ class Router:
     def paths(self) -> list[str]:
         return sorted(self._specs)
 
-    def starlette_routes(self) -> list[Route]:
-        return [Route(spec.path, self._endpoint(spec), methods=["POST"]) for spec in self._specs.values()]
+    def add_raw(self, route: BaseRoute) -> None:
+        """A route outside OpenIM's POST/envelope convention; served after the POST routes."""
+        self._raw.append(route)
+
+    def starlette_routes(self) -> list[BaseRoute]:
+        posts: list[BaseRoute] = [Route(s.path, self._endpoint(s), methods=["POST"]) for s in self._specs.values()]
+        return posts + self._raw
 
     def _endpoint(self, spec: _RouteSpec) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:

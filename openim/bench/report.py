@@ -63,6 +63,7 @@ class Report:
     rss_per_connection: float | None
     server_cpu_s: float | None
     server_cpu_util: float | None
+    server_cpu_us_per_delivery: float | None  # contention-proof cost: server CPU / deliveries (or logins)
     loadgen_cpu_s: float
     loadgen_util_max: float
     loadgen_procs: int
@@ -113,7 +114,9 @@ class Report:
             ("RSS per connection",
              "-" if self.rss_per_connection is None else f"{self.rss_per_connection / 1024:.1f} KiB"),
             ("server CPU", "-" if self.server_cpu_s is None
-             else f"{self.server_cpu_s:.2f} s ({(self.server_cpu_util or 0) * 100:.0f}% of a core)"),
+             else f"{self.server_cpu_s:.2f} s ({(self.server_cpu_util or 0) * 100:.0f}% of a core"
+             + ("" if self.server_cpu_us_per_delivery is None
+                else f", {self.server_cpu_us_per_delivery:,.0f} µs per delivery") + ")"),
             ("load generator CPU", f"{self.loadgen_cpu_s:.2f} s in {self.loadgen_procs} process(es), "
              f"busiest at {self.loadgen_util_max * 100:.0f}% of a core"),
             ("machine", f"{self.machine_start.get('cpu_model', '?')}, load average "

@@ -405,6 +405,9 @@ def _report(
         rss_per_connection=rss_per_conn,
         server_cpu_s=server_cpu,
         server_cpu_util=server_cpu / wall_run if server_cpu is not None and wall_run > 0 else None,
+        server_cpu_us_per_delivery=(
+            server_cpu * 1e6 / counts.deliveries if server_cpu is not None and counts.deliveries else None
+        ),
         loadgen_cpu_s=loadgen_cpu + parent_cpu,
         loadgen_util_max=util_max,
         loadgen_procs=len(results),

@@ -26,7 +26,10 @@ def make_bus(config: Config, node_id: str) -> Bus:
     if config.bus.backend == "redis":
         from openim.bus.redis import RedisBus
 
-        return RedisBus(config.bus.redis_url, node_id=node_id, key_prefix=config.bus.key_prefix)
+        return RedisBus(
+            config.bus.redis_url, node_id=node_id, key_prefix=config.bus.key_prefix,
+            redeliver_after_s=config.cluster.redeliver_after,
+        )
     from openim.bus.memory import MemoryBus
 
     return MemoryBus()

@@ -17,6 +17,11 @@ __all__ = ["gateway_module"]
 def gateway_module(node: Node, services: Services) -> Module:
     """The ``gateway`` module: a WebSocket listener on ``config.gateway`` whose inbox handlers are
     registered at once, so deliveries published before the listener is up are not lost as unknown."""
-    gateway = Gateway(node=node, tokens=services.tokens, sync=services.sync, sender=services.send)
+    hooks = None
+    if services.webhooks.active:
+        from openim.webhooks.sessions import SessionHooks
+
+        hooks = SessionHooks(services.webhooks)
+    gateway = Gateway(node=node, tokens=services.tokens, sync=services.sync, sender=services.send, session_hooks=hooks)
     gateway.register_inbox(services.inbox)
     return gateway

@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Sequence
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 import trio
 
@@ -53,6 +53,9 @@ from openim.services.tokens import Claims
 from openim.wire.constants import Platform
 from openim.wire.envelope import HANDSHAKE_OK_TEXT
 from openim.wire.errors import ErrCode, OpenIMError
+
+if TYPE_CHECKING:
+    from openim.webhooks.sessions import SessionHooks
 
 __all__ = ["Gateway", "TokenChecker"]
 
@@ -91,12 +94,14 @@ class Gateway:
         sync: SyncReader,
         sender: MessageSender,
         web_ping_interval: float = WEB_PING_INTERVAL_S,
+        session_hooks: SessionHooks | None = None,
     ) -> None:
         self._node = node
         self._cfg: GatewayConfig = node.config.gateway
         self._bus: Bus = node.bus
         self._metrics = node.metrics
         self._tokens = tokens
+        self._session_hooks = session_hooks  # afterUserOnline/Offline/KickOff callbacks (openim.webhooks)
         self._local = LocalSessions()
         self._dispatcher = Dispatcher(
             sync=sync, sender=sender, online=self, subscriptions=self._local, metrics=node.metrics
@@ -272,6 +277,9 @@ class Gateway:
         )
         try:
             await self._login(session, new_platform)
+            if self._session_hooks is not None:
+                self._session_hooks.online(session.user_id, session.platform_id, session.conn_id,
+                                           background=session.background, operation_id=f"conn-{session.conn_id}")
             if self._draining:
                 session.end(CLOSE_GOING_AWAY, "going away")
             await session.run()
@@ -286,6 +294,10 @@ class Gateway:
                         log.warning("presence.remove_failed", error=str(exc.__cause__ or exc))
             if gone:
                 self._mark_status(session.user_id)
+            if self._session_hooks is not None:
+                self._session_hooks.offline(session.user_id, session.platform_id, session.conn_id,
+                                            background=session.background, kicked=session.close_reason == "kicked",
+                                            operation_id=f"conn-{session.conn_id}")
 
     async def _login(self, session: Session, new_platform: bool) -> None:
         user, token = session.user_id, session.token

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from openim.node import Node
+    from openim.objects import ObjectService
+    from openim.offline_push.devices import DeviceRegistry
     from openim.services.conversations import ConversationService
     from openim.services.groups import GroupService
     from openim.services.inbox import NodeInbox
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
     from openim.services.users import UserService
+    from openim.webhooks.dispatcher import Webhooks
 
 
 @dataclass
@@ -35,9 +38,14 @@ class Services:
     message_ops: MessageOps
     relations: RelationService
     groups: GroupService
+    objects: ObjectService
+    devices: DeviceRegistry
+    webhooks: Webhooks
 
 
 def build_services(node: Node) -> Services:
+    from openim.objects import ObjectService, make_backend
+    from openim.offline_push.devices import DeviceRegistry
     from openim.services.conversations import ConversationService
     from openim.services.groups import GroupService
     from openim.services.inbox import NodeInbox
@@ -49,6 +57,8 @@ def build_services(node: Node) -> Services:
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
     from openim.services.users import UserService
+    from openim.webhooks import attach_webhooks
+    from openim.webhooks.dispatcher import Webhooks
 
     cfg = node.config
     inbox = NodeInbox(node.bus, node.node_id)
@@ -56,13 +66,15 @@ def build_services(node: Node) -> Services:
     users = UserService(node.store, cfg.auth)
     send = SendService(
         store=node.store, bus=node.bus, inbox=inbox, node_id=node.node_id, messaging=cfg.messaging,
-        metrics=node.metrics,
+        metrics=node.metrics, reply_timeout_s=cfg.cluster.send_timeout,
     )
     notifier = Notifier(send)
     sync = SyncService(node.store)
     relations = RelationService(node.store, notifier, send, users, cfg.messaging)
     groups = GroupService(node.store, notifier, send, users)
     send.set_policy(SendRules(relations, groups))
+    webhooks = Webhooks(cfg.webhooks)
+    attach_webhooks(webhooks, send=send, relations=relations, groups=groups)
     return Services(
         inbox=inbox,
         tokens=tokens,
@@ -74,4 +86,7 @@ def build_services(node: Node) -> Services:
         message_ops=MessageOps(node.store, sync, notifier, send, users),
         relations=relations,
         groups=groups,
+        objects=ObjectService(node.store, make_backend(cfg), cfg.object_storage),
+        devices=DeviceRegistry(node.store),
+        webhooks=webhooks,
     )

@@ -26,7 +26,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
 
@@ -52,6 +52,9 @@ from openim.storage.records import UserRecord, VersionKind, VersionLog, VersionS
 from openim.wire.constants import ContentType, SessionType, group_conversation_id
 from openim.wire.errors import ErrCode, OpenIMError, args_error, no_permission, not_found
 from openim.wire.pb import group_pb2, sdkws_pb2
+
+if TYPE_CHECKING:
+    from openim.webhooks.dispatcher import Webhooks
 
 log = get_log("groups")
 
@@ -262,6 +265,8 @@ def check_member_info_permission(
 
 
 class GroupService:
+    webhooks: Webhooks | None = None  # OpenIM's group callbacks, set by openim.webhooks.attach_webhooks
+
     def __init__(self, store: Store, notifier: Notifier, send: SendService, users: UserService) -> None:
         self._store = store
         self._notifier = notifier
@@ -442,6 +447,17 @@ class GroupService:
         missing = [u for u in everyone if u not in users]
         if missing:
             raise OpenIMError(ErrCode.USER_ID_NOT_FOUND, f"user {missing[0]} is not registered")
+        hook: dict[str, Any] = {}
+        if self.webhooks is not None:
+            hook = {
+                "groupID": info.groupID, "groupName": info.groupName, "notification": info.notification,
+                "introduction": info.introduction, "faceURL": info.faceURL, "ownerUserID": req.ownerUserID,
+                "ex": info.ex, "groupType": info.groupType, "needVerification": info.needVerification,
+                "creatorUserID": op.user_id,
+                "initMemberList": [{"userID": u, "roleLevel": 100 if u == req.ownerUserID else
+                                    60 if u in req.adminUserIDs else 20} for u in everyone],
+            }
+            await self.webhooks.before("beforeCreateGroup", hook, operation_id=operation_id)
         if info.needVerification not in tuple(Verification):
             raise args_error("groupInfo.needVerification must be 0, 1 or 2")
         now = now_ms()
@@ -507,6 +523,8 @@ class GroupService:
             await self._tell_group(
                 ContentType.GROUP_INFO_SET_ANNOUNCEMENT, announcement, op, group.group_id, operation_id
             )
+        if self.webhooks is not None:
+            self.webhooks.after("afterCreateGroup", {**hook, "groupID": group.group_id}, operation_id=operation_id)
         return info_pb
 
     async def groups_info(self, group_ids: Sequence[str]) -> list[sdkws_pb2.GroupInfo]:
@@ -611,6 +629,10 @@ class GroupService:
         members_before = await self._member_list(group_id)
         op_pb = await self._op_member(op, group_id, members_before)
         await self._store.dismiss_group(group_id, delete_members=delete_member)
+        if self.webhooks is not None:
+            hook = {"groupID": group_id, "ownerID": group.owner_user_id, "groupType": group.group_type,
+                    "membersID": [m.user_id for m in members_before.members]}
+            self.webhooks.after("afterDismissGroup", hook, operation_id=operation_id)
         group, members = await self._fresh(group_id)
         if delete_member:
             return  # OpenIM announces nothing then: the members' join logs tell their clients
@@ -654,6 +676,9 @@ class GroupService:
         if old.role_level != RoleLevel.OWNER:
             raise no_permission(f"{old_owner} is not the group owner")
         version = await self._store.transfer_group_owner(group_id, old_owner, new_owner, new.role_level)
+        if self.webhooks is not None:
+            hook = {"groupID": group_id, "oldOwnerUserID": old_owner, "newOwnerUserID": new_owner}
+            self.webhooks.after("afterTransferGroupOwner", hook, operation_id=operation_id)
         group, members = await self._fresh(group_id)
         old_pb, new_pb = await self._members_pb([members.by_id[old_owner], members.by_id[new_owner]])
         tips = sdkws_pb2.GroupOwnerTransferredTips(
@@ -687,6 +712,10 @@ class GroupService:
             raise args_error(f"{applicant} is in the group already")
         if not await self._users.exists(applicant):
             raise not_found(f"user {applicant} not found")
+        if self.webhooks is not None:
+            hook = {"groupID": req.groupID, "groupType": group.group_type, "applyID": applicant,
+                    "reqMessage": req.reqMessage, "ex": req.ex}
+            await self.webhooks.before("beforeApplyJoinGroup", hook, operation_id=operation_id)
         now = now_ms()
         if group.need_verification == Verification.DIRECT:
             entrant = GroupMemberRecord(
@@ -700,6 +729,10 @@ class GroupService:
             added, version = await self._store.add_group_members(req.groupID, [entrant])
             if added:
                 await self._announce_entry(op, req.groupID, added, version, inviter="", operation_id=operation_id)
+                if self.webhooks is not None:
+                    hook = {"groupID": req.groupID, "reqMessage": req.reqMessage, "joinSource": req.joinSource,
+                            "inviterUserID": applicant}
+                    self.webhooks.after("afterJoinGroup", hook, operation_id=operation_id)
             return
         request = GroupRequestRecord(
             req.groupID, applicant, req_msg=req.reqMessage, req_time=now, join_source=req.joinSource, ex=req.ex
@@ -861,6 +894,9 @@ class GroupService:
         kicked_pb = await self._members_pb([members.by_id[t] for t in targets])
         op_pb = await self._op_member(op, group_id, members)
         removed, version = await self._store.remove_group_members(group_id, targets)
+        if self.webhooks is not None and removed:
+            hook = {"groupID": group_id, "kickedUserIDs": list(removed), "reason": reason}
+            self.webhooks.after("afterKickGroupMember", hook, operation_id=operation_id)
         group, members = await self._fresh(group_id)
         tips = sdkws_pb2.MemberKickedTips(
             group=group_to_pb(group, len(members.members)),
@@ -891,6 +927,8 @@ class GroupService:
         removed, version = await self._store.remove_group_members(group_id, [user_id])
         if not removed:
             return
+        if self.webhooks is not None:
+            self.webhooks.after("afterQuitGroup", {"groupID": group_id, "userID": user_id}, operation_id=operation_id)
         group, members = await self._fresh(group_id)
         tips = sdkws_pb2.MemberQuitTips(
             group=group_to_pb(group, len(members.members)),

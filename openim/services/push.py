@@ -17,7 +17,7 @@ from openim.config import MessagingConfig
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
 from openim.services.internal import Delivery, PushItem
-from openim.services.partitions import PartitionConsumers
+from openim.services.partitions import LEASE_TTL_S, PartitionConsumers
 from openim.services.send import PUSH_TOPIC
 from openim.wire.constants import is_notification_conversation
 from openim.wire.envelope import encode_push
@@ -48,13 +48,14 @@ class PushStage:
         messaging: MessagingConfig,
         metrics: Metrics,
         audience: AudienceResolver | None = None,
+        lease_ttl_s: float = LEASE_TTL_S,
     ) -> None:
         self._bus = bus
         self._metrics = metrics
         self._audience = audience
         self._consumers = PartitionConsumers(
             bus=bus, topic=PUSH_TOPIC, partitions=messaging.transfer_partitions, owner=node_id,
-            max_items=messaging.batch_max, handle=self._handle,
+            max_items=messaging.batch_max, handle=self._handle, lease_ttl_s=lease_ttl_s,
         )
 
     def set_audience(self, audience: AudienceResolver) -> None:

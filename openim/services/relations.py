@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
 
@@ -47,6 +47,9 @@ from openim.storage.relation_records import (
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode, OpenIMError, args_error, not_found
 from openim.wire.pb import relation_pb2, sdkws_pb2
+
+if TYPE_CHECKING:
+    from openim.webhooks.dispatcher import Webhooks
 
 log = get_log("relations")
 
@@ -144,6 +147,8 @@ def split_sort_marker(current: VersionLog) -> tuple[VersionLog, int]:
 
 
 class RelationService:
+    webhooks: Webhooks | None = None  # OpenIM's friend callbacks, set by openim.webhooks.attach_webhooks
+
     def __init__(
         self, store: Store, notifier: Notifier, send: SendService, users: UserService, messaging: MessagingConfig
     ) -> None:
@@ -152,8 +157,9 @@ class RelationService:
         self._send = send
         self._users = users
         self._messaging = messaging
-        # (recipient, sender) -> (sender blacklisted by recipient, sender in recipient's friend list)
-        self._verdicts: TtlCache[tuple[str, str], tuple[bool, bool]] = TtlCache(CACHE_TTL_S)
+        # recipient -> (whom they blacklisted, their friends or None when friend_verify is off): per
+        # recipient rather than per pair, so a user who hears from many peers costs one read, not one each.
+        self._lists: TtlCache[str, tuple[frozenset[str], frozenset[str] | None]] = TtlCache(CACHE_TTL_S)
 
     # -- the send path ------------------------------------------------------------------------------
     async def check_single_send(self, send_id: str, recv_id: str) -> None:
@@ -163,19 +169,23 @@ class RelationService:
         may still write to him). Admins, app-admin accounts and notifications never get here: SendService
         lets them through before asking the policy.
         """
-        key = (recv_id, send_id)
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            verdict = await self._store.check_relation(recv_id, send_id)
-            self._verdicts.put(key, verdict)
-        blocked, friend = verdict
-        if blocked:
+        lists = self._lists.get(recv_id)
+        if lists is None:
+            blocked_ids = frozenset(b.block_user_id for b in await self._store.get_blacks(recv_id))
+            friend_ids = (
+                frozenset(await self._store.get_friend_ids(recv_id)) if self._messaging.friend_verify else None
+            )
+            lists = (blocked_ids, friend_ids)
+            self._lists.put(recv_id, lists)
+        blocked, friends = lists
+        if send_id in blocked:
             raise OpenIMError(ErrCode.BLOCKED_BY_PEER, f"{recv_id} has blocked {send_id}")
-        if self._messaging.friend_verify and not friend:
+        if friends is not None and send_id not in friends:
             raise OpenIMError(ErrCode.NOT_PEERS_FRIEND, f"{send_id} is not a friend of {recv_id}")
 
     def _forget(self, owner: str, other: str) -> None:
-        self._verdicts.invalidate((owner, other))
+        """``owner``'s lists changed (about ``other``): drop them from the send-path cache."""
+        self._lists.invalidate(owner)
 
     # -- helpers ------------------------------------------------------------------------------------
     async def _users_by_id(self, ids: Iterable[str]) -> dict[str, UserRecord]:
@@ -225,8 +235,13 @@ class RelationService:
         in_from, in_to = await self.is_friend(from_id, to_id)
         if in_from and in_to:
             raise OpenIMError(ErrCode.RELATIONSHIP_ALREADY, f"{from_id} and {to_id} are friends already")
+        hook = {"fromUserID": from_id, "toUserID": to_id, "reqMsg": req_msg, "ex": ex}
+        if self.webhooks is not None:
+            await self.webhooks.before("beforeAddFriend", hook, operation_id=operation_id)
         request = FriendRequestRecord(from_id, to_id, int(HandleResult.PENDING), req_msg, _now_ms(), ex=ex)
         await self._store.upsert_friend_request(request)
+        if self.webhooks is not None:
+            self.webhooks.after("afterAddFriend", hook, operation_id=operation_id)
         tips = sdkws_pb2.FriendApplicationTips(
             fromToUserID=sdkws_pb2.FromToUserID(fromUserID=from_id, toUserID=to_id),
             request=request_info(request, users),
@@ -263,6 +278,9 @@ class RelationService:
             )
             await self._tell(ContentType.FRIEND_APPLICATION_REJECTED, rejected, to_id, from_id, operation_id)
             return
+        hook = {"fromUserID": from_id, "blackUserID": to_id, "HandleResult": handle_result, "HandleMsg": handle_msg}
+        if self.webhooks is not None and not already:
+            await self.webhooks.before("beforeAddFriendAgree", hook, operation_id=operation_id)
         outcome = (
             None
             if already
@@ -290,6 +308,8 @@ class RelationService:
         )
         await self._tell(ContentType.FRIEND_APPLICATION_APPROVED, approved, to_id, from_id, operation_id)
         await self._announce_added(outcome.added, operator=handler, operation_id=operation_id)
+        if self.webhooks is not None:
+            self.webhooks.after("afterAddFriendAgree", hook, operation_id=operation_id)
 
     async def _announce_added(self, added: FriendsAdded, *, operator: str, operation_id: str) -> None:
         """1204 FriendAdded to the owner of each new row (OpenIM defines it but HEAD does not send it).
@@ -359,6 +379,10 @@ class RelationService:
         if version is None:
             raise not_found(f"{friend} is not a friend of {owner}")
         self._forget(owner, friend)
+        if self.webhooks is not None:
+            self.webhooks.after(
+                "afterDeleteFriend", {"ownerUserID": owner, "friendUserID": friend}, operation_id=operation_id
+            )
         tips = sdkws_pb2.FriendDeletedTips(
             fromToUserID=sdkws_pb2.FromToUserID(fromUserID=owner, toUserID=friend),
             friendVersion=version.version,
@@ -407,6 +431,11 @@ class RelationService:
 
     async def set_remark(self, owner: str, friend: str, remark: str, *, operation_id: str) -> None:
         """set_friend_remark: 1206 owner -> friend, with the owner's log version after the change."""
+        if self.webhooks is not None:
+            hook = {"ownerUserID": owner, "friendUserID": friend, "remark": remark}
+            answer = await self.webhooks.before("beforeSetFriendRemark", hook, operation_id=operation_id)
+            if answer is not None and isinstance(answer.changed("remark"), str):
+                remark = answer.changed("remark")
         version = await self._store.update_friends(owner, [friend], {"remark": remark})
         if version is None:
             raise not_found(f"{friend} is not a friend of {owner}")
@@ -416,6 +445,9 @@ class RelationService:
             friendVersionID=version.version_id,
         )
         await self._tell(ContentType.FRIEND_REMARK_SET, tips, owner, friend, operation_id)
+        if self.webhooks is not None:
+            hook = {"ownerUserID": owner, "friendUserID": friend, "remark": remark}
+            self.webhooks.after("afterSetFriendRemark", hook, operation_id=operation_id)
 
     async def import_friends(self, owner: str, friend_ids: Sequence[str], *, operator: str, operation_id: str) -> None:
         """import_friend (admin): mutual friendships without requests; 1201 friend -> owner for each
@@ -423,6 +455,12 @@ class RelationService:
         if owner in friend_ids:
             raise OpenIMError(ErrCode.CAN_NOT_ADD_YOURSELF, "cannot import the owner as his own friend")
         await self._require_users(owner, *friend_ids)
+        if self.webhooks is not None:
+            hook = {"ownerUserID": owner, "friendUserIDs": list(friend_ids)}
+            answer = await self.webhooks.before("beforeImportFriends", hook, operation_id=operation_id)
+            changed = answer.changed("friendUserIDs") if answer is not None else None
+            if isinstance(changed, list) and all(isinstance(f, str) and f != owner for f in changed):
+                friend_ids = [f for f in changed if f in friend_ids]  # narrowing only: never someone unchecked
         now = _now_ms()
         rows: list[FriendRecord] = []
         for friend in friend_ids:
@@ -431,6 +469,9 @@ class RelationService:
                     FriendRecord(a, b, create_time=now, add_source=int(AddSource.IMPORTED), operator_user_id=operator)
                 )
         added = await self._store.add_friends(rows)
+        if self.webhooks is not None:
+            hook = {"ownerUserID": owner, "friendUserIDs": list(friend_ids)}
+            self.webhooks.after("afterImportFriends", hook, operation_id=operation_id)
         touched: list[str] = []
         for row in added.inserted:
             self._forget(row.owner_user_id, row.friend_user_id)
@@ -527,6 +568,9 @@ class RelationService:
         if owner == black:
             raise args_error("cannot blacklist yourself")
         await self._require_users(owner, black)
+        if self.webhooks is not None:
+            hook = {"ownerUserID": owner, "blackUserID": black}
+            await self.webhooks.before("beforeAddBlack", hook, operation_id=operation_id)
         record = BlackRecord(owner, black, _now_ms(), operator_user_id=operator, ex=ex)
         if not await self._store.add_black(record):
             return  # blacklisted already: nothing changed, nothing to announce
@@ -538,6 +582,9 @@ class RelationService:
         if not await self._store.remove_black(owner, black):
             return
         self._forget(owner, black)
+        if self.webhooks is not None:
+            hook = {"ownerUserID": owner, "blackUserID": black}
+            self.webhooks.after("afterRemoveBlack", hook, operation_id=operation_id)
         tips = sdkws_pb2.BlackDeletedTips(fromToUserID=sdkws_pb2.FromToUserID(fromUserID=owner, toUserID=black))
         await self._tell(ContentType.BLACK_DELETED, tips, owner, black, operation_id)
 

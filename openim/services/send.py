@@ -21,14 +21,14 @@ from typing import Protocol
 
 import trio
 
-from openim.bus.port import Bus
+from openim.bus.port import Bus, BusUnavailable
 from openim.config import MessagingConfig
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
 from openim.services.cache import TtlCache
 from openim.services.inbox import NodeInbox
 from openim.services.internal import KIND_REPLY, PushItem, SendReply, TransferItem
-from openim.storage.port import Store
+from openim.storage.port import Store, StoreUnavailable
 from openim.storage.records import UserRecord
 from openim.wire.constants import (
     ContentType,
@@ -102,6 +102,15 @@ class SendOutcome:
     echo: sdkws_pb2.MsgData | None = None
 
 
+class SendHooks(Protocol):
+    """Callbacks around a send (openim.webhooks.messages): before may refuse or change the message, after
+    only queues and returns at once."""
+
+    async def before_send(self, msg: sdkws_pb2.MsgData, *, operation_id: str, is_admin: bool) -> None: ...
+
+    def after_send(self, msg: sdkws_pb2.MsgData, *, operation_id: str) -> None: ...
+
+
 class SendPolicy(Protocol):
     """Permission and audience rules that depend on relations (friends, blacklist, groups)."""
 
@@ -129,28 +138,34 @@ class SendService:
         messaging: MessagingConfig,
         metrics: Metrics,
         policy: SendPolicy | None = None,
+        reply_timeout_s: float = REPLY_TIMEOUT_S,
     ) -> None:
         self._store = store
+        self._reply_timeout = reply_timeout_s
         self._bus = bus
         self._node_id = node_id
         self._cfg = messaging
         self._metrics = metrics
         self._policy = policy
+        self._hooks: SendHooks | None = None  # webhooks, when any message callback is enabled
         self._pending: dict[str, _Pending] = {}
         self._seq = 0
         self._users: TtlCache[str, UserRecord | None] = TtlCache(CACHE_TTL_S)
-        self._conv_opts: TtlCache[tuple[str, str], int] = TtlCache(CACHE_TTL_S)
+        self._conv_opts: TtlCache[str, dict[str, int]] = TtlCache(CACHE_TTL_S)
         inbox.register(KIND_REPLY, self._on_reply)
 
     def set_policy(self, policy: SendPolicy) -> None:
         self._policy = policy
+
+    def set_hooks(self, hooks: SendHooks) -> None:
+        self._hooks = hooks
 
     # -- caches the API invalidates when it changes what they hold ----------------------------------
     def forget_user(self, user_id: str) -> None:
         self._users.invalidate(user_id)
 
     def forget_conversation(self, owner_user_id: str, conversation_id: str) -> None:
-        self._conv_opts.invalidate((owner_user_id, conversation_id))
+        self._conv_opts.invalidate(owner_user_id)
 
     async def _user(self, user_id: str) -> UserRecord | None:
         cached = self._users.get(user_id)
@@ -163,22 +178,41 @@ class SendService:
         return user
 
     async def _recv_opt(self, owner: str, conversation_id: str) -> int:
-        key = (owner, conversation_id)
-        cached = self._conv_opts.get(key)
-        if cached is not None:
-            return cached
-        rows = await self._store.get_user_conversations(owner, [conversation_id])
-        opt = rows[0].recv_msg_opt if rows else 0
-        self._conv_opts.put(key, opt)
-        return opt
+        """The recipient's receive option for this conversation. Cached per recipient (only the rows that
+        differ from the default), so a user who hears from many peers costs one read per TTL, not one
+        per conversation."""
+        opts = self._conv_opts.get(owner)
+        if opts is None:
+            rows = await self._store.get_user_conversations(owner)
+            opts = {r.conversation_id: r.recv_msg_opt for r in rows if r.recv_msg_opt}
+            self._conv_opts.put(owner, opts)
+        return opts.get(conversation_id, 0)
 
     # -- the send path ------------------------------------------------------------------------------
     async def send(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender) -> SendOutcome:
-        """Validate, permit, stamp and persist ``msg`` (mutated in place); return once durable."""
+        """Validate, permit, stamp and persist ``msg`` (mutated in place); return once durable.
+
+        A store or bus outage is answered with a clear error (90002 DatabaseError, or 500 naming the bus),
+        never a bare internal error: the client retries with the same clientMsgID, which dedupe makes safe.
+        """
+        try:
+            return await self._send(msg, operation_id=operation_id, sender=sender)
+        except StoreUnavailable as exc:
+            self._metrics.messages_refused.labels(code=str(int(ErrCode.DATABASE))).inc()
+            log.warning("send.store_unavailable", error=str(exc.__cause__ or exc))
+            raise OpenIMError(ErrCode.DATABASE, "storage unavailable, message not sent; retry") from exc
+        except BusUnavailable as exc:
+            self._metrics.messages_refused.labels(code=str(int(ErrCode.SERVER_INTERNAL))).inc()
+            log.warning("send.bus_unavailable", error=str(exc.__cause__ or exc))
+            raise OpenIMError(ErrCode.SERVER_INTERNAL, "message bus unavailable, message not sent; retry") from exc
+
+    async def _send(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender) -> SendOutcome:
         started = time.perf_counter()
         try:
             self._validate(msg, sender)
             await self._permit(msg, sender)
+            if self._hooks is not None and not sender.system:
+                await self._hooks.before_send(msg, operation_id=operation_id, is_admin=sender.is_admin)
         except OpenIMError as err:
             self._metrics.messages_refused.labels(code=str(int(err.code))).inc()
             raise
@@ -220,6 +254,8 @@ class SendService:
         msg.sendTime = reply.send_time
         self._metrics.messages_sent.inc()
         self._metrics.send_latency.observe(time.perf_counter() - started)
+        if self._hooks is not None and not sender.system and not reply.duplicate:
+            self._hooks.after_send(msg, operation_id=operation_id)
         return SendOutcome(
             reply.server_msg_id, msg.clientMsgID, reply.send_time, reply.seq, conversation_id,
             duplicate=reply.duplicate, echo=msg if echo_wanted and not reply.duplicate else None,
@@ -308,7 +344,7 @@ class SendService:
         try:
             partition = partition_of(item.conversation_id, self._cfg.transfer_partitions)
             await self._bus.queue_put(TRANSFER_TOPIC, partition, [item.encode()])
-            with trio.move_on_after(REPLY_TIMEOUT_S):
+            with trio.move_on_after(self._reply_timeout):
                 await pending.done.wait()
         finally:
             del self._pending[request_id]

@@ -67,6 +67,9 @@ class TokenService:
         """A fresh token for (user, platform); older tokens are retired per the multi-login policy."""
         if not is_valid_platform(platform_id):
             raise OpenIMError(ErrCode.ARGS, f"platformID {platform_id} is invalid")
+        # An operator's ban (web console "block") stops every way in: no token, so no login anywhere.
+        if await self._store.get_bans([user_id]):
+            raise OpenIMError(ErrCode.NO_PERMISSION, f"user {user_id} is blocked by an operator")
         now = int(time.time())
         claims = {
             "UserID": user_id,

@@ -20,7 +20,7 @@ from openim.config import MessagingConfig
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
 from openim.services.internal import PushItem, SendReply, TransferItem
-from openim.services.partitions import PartitionConsumers
+from openim.services.partitions import LEASE_TTL_S, PartitionConsumers
 from openim.services.send import PUSH_TOPIC, TRANSFER_TOPIC, partition_of
 from openim.storage.port import Store, StoreError
 from openim.storage.records import NewMessage
@@ -38,14 +38,23 @@ def _now_ms() -> int:
 class TransferStage:
     name = "transfer"
 
-    def __init__(self, *, store: Store, bus: Bus, node_id: str, messaging: MessagingConfig, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        bus: Bus,
+        node_id: str,
+        messaging: MessagingConfig,
+        metrics: Metrics,
+        lease_ttl_s: float = LEASE_TTL_S,
+    ) -> None:
         self._store = store
         self._bus = bus
         self._cfg = messaging
         self._metrics = metrics
         self._consumers = PartitionConsumers(
             bus=bus, topic=TRANSFER_TOPIC, partitions=messaging.transfer_partitions, owner=node_id,
-            max_items=messaging.batch_max, handle=self._handle,
+            max_items=messaging.batch_max, handle=self._handle, lease_ttl_s=lease_ttl_s,
         )
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:

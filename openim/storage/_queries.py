@@ -14,6 +14,7 @@ from typing import Any
 from openim.storage._txn import Row, RowSet, Txn, execute, fetch
 from openim.storage.records import (
     USER_CONVERSATION_MUTABLE,
+    BanRecord,
     ConversationSeq,
     NewMessage,
     PersistResult,
@@ -206,6 +207,33 @@ def save_token(token: TokenRecord) -> Txn[None]:
         token.expire_time,
         token.create_time,
     )
+
+
+def save_ban(ban: BanRecord) -> Txn[None]:
+    yield from execute(
+        "INSERT INTO user_bans (user_id, reason, operator_user_id, create_time) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (user_id) DO UPDATE SET reason = excluded.reason, "
+        "operator_user_id = excluded.operator_user_id, create_time = excluded.create_time",
+        ban.user_id,
+        ban.reason,
+        ban.operator_user_id,
+        ban.create_time,
+    )
+
+
+def delete_ban(user_id: str) -> Txn[bool]:
+    count = yield from execute("DELETE FROM user_bans WHERE user_id = $1", user_id)
+    return count > 0
+
+
+def get_bans(user_ids: Sequence[str]) -> Txn[list[BanRecord]]:
+    rows = yield from fetch(
+        "{with} SELECT b.user_id, b.reason, b.operator_user_id, b.create_time "
+        "FROM k JOIN user_bans b ON b.user_id = k.user_id",
+        rows=_ids("user_id", list(dict.fromkeys(user_ids))),
+    )
+    found = {row[0]: BanRecord(*row) for row in rows}
+    return [found[u] for u in user_ids if u in found]
 
 
 def get_token(user_id: str, platform_id: int, token: str) -> Txn[TokenRecord | None]:

@@ -15,10 +15,12 @@ from typing import Any
 
 from openim.storage import _queries as q
 from openim.storage._groups import GroupQueries
+from openim.storage._objects import ObjectQueries
 from openim.storage._relations import RelationQueries
 from openim.storage._txn import T, TxnFactory
 from openim.storage.port import AlreadyExists
 from openim.storage.records import (
+    BanRecord,
     ConversationSeq,
     NewMessage,
     PersistResult,
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 PERSIST_ATTEMPTS = 4
 
 
-class SqlStore(RelationQueries, GroupQueries, abc.ABC):
+class SqlStore(RelationQueries, GroupQueries, ObjectQueries, abc.ABC):
     """Implements openim.storage.port.Store over :meth:`_read` / :meth:`_write`."""
 
     # -- what an adapter provides -----------------------------------------------------------------------
@@ -78,6 +80,18 @@ class SqlStore(RelationQueries, GroupQueries, abc.ABC):
         self, *, offset: int, limit: int, keyword: str = "", max_manager_level: int | None = None
     ) -> tuple[int, list[UserRecord]]:
         return await self._read(lambda: q.list_users(offset, limit, keyword, max_manager_level))
+
+    # -- bans -------------------------------------------------------------------------------------------
+    async def save_ban(self, ban: BanRecord) -> None:
+        await self._write(lambda: q.save_ban(ban))
+
+    async def delete_ban(self, user_id: str) -> bool:
+        return await self._write(lambda: q.delete_ban(user_id))
+
+    async def get_bans(self, user_ids: Sequence[str]) -> list[BanRecord]:
+        if not user_ids:
+            return []
+        return await self._read(lambda: q.get_bans(user_ids))
 
     # -- tokens -----------------------------------------------------------------------------------------
     async def save_token(self, token: TokenRecord) -> None:

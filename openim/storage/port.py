@@ -15,8 +15,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from openim.storage.port_groups import GroupStore
+from openim.storage.port_objects import ObjectStore
 from openim.storage.port_relations import RelationStore
 from openim.storage.records import (
+    BanRecord,
     ConversationSeq,
     NewMessage,
     PersistResult,
@@ -43,7 +45,7 @@ class AlreadyExists(StoreError):
     """An insert hit a unique key (e.g. a user id that is registered already)."""
 
 
-class Store(RelationStore, GroupStore, Protocol):
+class Store(RelationStore, GroupStore, ObjectStore, Protocol):
     # -- life cycle -------------------------------------------------------------------------------
     async def open(self) -> None:
         """Connect and bring the schema to the newest migration (in place, idempotent)."""
@@ -93,6 +95,16 @@ class Store(RelationStore, GroupStore, Protocol):
 
     async def purge_expired_tokens(self, now_ms: int) -> int:
         """Delete tokens whose expire_time has passed; return how many."""
+
+    # -- bans (operator blocks) -------------------------------------------------------------------
+    async def save_ban(self, ban: BanRecord) -> None:
+        """Insert or replace the ban of ``ban.user_id``."""
+
+    async def delete_ban(self, user_id: str) -> bool:
+        """Lift a ban; False if there was none."""
+
+    async def get_bans(self, user_ids: Sequence[str]) -> list[BanRecord]:
+        """The bans among ``user_ids``, in request order."""
 
     # -- messages: the durable half of the send path ------------------------------------------------
     async def persist_messages(self, batch: Sequence[NewMessage], now_ms: int) -> list[PersistResult]:

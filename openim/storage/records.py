@@ -41,6 +41,16 @@ class TokenRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class BanRecord:
+    """An operator's ban of a user: while it exists the user gets no token (so cannot log in)."""
+
+    user_id: str
+    reason: str = ""
+    operator_user_id: str = ""
+    create_time: int = 0  # ms
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationSeq:
     """Conversation-wide seq state; the SQL row is the source of truth for seqs (DESIGN.md invariant 2)."""
 

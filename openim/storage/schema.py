@@ -81,6 +81,17 @@ tokens = sa.Table(
     sa.Index(None, "expire_time"),
 )
 
+# Users an operator banned ("blocked" in the web console): no token is issued to them while a row exists.
+# A table of its own, not a users column, so the OpenIM user profile routes never see or reset it.
+user_bans = sa.Table(
+    "user_bans",
+    metadata,
+    _key("user_id"),
+    _text("reason"),
+    _text("operator_user_id"),
+    _ms("create_time"),
+)
+
 # -- messages ------------------------------------------------------------------------------------------
 
 # The source of truth for seqs (DESIGN.md invariant 2): persist_messages advances max_seq under the row
@@ -275,3 +286,6 @@ group_requests = sa.Table(
     # Applications made by a user (get_user_req_group_applicationList).
     sa.Index(None, "user_id"),
 )
+
+# Uploads and offline push (their own module; importing it adds its tables to ``metadata``).
+from openim.storage import schema_objects as _schema_objects  # noqa: E402, F401

@@ -22,6 +22,7 @@ import functools
 import itertools
 import re
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -29,9 +30,11 @@ import trio
 
 from openim.storage import _queries as q
 from openim.storage import migrate
+from openim.storage._group_commit import GroupCommit
 from openim.storage._sqlstore import SqlStore
 from openim.storage._txn import Row, Stmt, T, TxnFactory, drive, empty_result
 from openim.storage.port import AlreadyExists, StoreUnavailable
+from openim.storage.records import NewMessage, PersistResult
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 _MAX_ROWS_PER_STATEMENT = 1000  # beyond this, longer SQL texts only cost parse time
@@ -108,6 +111,13 @@ class SqliteStore(SqlStore):
         self._reader_slots = trio.Semaphore(readers)
         self._reader_threads = trio.CapacityLimiter(readers)
         self.applied_migrations: list[str] = []  # what the last open() applied (tests, startup log)
+        self._group_commit = GroupCommit(super().persist_messages)
+
+    async def persist_messages(self, batch: Sequence[NewMessage], now_ms: int) -> list[PersistResult]:
+        """Concurrent callers (the transfer partitions) share one transaction and one fsync."""
+        if not batch:
+            return []
+        return await self._group_commit.persist(batch, now_ms)
 
     # -- life cycle ---------------------------------------------------------------------------------------
     def _connect(self, *, reader: bool) -> sqlite3.Connection:
@@ -191,3 +201,25 @@ class SqliteStore(SqlStore):
                 raise _translate(exc) from exc
             finally:
                 self._readers.append(conn)
+
+
+def online_backup(source: Path, target: Path, *, busy_timeout: float = 10.0) -> None:
+    """Copy the database at ``source`` to a new file ``target`` while a server may be writing to it.
+
+    SQLite's backup API copies every page in one step over a read-only connection, i.e. inside one read
+    transaction: under WAL that is a snapshot of the last commit before it began (writers go on meanwhile),
+    never half a batch. The copy is a plain database (journal mode DELETE), checked before it is kept.
+    """
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=busy_timeout)
+    try:
+        dst = sqlite3.connect(target, isolation_level=None)
+        try:
+            src.backup(dst, pages=-1)
+            dst.execute("PRAGMA journal_mode=DELETE")
+            (result,) = dst.execute("PRAGMA integrity_check").fetchone()
+            if result != "ok":
+                raise sqlite3.DatabaseError(f"the copy failed its integrity check: {result}")
+        finally:
+            dst.close()
+    finally:
+        src.close()

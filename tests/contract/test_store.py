@@ -13,6 +13,7 @@ import trio
 
 from openim.storage.port import AlreadyExists, Store
 from openim.storage.records import (
+    BanRecord,
     ConversationSeq,
     NewMessage,
     PersistResult,
@@ -171,6 +172,23 @@ async def test_delete_and_purge_tokens(store: Store) -> None:
     assert await store.get_token("bob", 2, "gone") is not None  # only alice's
     assert await store.purge_expired_tokens(NOW) == 1
     assert [t.token for t in await store.list_tokens("alice")] == ["live"]
+
+
+# -- bans ----------------------------------------------------------------------------------------------------
+
+
+async def test_bans_save_replace_get_delete(store: Store) -> None:
+    assert await store.get_bans(["alice"]) == []
+    await store.save_ban(BanRecord("alice", "spam", "imAdmin", NOW))
+    await store.save_ban(BanRecord("bob", "", "imAdmin", NOW))
+    await store.save_ban(BanRecord("alice", "spam again", "ops", NOW + 1))  # replaces
+    assert await store.get_bans(["carol", "bob", "alice"]) == [
+        BanRecord("bob", "", "imAdmin", NOW),
+        BanRecord("alice", "spam again", "ops", NOW + 1),
+    ]
+    assert await store.delete_ban("alice") is True
+    assert await store.delete_ban("alice") is False
+    assert [b.user_id for b in await store.get_bans(["alice", "bob"])] == ["bob"]
 
 
 # -- persist_messages ----------------------------------------------------------------------------------------

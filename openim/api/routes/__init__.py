@@ -8,7 +8,7 @@ from openim.services import Services
 
 
 def register_all(router: Router, node: Node, services: Services) -> None:
-    from openim.api.routes import auth, conversation, friend, group, jssdk, msg, user
+    from openim.api.routes import auth, conversation, friend, group, jssdk, msg, object, third, user
 
-    for area in (auth, user, friend, group, msg, conversation, jssdk):
+    for area in (auth, user, friend, group, msg, conversation, jssdk, object, third):
         area.register(router, node, services)

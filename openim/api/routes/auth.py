@@ -48,7 +48,7 @@ def register(router: Router, node: Node, services: Services) -> None:
         # Sessions the multi-login policy just retired are told so now, not at their next reconnect.
         kicked = tokens.platforms_to_kick(req.userID, req.platformID)
         if kicked:
-            await _broadcast_kick(node, Kick(req.userID, tuple(kicked), except_token=token))
+            await broadcast_kick(node, Kick(req.userID, tuple(kicked), except_token=token))
         return auth_pb2.getUserTokenResp(token=token, expireTimeSeconds=tokens.expire_seconds)
 
     @router.route("/auth/parse_token", auth_pb2.parseTokenReq, auth_pb2.parseTokenResp, auth=Auth.NONE)
@@ -66,11 +66,11 @@ def register(router: Router, node: Node, services: Services) -> None:
             raise args_error(f"platformID {req.platformID} is invalid")
         await users.get_one(req.userID)
         await tokens.kick(req.userID, [req.platformID])
-        await _broadcast_kick(node, Kick(req.userID, (req.platformID,)))
+        await broadcast_kick(node, Kick(req.userID, (req.platformID,)))
         return None
 
 
-async def _broadcast_kick(node: Node, kick: Kick) -> None:
+async def broadcast_kick(node: Node, kick: Kick) -> None:
     """Tell every gateway node (kicks are rare: a broadcast is fine, unlike message pushes)."""
     payload = kick.encode()
     targets = {n.node_id for n in await node.bus.list_nodes() if "gateway" in n.modules}

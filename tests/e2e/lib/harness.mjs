@@ -6,6 +6,8 @@
 //   OPENIM_API_ADDR   REST base address, e.g. http://127.0.0.1:10002
 //   OPENIM_WS_ADDR    message gateway address, e.g. ws://127.0.0.1:10001
 //   OPENIM_SECRET     the server's secret (get_admin_token; also the JWT signing key)
+//   OPENIM_WS_ADDR_2, OPENIM_API_ADDR_2  optional second node of a cluster: SDK instances then alternate
+//                     between the two nodes (the first on node 1, the second on node 2, ...)
 //   OPENIM_E2E_SDK_LOGLEVEL  SDK log level 0 (trace) .. 5 (silent); default 4 (errors only)
 //   OPENIM_E2E_VERBOSE       "1" keeps the SDK's console.log/info/warn/debug chatter
 //
@@ -22,6 +24,8 @@ export const config = {
   apiAddr: (process.env.OPENIM_API_ADDR || 'http://127.0.0.1:10002').replace(/\/+$/, ''),
   wsAddr: (process.env.OPENIM_WS_ADDR || 'ws://127.0.0.1:10001').replace(/\/+$/, ''),
   secret: process.env.OPENIM_SECRET || '',
+  wsAddr2: (process.env.OPENIM_WS_ADDR_2 || '').replace(/\/+$/, ''),
+  apiAddr2: (process.env.OPENIM_API_ADDR_2 || process.env.OPENIM_API_ADDR || 'http://127.0.0.1:10002').replace(/\/+$/, ''),
   sdkLogLevel: Number.parseInt(process.env.OPENIM_E2E_SDK_LOGLEVEL ?? '4', 10),
   verbose: process.env.OPENIM_E2E_VERBOSE === '1',
 };
@@ -69,7 +73,8 @@ const originalFetch = globalThis.fetch;
 globalThis.fetch = async (input, init) => {
   const res = await originalFetch(input, init);
   const url = typeof input === 'string' ? input : input?.url ?? String(input);
-  if (!url.startsWith(config.apiAddr)) return res;
+  const apiAddr = [config.apiAddr, config.apiAddr2].find((addr) => url.startsWith(addr));
+  if (apiAddr === undefined) return res;
   let detail = '';
   let failed = !res.ok;
   try {
@@ -84,7 +89,7 @@ globalThis.fetch = async (input, init) => {
     detail = 'body is not a JSON envelope';
   }
   if (failed) {
-    const path = url.slice(config.apiAddr.length);
+    const path = url.slice(apiAddr.length);
     const record = { path, status: res.status, detail, operationID: init?.headers?.operationID, at: Date.now() };
     httpFailures.push(record);
     log(`REST ${path} -> HTTP ${res.status} ${detail}`);
@@ -444,6 +449,13 @@ export class SdkCallError extends Error {
 }
 
 const clients = new Set();
+let clientsCreated = 0;
+
+/** The node an SDK instance uses: node 1, or every second instance on node 2 when one is given. */
+function nodeFor(index) {
+  if (config.wsAddr2 && index % 2 === 1) return { wsAddr: config.wsAddr2, apiAddr: config.apiAddr2 };
+  return { wsAddr: config.wsAddr, apiAddr: config.apiAddr };
+}
 
 /** One SDK instance (getSDK() returns a new one per call) with its event recorder. */
 export class Client {
@@ -455,6 +467,7 @@ export class Client {
     this.callTimeoutMs = 20_000;
     this.userID = undefined;
     this.token = undefined;
+    this.node = nodeFor(clientsCreated++);
     clients.add(this);
   }
 
@@ -489,8 +502,8 @@ export class Client {
       userID,
       token,
       platformID,
-      wsAddr: config.wsAddr,
-      apiAddr: config.apiAddr,
+      wsAddr: this.node.wsAddr,
+      apiAddr: this.node.apiAddr,
       logLevel: config.sdkLogLevel,
     });
     // login() builds its WebSocketManager synchronously; keep it so cleanup can stop its timers

@@ -392,7 +392,7 @@ async def test_single_send_verdicts(world: World) -> None:
 
 async def test_verdicts_are_cached(world: World) -> None:
     """A change made behind the service's back (another process) shows only after the cache entry
-    expires: one store read per pair per TTL, not per message."""
+    expires: one store read per recipient per TTL, not per message."""
     svc = world.service
     await svc.check_single_send("u2", "u1")
     await world.store.add_friends([])  # no-op
@@ -400,5 +400,5 @@ async def test_verdicts_are_cached(world: World) -> None:
 
     await world.store.add_black(BlackRecord("u1", "u2", 1))
     await svc.check_single_send("u2", "u1")  # still the cached verdict
-    svc._verdicts.clear()
+    svc._lists.clear()
     assert await code_of(svc.check_single_send("u2", "u1")) == ErrCode.BLOCKED_BY_PEER

@@ -1,0 +1,165 @@
+"""/object/*: the upload API the SDKs use (rest-api.md section 6), plus the two routes that are not
+OpenIM's POST/envelope kind: ``PUT <prefix>.upload/<uploadID>?partNumber=N`` (where the local backend
+receives parts) and ``GET /object/<name>`` (the URL put into messages: no token, a file or a redirect).
+
+Returned URLs start with the object prefix: ``object_storage.public_url`` when set, else the request's
+``X-Request-Api`` header (as OpenIM), else ``<scheme>://<Host>/object/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from openim.api.framework import CORS_HEADERS, Caller, Router
+from openim.config import ObjectStorageConfig
+from openim.node import Node
+from openim.objects import ObjectService, PartTarget, rules
+from openim.ops.logging import get_log
+from openim.services import Services
+from openim.wire.errors import ErrCode, OpenIMError
+from openim.wire.pb import third_pb2 as pb
+
+log = get_log("api.object")
+
+_STATUS = {ErrCode.RECORD_NOT_FOUND: 404, ErrCode.FILE_UPLOADED_EXPIRED: 404, ErrCode.NO_PERMISSION: 403}
+
+
+def url_prefix(request: Request, cfg: ObjectStorageConfig) -> str:
+    """The base of object URLs for this request (always ends with ``/object/``)."""
+    if cfg.public_url:
+        return cfg.public_url.rstrip("/") + "/object/"
+    api = request.headers.get("X-Request-Api", "")
+    if api:
+        return api.rstrip("/") + "/object/"
+    scheme = request.headers.get("X-Forwarded-Proto", "") or request.url.scheme
+    host = request.headers.get("host", "") or request.url.netloc
+    return f"{scheme}://{host}/object/"
+
+
+def _kv(pairs: tuple[tuple[str, str], ...]) -> list[pb.KeyValues]:
+    return [pb.KeyValues(key=k, values=[v]) for k, v in pairs]
+
+
+def _parts(targets: list[PartTarget] | tuple[PartTarget, ...]) -> list[pb.SignPart]:
+    return [pb.SignPart(partNumber=t.part_number, url=t.url, query=_kv(t.query), header=_kv(t.header)) for t in targets]
+
+
+def _text_error(err: OpenIMError) -> Response:
+    return PlainTextResponse(err.detail or err.name, status_code=_STATUS.get(err.code, 400), headers=CORS_HEADERS)
+
+
+def register(router: Router, node: Node, services: Services) -> None:
+    objects: ObjectService = services.objects
+    cfg = node.config.object_storage
+
+    @router.route("/object/part_limit", pb.PartLimitReq, pb.PartLimitResp)
+    async def part_limit(caller: Caller, req: pb.PartLimitReq) -> pb.PartLimitResp:
+        return pb.PartLimitResp(
+            minPartSize=rules.MIN_PART_SIZE, maxPartSize=rules.MAX_PART_SIZE, maxNumSize=rules.MAX_PARTS
+        )
+
+    @router.route("/object/part_size", pb.PartSizeReq, pb.PartSizeResp)
+    async def part_size(caller: Caller, req: pb.PartSizeReq) -> pb.PartSizeResp:
+        return pb.PartSizeResp(size=objects.part_size(req.size))
+
+    @router.route("/object/initiate_multipart_upload", pb.InitiateMultipartUploadReq, pb.InitiateMultipartUploadResp)
+    async def initiate(caller: Caller, req: pb.InitiateMultipartUploadReq) -> pb.InitiateMultipartUploadResp:
+        ticket = await objects.initiate(
+            user_id=caller.user_id,
+            is_admin=caller.is_admin,
+            name=req.name,
+            content_hash=req.hash,
+            size=req.size,
+            part_size=req.partSize,
+            content_type=req.contentType,
+            cause=req.cause,
+            url_prefix=url_prefix(caller.request, cfg),
+        )
+        if ticket.url:
+            return pb.InitiateMultipartUploadResp(url=ticket.url)
+        return pb.InitiateMultipartUploadResp(
+            upload=pb.UploadInfo(
+                uploadID=ticket.upload_id,
+                partSize=ticket.part_size,
+                sign=pb.AuthSignParts(url=ticket.sign_url, parts=_parts(ticket.parts)),
+                expireTime=ticket.expire_time,
+            )
+        )
+
+    @router.route("/object/auth_sign", pb.AuthSignReq, pb.AuthSignResp)
+    async def auth_sign(caller: Caller, req: pb.AuthSignReq) -> pb.AuthSignResp:
+        prefix = url_prefix(caller.request, cfg)
+        targets = await objects.sign(
+            user_id=caller.user_id,
+            is_admin=caller.is_admin,
+            upload_id=req.uploadID,
+            part_numbers=list(req.partNumbers),
+            url_prefix=prefix,
+        )
+        return pb.AuthSignResp(url=targets[0].url.split("?", 1)[0] if targets else "", parts=_parts(targets))
+
+    @router.route("/object/complete_multipart_upload", pb.CompleteMultipartUploadReq, pb.CompleteMultipartUploadResp)
+    async def complete(caller: Caller, req: pb.CompleteMultipartUploadReq) -> pb.CompleteMultipartUploadResp:
+        url = await objects.complete(
+            user_id=caller.user_id,
+            is_admin=caller.is_admin,
+            upload_id=req.uploadID,
+            part_md5s=list(req.parts),
+            name=req.name,
+            content_type=req.contentType,
+            cause=req.cause,
+            url_prefix=url_prefix(caller.request, cfg),
+        )
+        return pb.CompleteMultipartUploadResp(url=url)
+
+    @router.route("/object/access_url", pb.AccessURLReq, pb.AccessURLResp)
+    async def access_url(caller: Caller, req: pb.AccessURLReq) -> pb.AccessURLResp:
+        kind = req.query.get("type", "")
+        if kind not in ("", "image"):
+            raise OpenIMError(ErrCode.ARGS, f"query type {kind!r} is not supported")
+        url, expire = await objects.access_url(req.name, url_prefix(caller.request, cfg))
+        return pb.AccessURLResp(url=url, expireTime=expire)
+
+    async def put_part(request: Request) -> Response:
+        """A part of a local upload. No token: the session id in the URL is the credential."""
+        number = request.query_params.get("partNumber", "")
+        upload_id = request.path_params["upload_id"]
+        limit = cfg.max_file_size if cfg.max_file_size < rules.MAX_PART_SIZE else rules.MAX_PART_SIZE
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return PlainTextResponse("part too large", status_code=413, headers=CORS_HEADERS)
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        try:
+            if not number.isdigit():
+                raise OpenIMError(ErrCode.ARGS, "partNumber must be a positive integer")
+            await objects.receive_part(upload_id, int(number), data)
+        except OpenIMError as err:
+            return _text_error(err)
+        etag = hashlib.md5(data).hexdigest()
+        headers = {**CORS_HEADERS, "ETag": f'"{etag}"', "Access-Control-Expose-Headers": "ETag"}
+        return Response(status_code=200, headers=headers)
+
+    async def get_object(request: Request) -> Response:
+        """The URL the SDK stores in messages: anyone holding it may read the object, as in OpenIM."""
+        name = request.path_params["name"]
+        try:
+            obj, where = await objects.find(name)
+        except OpenIMError as err:
+            return _text_error(err)
+        if where.redirect:
+            return RedirectResponse(where.redirect, status_code=302, headers=CORS_HEADERS)
+        if where.path is None or not where.path.is_file():
+            log.warning("object.blob_missing", name=name, key=obj.key)
+            return PlainTextResponse("object data missing", status_code=404, headers=CORS_HEADERS)
+        return FileResponse(where.path, media_type=obj.content_type or "application/octet-stream", headers=CORS_HEADERS)
+
+    router.add_raw(Route("/object/.upload/{upload_id}", put_part, methods=["PUT"]))
+    router.add_raw(Route("/object/{name:path}", get_object, methods=["GET"]))

@@ -1,0 +1,39 @@
+"""/third/*: what the SDKs tell the server about a device's offline push (OpenIM's third service).
+
+``fcm_update_token`` registers the device's push token (FCM registration token, APNs device token, or
+whatever the generic HTTP provider's gateway understands) for the caller's (user, platform);
+``set_app_badge`` records the unread count the app shows, which APNs pushes carry as the badge.
+"""
+
+from __future__ import annotations
+
+from openim.api.framework import Caller, Router
+from openim.node import Node
+from openim.services import Services
+from openim.wire.constants import is_valid_platform
+from openim.wire.errors import args_error
+from openim.wire.pb import third_pb2 as pb
+
+
+def register(router: Router, node: Node, services: Services) -> None:
+    devices = services.devices
+
+    @router.route("/third/fcm_update_token", pb.FcmUpdateTokenReq, pb.FcmUpdateTokenResp)
+    async def fcm_update_token(caller: Caller, req: pb.FcmUpdateTokenReq) -> None:
+        user_id = req.account or caller.user_id
+        caller.check_access(user_id)
+        if not is_valid_platform(req.platformID):
+            raise args_error(f"platformID {req.platformID} is invalid")
+        if not req.fcmToken:
+            raise args_error("fcmToken is empty")
+        await devices.register(user_id, req.platformID, req.fcmToken, expire_time=req.expireTime)
+        return None
+
+    @router.route("/third/set_app_badge", pb.SetAppBadgeReq, pb.SetAppBadgeResp)
+    async def set_app_badge(caller: Caller, req: pb.SetAppBadgeReq) -> None:
+        user_id = req.userID or caller.user_id
+        caller.check_access(user_id)
+        if req.appUnreadCount < 0:
+            raise args_error("appUnreadCount must not be negative")
+        await devices.set_badge(user_id, req.appUnreadCount)
+        return None

@@ -1,0 +1,54 @@
+"""Every OpenIM callback this server can fire: config key -> callbackCommand (rest-api.md section 7).
+
+The config key is what operators write in ``webhooks.enable``; the command is the last segment of the URL
+the receiver is called on and the ``callbackCommand`` field of the body, spelled exactly as OpenIM spells
+them (including ``callbackBeforeAfterMsgCommand`` for revokes), so existing receivers work unchanged.
+This module imports nothing of openim: the config validator reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+HOOKS: Final[dict[str, str]] = {
+    # messages
+    "beforeSendSingleMsg": "callbackBeforeSendSingleMsgCommand",
+    "afterSendSingleMsg": "callbackAfterSendSingleMsgCommand",
+    "beforeSendGroupMsg": "callbackBeforeSendGroupMsgCommand",
+    "afterSendGroupMsg": "callbackAfterSendGroupMsgCommand",
+    "beforeMsgModify": "callbackBeforeMsgModifyCommand",
+    # users on the gateway
+    "afterUserOnline": "callbackAfterUserOnlineCommand",
+    "afterUserOffline": "callbackAfterUserOfflineCommand",
+    "afterUserKickOff": "callbackAfterUserKickOffCommand",
+    # offline push
+    "beforeOfflinePush": "callbackBeforeOfflinePushCommand",
+    # friends
+    "beforeAddFriend": "callbackBeforeAddFriendCommand",
+    "afterAddFriend": "callbackAfterAddFriendCommand",
+    "beforeAddFriendAgree": "callbackBeforeAddFriendAgreeCommand",
+    "afterAddFriendAgree": "callbackAfterAddFriendAgreeCommand",
+    "afterDeleteFriend": "callbackAfterDeleteFriendCommand",
+    "beforeSetFriendRemark": "callbackBeforeSetFriendRemarkCommand",
+    "afterSetFriendRemark": "callbackAfterSetFriendRemarkCommand",
+    "beforeAddBlack": "callbackBeforeAddBlackCommand",
+    "afterRemoveBlack": "callbackAfterRemoveBlackCommand",
+    "beforeImportFriends": "callbackBeforeImportFriendsCommand",
+    "afterImportFriends": "callbackAfterImportFriendsCommand",
+    # groups
+    "beforeCreateGroup": "callbackBeforeCreateGroupCommand",
+    "afterCreateGroup": "callbackAfterCreateGroupCommand",
+    "beforeApplyJoinGroup": "callbackBeforeJoinGroupCommand",
+    "afterJoinGroup": "callbackAfterJoinGroupCommand",
+    "beforeInviteUserToGroup": "callbackBeforeInviteJoinGroupCommand",
+    "afterQuitGroup": "callbackAfterQuitGroupCommand",
+    "afterKickGroupMember": "callbackAfterKickGroupCommand",
+    "afterDismissGroup": "callbackAfterDisMissGroupCommand",
+    "afterTransferGroupOwner": "callbackAfterTransferGroupOwnerCommand",
+    "beforeSetGroupInfo": "callbackBeforeSetGroupInfoCommand",
+    "afterSetGroupInfo": "callbackAfterSetGroupInfoCommand",
+}
+
+# Hooks whose answer can stop (or change) the operation; all others are after-hooks: queued, retried,
+# never waited for.
+BEFORE_HOOKS: Final[frozenset[str]] = frozenset(name for name in HOOKS if name.startswith("before"))
