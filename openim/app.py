@@ -78,6 +78,8 @@ def build_modules(node: Node, services: Services) -> list[Module]:
     """Instantiate the chosen modules in start order: consumers first, listeners last."""
     probes: list[Probe] = [("store", node.store.ping), ("bus", node.bus.ping)]
     modules: list[Module] = [services.inbox, RegistryHeartbeat(node)]
+    if services.coherence is not None:
+        modules.append(services.coherence)  # cluster: cache invalidations to and from the other processes
     if services.webhooks.active:
         modules.append(services.webhooks)  # after-callback workers, for every module that fires callbacks
     if "transfer" in node.modules:
@@ -87,12 +89,19 @@ def build_modules(node: Node, services: Services) -> list[Module]:
             TransferStage(store=node.store, bus=node.bus, node_id=node.node_id, messaging=node.config.messaging,
                           metrics=node.metrics, lease_ttl_s=node.config.cluster.lease_ttl)
         )
+    offline = None
+    if "push" in node.modules and node.config.offline_push.provider != "none":
+        from openim.offline_push.sender import OfflinePusher
+
+        # Started before the push stage: a misconfigured provider stops the process at start.
+        offline = OfflinePusher(node.config.offline_push, services.devices, webhooks=services.webhooks)
+        modules.append(offline)
     if "push" in node.modules:
         from openim.services.push import PushStage
 
         modules.append(PushStage(bus=node.bus, node_id=node.node_id, messaging=node.config.messaging,
                                  metrics=node.metrics, audience=services.groups.push_audience,
-                                 lease_ttl_s=node.config.cluster.lease_ttl))
+                                 lease_ttl_s=node.config.cluster.lease_ttl, offline=offline))
     if "gateway" in node.modules:
         from openim.gateway.module import gateway_module
 
@@ -100,7 +109,6 @@ def build_modules(node: Node, services: Services) -> list[Module]:
         node.addresses["gateway"] = advertised_address(node.config, node.config.gateway.host, node.config.gateway.port)
     if "api" in node.modules:
         from openim.api.app import api_module
-
         from openim.objects import UploadSweeper
 
         modules.append(UploadSweeper(services.objects))  # checks the object backend at start, then sweeps

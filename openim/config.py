@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 EXAMPLE_SECRET = "openIM123"
 DEFAULT_PATHS = (Path("/data/openim/config.yaml"), Path("config.yaml"))
@@ -217,13 +217,13 @@ class SuperviseConfig(_Section):
     # The supervisord program files (*.conf); empty = the supervisor.d bundled with openim.
     programs_dir: str = ""
 
-    @model_validator(mode="after")
-    def _modules(self) -> SuperviseConfig:
-        names = [part.strip() for part in self.modules.split(",") if part.strip()]
-        unknown = [n for n in names if n not in MODULES]
-        if names != ["all"] and (not names or unknown):
-            raise ValueError(f"modules: expected 'all' or a comma list of {', '.join(MODULES)}, got {self.modules!r}")
-        return self
+    @field_validator("modules")
+    @classmethod
+    def _module_set(cls, value: str) -> str:
+        names = [part.strip() for part in value.split(",") if part.strip()]
+        if names != ["all"] and (not names or any(n not in MODULES for n in names)):
+            raise ValueError(f"expected 'all' or a comma list of {', '.join(MODULES)}, got {value!r}")
+        return value
 
 
 class WebhooksConfig(_Section):
@@ -330,7 +330,8 @@ class ObjectStorageConfig(_Section):
     @model_validator(mode="after")
     def _backend(self) -> ObjectStorageConfig:
         if self.backend == "s3":
-            missing = [n for n in ("s3_endpoint", "s3_bucket", "s3_access_key", "s3_secret_key") if not getattr(self, n)]
+            needed = ("s3_endpoint", "s3_bucket", "s3_access_key", "s3_secret_key")
+            missing = [n for n in needed if not getattr(self, n)]
             if missing:
                 raise ValueError(f"backend s3 needs {', '.join(missing)}")
         for url in (self.public_url, self.s3_endpoint, self.s3_public_endpoint):

@@ -143,15 +143,74 @@ supervise:
 
 webhooks:
   # Base URL of your callback receiver (OpenIM's webhooks); empty = no callbacks.
+  # Each call is POST <url>/<callbackCommand> (docs/operations.md, "Webhooks").
   url: ""
+  # Callbacks to fire, by OpenIM's names (beforeSendSingleMsg, afterUserOnline, ...); ["*"] = all.
+  enable: []
+  # How long a before-callback may take (also per attempt of an after-callback).
+  timeout: 5s
+  # A failing before-callback: true lets the operation go on, false refuses it (90004/90007, as OpenIM).
+  fail_open: false
+  # Message callbacks skip these content types; after-single callbacks only for these recipients.
+  denied_content_types: []
+  attention_ids: []
+  # Extra headers on every callback, e.g. {{Authorization: "Bearer ..."}}.
+  headers: {{}}
+  # After-callbacks: in-memory queue, workers, attempts and exponential backoff.
+  after_queue_size: 10000
+  after_workers: 2
+  after_attempts: 5
+  after_backoff: 1s
+  after_backoff_max: 1m
 
 offline_push:
-  # Push to devices that are not connected: none, fcm, apns or http.
+  # Push to devices that are not connected: none, fcm, apns or http. A misconfigured provider stops
+  # the start with the reason (docs/operations.md, "Offline push").
   provider: none
+  concurrency: 16
+  batch_size: 500
+  timeout: 10s
+  # Used when a message carries no offlinePushInfo.
+  default_title: "You have a new message."
+  default_desc: ""
+  # fcm: the Firebase service-account JSON key.
+  fcm_credentials_file: ""
+  fcm_endpoint: https://fcm.googleapis.com
+  # apns: the .p8 signing key, its key id, the team id and the app's bundle id.
+  apns_key_file: ""
+  apns_key_id: ""
+  apns_team_id: ""
+  apns_topic: ""
+  apns_sandbox: false
+  apns_endpoint: ""
+  # http: your own push gateway (one JSON POST per batch).
+  http_url: ""
+  http_headers: {{}}
 
 object_storage:
-  # Where uploads go: local (under data_dir) or s3 (any S3-compatible store).
+  # Where uploads go: local (under data_dir) or s3 (any S3-compatible store; docs/operations.md,
+  # "File storage").
   backend: local
+  # local: directory of the files; empty = <data_dir>/objects.
+  local_dir: ""
+  # Base of the URLs put into messages; empty = the request's X-Request-Api header, else its Host.
+  public_url: ""
+  # Largest upload, and accepted content types ("image/*" patterns; empty = any).
+  max_file_size: 1GiB
+  content_types: []
+  # Unfinished uploads are removed after upload_expire; read links last url_expire.
+  upload_expire: 1d
+  url_expire: 7d
+  # s3: endpoint openim calls, endpoint clients call (empty = the same), region, bucket, keys.
+  s3_endpoint: ""
+  s3_public_endpoint: ""
+  s3_region: us-east-1
+  s3_bucket: ""
+  s3_access_key: ""
+  s3_secret_key: ""
+  # true: https://host/bucket/key (MinIO); false: https://bucket.host/key.
+  s3_path_style: true
+  s3_key_prefix: openim/
 """
 
 

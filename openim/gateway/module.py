@@ -22,6 +22,13 @@ def gateway_module(node: Node, services: Services) -> Module:
         from openim.webhooks.sessions import SessionHooks
 
         hooks = SessionHooks(services.webhooks)
-    gateway = Gateway(node=node, tokens=services.tokens, sync=services.sync, sender=services.send, session_hooks=hooks)
+    gateway = Gateway(
+        node=node,
+        tokens=services.tokens,
+        sync=services.sync,
+        sender=services.send,
+        session_hooks=hooks,
+        forget_push_token=services.devices.forget,
+    )
     gateway.register_inbox(services.inbox)
     return gateway

@@ -178,7 +178,9 @@ class Dispatcher:
         online: OnlineLookup,
         subscriptions: SubscriptionIndex,
         metrics: Metrics,
+        forget_push_token: Callable[[str, int], Awaitable[None]] | None = None,
     ) -> None:
+        self._forget_push_token = forget_push_token  # 2003: the device's offline-push token goes
         self._sync = sync
         self._sender = sender
         self._online = online
@@ -290,7 +292,12 @@ class Dispatcher:
 
     # -- connection state ----------------------------------------------------------------------------
     async def _logout(self, peer: Requester, req: WsRequest) -> _Result:
-        push_pb2.DelUserPushTokenReq.FromString(req.data)  # validated; we keep no offline-push tokens
+        push_pb2.DelUserPushTokenReq.FromString(req.data)  # validated; the connection's own user/platform count
+        if self._forget_push_token is not None:
+            try:
+                await self._forget_push_token(peer.user_id, peer.platform_id)
+            except Exception as exc:  # the logout itself must succeed; a stale token costs one useless push
+                log.warning("logout.push_token_failed", user_id=peer.user_id, error=f"{type(exc).__name__}: {exc}")
         return _Result(push_pb2.DelUserPushTokenResp().SerializeToString(), close=True)
 
     async def _set_background(self, peer: Requester, req: WsRequest) -> _Result:

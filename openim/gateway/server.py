@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Final, Protocol
 
 import trio
@@ -95,6 +95,7 @@ class Gateway:
         sender: MessageSender,
         web_ping_interval: float = WEB_PING_INTERVAL_S,
         session_hooks: SessionHooks | None = None,
+        forget_push_token: Callable[[str, int], Awaitable[None]] | None = None,
     ) -> None:
         self._node = node
         self._cfg: GatewayConfig = node.config.gateway
@@ -104,7 +105,8 @@ class Gateway:
         self._session_hooks = session_hooks  # afterUserOnline/Offline/KickOff callbacks (openim.webhooks)
         self._local = LocalSessions()
         self._dispatcher = Dispatcher(
-            sync=sync, sender=sender, online=self, subscriptions=self._local, metrics=node.metrics
+            sync=sync, sender=sender, online=self, subscriptions=self._local, metrics=node.metrics,
+            forget_push_token=forget_push_token,
         )
         self._transport_limits = TransportLimits(
             max_frame_size=int(self._cfg.max_frame_size), handshake_timeout=float(self._cfg.handshake_timeout)

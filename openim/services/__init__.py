@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from openim.cluster.coherence import CacheCoherence
     from openim.node import Node
     from openim.objects import ObjectService
     from openim.offline_push.devices import DeviceRegistry
@@ -41,6 +42,7 @@ class Services:
     objects: ObjectService
     devices: DeviceRegistry
     webhooks: Webhooks
+    coherence: CacheCoherence | None = None  # cluster mode: cache invalidations reach every process
 
 
 def build_services(node: Node) -> Services:
@@ -75,7 +77,7 @@ def build_services(node: Node) -> Services:
     send.set_policy(SendRules(relations, groups))
     webhooks = Webhooks(cfg.webhooks)
     attach_webhooks(webhooks, send=send, relations=relations, groups=groups)
-    return Services(
+    services = Services(
         inbox=inbox,
         tokens=tokens,
         users=users,
@@ -90,3 +92,11 @@ def build_services(node: Node) -> Services:
         devices=DeviceRegistry(node.store),
         webhooks=webhooks,
     )
+    if cfg.bus.backend == "redis":
+        from openim.cluster.coherence import CacheCoherence
+
+        services.coherence = CacheCoherence(node.bus, node.node_id, inbox)
+        services.coherence.watch(
+            tokens, users, send, relations, groups, services.conversations, services.message_ops
+        )
+    return services

@@ -17,6 +17,7 @@ KIND_REPLY = b"R"  # a send result for a waiting caller
 KIND_DELIVER = b"D"  # a frame for the gateway to write to local connections
 KIND_KICK = b"K"  # end the sessions of a user on some platforms
 KIND_STATUS = b"S"  # a user's online platforms changed (for 2005 subscribers)
+KIND_INVALIDATE = b"I"  # cache entries another process changed (openim.cluster.coherence)
 
 
 def _b64(data: bytes) -> str:
@@ -161,3 +162,17 @@ class StatusChange:
     def decode(cls, body: bytes) -> StatusChange:
         uid, platforms = json.loads(body)
         return cls(uid, tuple(int(p) for p in platforms))
+
+
+@dataclass(frozen=True, slots=True)
+class Invalidations:
+    """Cache entries changed by another process: ``(cache name, key)`` pairs to drop."""
+
+    entries: tuple[tuple[str, str], ...]
+
+    def encode(self) -> bytes:
+        return KIND_INVALIDATE + json.dumps([list(e) for e in self.entries], separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, body: bytes) -> Invalidations:
+        return cls(tuple((str(name), str(key)) for name, key in json.loads(body)))

@@ -8,11 +8,12 @@ that missed one recovers the message with sync (invariant 4), so nothing here re
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Protocol
 
 import trio
 
-from openim.bus.port import Bus, BusUnavailable, QueueItem
+from openim.bus.port import Bus, BusUnavailable, PresenceEntry, QueueItem
 from openim.config import MessagingConfig
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
@@ -24,6 +25,17 @@ from openim.wire.envelope import encode_push
 from openim.wire.pb import sdkws_pb2
 
 log = get_log("push")
+
+class OfflineSink(Protocol):
+    """Takes, without blocking, the recipients of a batch that have no live connection."""
+
+    def submit_offline(
+        self,
+        pushes: Sequence[PushItem],
+        audiences: Sequence[tuple[str, ...]],
+        presence: Mapping[str, Sequence[PresenceEntry]],
+    ) -> None: ...
+
 
 # Resolves the audience of a message whose PushItem carries no explicit recipients (group messages).
 AudienceResolver = Callable[[sdkws_pb2.MsgData], Awaitable[Sequence[str]]]
@@ -49,7 +61,9 @@ class PushStage:
         metrics: Metrics,
         audience: AudienceResolver | None = None,
         lease_ttl_s: float = LEASE_TTL_S,
+        offline: OfflineSink | None = None,
     ) -> None:
+        self._offline = offline  # offline push (openim.offline_push), when a provider is configured
         self._bus = bus
         self._metrics = metrics
         self._audience = audience
@@ -95,6 +109,8 @@ class PushStage:
             return
         per_node: dict[str, list[bytes]] = defaultdict(list)
         frames = 0
+        if self._offline is not None:  # recipients without any live connection get a device push
+            self._offline.submit_offline(pushes, audiences, presence)
         for p, users in zip(pushes, audiences, strict=True):
             by_node: dict[str, list[str]] = defaultdict(list)
             for uid in users:

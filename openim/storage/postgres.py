@@ -36,6 +36,9 @@ TRANSIENT_ATTEMPTS = 3
 _DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    # A pooled connection left in a broken protocol state by a server restart ("cannot switch to state
+    # 15; another operation is in progress"): the pool replaces it; for the caller the store was unavailable.
+    asyncpg.InternalClientError,
     OSError,  # includes ConnectionError and TimeoutError
 )
 

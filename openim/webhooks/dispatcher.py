@@ -89,7 +89,7 @@ class Webhooks:
         self._enabled = frozenset(HOOKS) if every else frozenset(cfg.enable)
         self._client = httpx.AsyncClient(transport=transport, timeout=cfg.timeout)
         self._send, self._recv = trio.open_memory_channel[_Pending](cfg.after_queue_size)
-        self._waiting_retry = 0
+        self._outstanding = 0  # accepted and not finished yet (queued, being sent, or waiting to retry)
         self._scope = trio.CancelScope()
         self._stopping = False
         self.dropped = 0  # after-callbacks given up (queue full or attempts exhausted)
@@ -166,6 +166,8 @@ class Webhooks:
         except (trio.WouldBlock, trio.ClosedResourceError):
             self.dropped += 1
             log.warning("webhook.dropped", hook=hook, reason="queue full", operation_id=operation_id)
+        else:
+            self._outstanding += 1
 
     def _backoff(self, attempt: int) -> float:
         delay = min(self._cfg.after_backoff * math.pow(2, attempt - 1), self._cfg.after_backoff_max)
@@ -182,34 +184,35 @@ class Webhooks:
         else:
             if not retry:
                 self.delivered += 1
+                self._outstanding -= 1
                 return
         if item.attempt >= self._cfg.after_attempts or self._stopping:
             self.dropped += 1
+            self._outstanding -= 1
             log.warning(
                 "webhook.gave_up", hook=item.hook, attempts=item.attempt, error=error, operation_id=item.operation_id
             )
             return
         item.attempt += 1
-        self._waiting_retry += 1
         nursery.start_soon(self._retry_later, item, self._backoff(item.attempt - 1))
 
     async def _retry_later(self, item: _Pending, delay: float) -> None:
         # Waiting in a task of its own keeps the workers free for fresh callbacks while the receiver
         # recovers.
+        await trio.sleep(delay)
         try:
-            await trio.sleep(delay)
             self._send.send_nowait(item)
         except (trio.WouldBlock, trio.ClosedResourceError):
             self.dropped += 1
+            self._outstanding -= 1
             log.warning("webhook.dropped", hook=item.hook, reason="queue full on retry")
-        finally:
-            self._waiting_retry -= 1
 
     async def _worker(self, nursery: trio.Nursery) -> None:
         async for item in self._recv:
             try:
                 await self._deliver(item, nursery)
             except Exception:  # one bad callback must not stop the worker
+                self._outstanding -= 1
                 log.error("webhook.worker_error", hook=item.hook, exc_info=True)
 
     # -- module -----------------------------------------------------------------------------------------
@@ -230,8 +233,8 @@ class Webhooks:
         self._scope.cancel()
 
     async def flushed(self) -> None:
-        """Wait until nothing is queued or waiting for a retry (tests)."""
-        while self._recv.statistics().current_buffer_used or self._waiting_retry:
+        """Wait until every accepted callback was delivered or given up."""
+        while self._outstanding:
             await trio.sleep(0.01)
 
 

@@ -51,9 +51,7 @@ class MessageHooks:
 
     def _skipped(self, msg: sdkws_pb2.MsgData) -> bool:
         ct = msg.contentType
-        return (
-            is_notification_content(ct) or ct == ContentType.TYPING or ct in self._hooks.denied_content_types
-        )
+        return is_notification_content(ct) or ct == ContentType.TYPING or ct in self._hooks.denied_content_types
 
     async def before_send(self, msg: sdkws_pb2.MsgData, *, operation_id: str, is_admin: bool) -> None:
         """Raise OpenIMError when the receiver refuses; apply its changes to ``msg`` in place."""
@@ -63,13 +61,16 @@ class MessageHooks:
         if not is_admin:
             fields = common_fields(msg)
             if group:
-                await self._hooks.before("beforeSendGroupMsg", {**fields, "groupID": msg.groupID},
-                                         operation_id=operation_id)
+                await self._hooks.before(
+                    "beforeSendGroupMsg", {**fields, "groupID": msg.groupID}, operation_id=operation_id
+                )
             else:
-                await self._hooks.before("beforeSendSingleMsg", {**fields, "recvID": msg.recvID},
-                                         operation_id=operation_id)
+                await self._hooks.before(
+                    "beforeSendSingleMsg", {**fields, "recvID": msg.recvID}, operation_id=operation_id
+                )
         answer = await self._hooks.before(
-            "beforeMsgModify", {**common_fields(msg), "recvID": msg.recvID, "groupID": msg.groupID},
+            "beforeMsgModify",
+            {**common_fields(msg), "recvID": msg.recvID, "groupID": msg.groupID},
             operation_id=operation_id,
         )
         if answer is not None:
@@ -80,14 +81,14 @@ class MessageHooks:
         if self._skipped(msg):
             return
         if msg.sessionType == SessionType.READ_GROUP:
-            self._hooks.after("afterSendGroupMsg", {**common_fields(msg), "groupID": msg.groupID},
-                              operation_id=operation_id)
+            self._hooks.after(
+                "afterSendGroupMsg", {**common_fields(msg), "groupID": msg.groupID}, operation_id=operation_id
+            )
             return
         attention = self._hooks.attention_ids
         if attention and msg.recvID not in attention:
             return
-        self._hooks.after("afterSendSingleMsg", {**common_fields(msg), "recvID": msg.recvID},
-                          operation_id=operation_id)
+        self._hooks.after("afterSendSingleMsg", {**common_fields(msg), "recvID": msg.recvID}, operation_id=operation_id)
 
 
 def apply_modification(msg: sdkws_pb2.MsgData, answer: HookAnswer) -> None:
@@ -101,8 +102,12 @@ def apply_modification(msg: sdkws_pb2.MsgData, answer: HookAnswer) -> None:
         except ValueError as exc:
             raise args_error("beforeMsgModify returned content that is not JSON") from exc
         msg.content = text.encode()
-    for key, attr in (("senderNickname", "senderNickname"), ("senderFaceURL", "senderFaceURL"),
-                      ("ex", "ex"), ("attachedInfo", "attachedInfo")):
+    for key, attr in (
+        ("senderNickname", "senderNickname"),
+        ("senderFaceURL", "senderFaceURL"),
+        ("ex", "ex"),
+        ("attachedInfo", "attachedInfo"),
+    ):
         value = answer.changed(key)
         if isinstance(value, str):
             setattr(msg, attr, value)

@@ -47,7 +47,7 @@ def test_two_demo_pages_chat_one_to_one_and_in_a_group(
     # Bob's list shows the new conversation with 2 unread, before he opens it.
     wait_for(bob, lambda d: d.find_elements("css selector", f"{direct} .unread"), "the unread badge on Bob's list")
     wait_for(bob, lambda d: text_of(d, f"{direct} .unread") == "2", "2 unread for Bob")
-    assert "Is the deployment working?" in text_of(bob, f"{direct} .last")
+    wait_for(bob, lambda d: "Is the deployment working?" in text_of(d, f"{direct} .last"), "the newest message")
     bob.save_screenshot(str(artifacts / "demo-bob-unread.png"))
 
     click(bob, f"{direct}")

@@ -15,6 +15,7 @@ exactly once with seqs 1..N per conversation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import json
 import os
@@ -114,7 +115,7 @@ class RedisServer:
     def command(self, *args: str) -> str:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
-                s.sendall(("*%d\r\n" % len(args) + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)).encode())
+                s.sendall((f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)).encode())
                 return s.recv(4096).decode(errors="replace").strip().lstrip("+")
         except OSError:
             return ""
@@ -231,10 +232,8 @@ def drop_redis_prefix(url: str, prefix: str) -> None:
         finally:
             conn.close()
 
-    try:
+    with contextlib.suppress(Exception):  # the private Redis may be gone already; nothing to clean there
         trio.run(run)
-    except Exception:  # the private Redis may be gone already; nothing to clean there
-        pass
 
 
 # -- the cluster's processes ------------------------------------------------------------------------------
@@ -627,7 +626,9 @@ async def run_load(
     return result
 
 
-def check_history(cluster: Cluster, pairs: Sequence[tuple[str, str]], tokens: dict[str, str], result: LoadResult) -> int:
+def check_history(
+    cluster: Cluster, pairs: Sequence[tuple[str, str]], tokens: dict[str, str], result: LoadResult
+) -> int:
     """Every acked clientMsgID stored exactly once, nothing else stored, seqs 1..N per conversation.
     Returns the number of messages checked."""
     assert not result.unacked, f"senders gave up on {len(result.unacked)} messages: {result.summary()}"

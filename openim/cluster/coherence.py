@@ -1,0 +1,111 @@
+"""Cluster-wide invalidation of the services' read caches (users, relations, groups, receive options).
+
+Each process caches hot reads of the send path for a few seconds (openim.services.cache.TtlCache). A
+change made through one process (a blacklist entry, a mute, a new group member) invalidates its own
+cache at once; without this module the other processes would keep the old value until it expires, so a
+user blocked through node B could still send through node A for seconds, or a member just invited would
+miss the pushes fanned out by a push stage elsewhere.
+
+How: every TtlCache found on the watched services gets an ``on_invalidate`` hook that queues
+``(cache name, key)``; a task sends what is queued in one payload per other live process (node inbox,
+kind ``I``), which drops the entries locally (``invalidate_local``, no echo). Names are
+``<ServiceClass>.<attribute>``, the same in every process of one version. Delivery is best effort like
+every node-addressed message: a lost invalidation costs at most the cache's TTL of staleness.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+
+from openim.bus.port import Bus, BusUnavailable
+from openim.ops.logging import get_log
+from openim.services.cache import TtlCache
+from openim.services.inbox import NodeInbox
+from openim.services.internal import KIND_INVALIDATE, Invalidations
+
+__all__ = ["CacheCoherence"]
+
+log = get_log("coherence")
+
+PEERS_TTL_S = 2.0  # how long the list of other processes is reused
+MAX_BATCH = 2000  # entries per payload
+
+
+class CacheCoherence:
+    """The ``cache-coherence`` task of a cluster process (every process, whatever its modules)."""
+
+    name = "cache-coherence"
+
+    def __init__(self, bus: Bus, node_id: str, inbox: NodeInbox) -> None:
+        self._bus = bus
+        self._node_id = node_id
+        self._caches: dict[str, TtlCache[Any, Any]] = {}
+        self._queued: dict[tuple[str, str], None] = {}  # ordered set
+        self._wakeup = trio.Event()
+        self._peers: list[str] = []
+        self._peers_expire = -1.0
+        inbox.register(KIND_INVALIDATE, self._on_invalidations)
+
+    # -- wiring -----------------------------------------------------------------------------------------
+    def watch(self, *services: object) -> None:
+        """Make every TtlCache attribute of these services coherent across the cluster."""
+        for service in services:
+            for attr, value in vars(service).items():
+                if isinstance(value, TtlCache):
+                    self._track(f"{type(service).__name__}.{attr}", value)
+
+    def _track(self, name: str, cache: TtlCache[Any, Any]) -> None:
+        self._caches[name] = cache
+
+        def queue(key: object) -> None:
+            self._queued[(name, str(key))] = None
+            self._wakeup.set()
+
+        cache.on_invalidate = queue
+
+    @property
+    def cache_names(self) -> list[str]:
+        return sorted(self._caches)
+
+    # -- receiving --------------------------------------------------------------------------------------
+    def _on_invalidations(self, body: bytes) -> None:
+        for name, key in Invalidations.decode(body).entries:
+            cache = self._caches.get(name)
+            if cache is not None:  # unknown name: another version's cache; its TTL bounds it there
+                cache.invalidate_local(key)
+
+    # -- sending ----------------------------------------------------------------------------------------
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        while True:
+            await self._wakeup.wait()
+            self._wakeup = trio.Event()
+            while self._queued:
+                batch = list(self._queued)[:MAX_BATCH]
+                for entry in batch:
+                    del self._queued[entry]
+                await self._send(Invalidations(tuple(batch)).encode())
+
+    async def _send(self, payload: bytes) -> None:
+        for node_id in await self._peer_nodes():
+            try:
+                await self._bus.publish(node_id, [payload])
+            except BusUnavailable as exc:
+                log.warning("coherence.publish_failed", node=node_id, error=str(exc.__cause__ or exc))
+
+    async def _peer_nodes(self) -> list[str]:
+        now = trio.current_time()
+        if now >= self._peers_expire:
+            try:
+                nodes = await self._bus.list_nodes()
+            except BusUnavailable as exc:
+                log.warning("coherence.peers_unavailable", error=str(exc.__cause__ or exc))
+                return self._peers
+            self._peers = [n.node_id for n in nodes if n.node_id != self._node_id]
+            self._peers_expire = now + PEERS_TTL_S
+        return self._peers
+
+    async def drain(self) -> None:
+        return None  # what is queued goes out while the other modules drain; the TTL covers the rest

@@ -1,0 +1,51 @@
+"""The provider interface of offline push: one notification per device token, sent in batches.
+
+A provider says how a batch went: which notifications went out, which tokens are dead (the app was
+uninstalled or the token rotated: the caller forgets them) and which failed for now (counted, not
+retried: offline push is best effort, the message itself is safe in the store and synced on the next
+connection).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class ProviderMisconfigured(Exception):
+    """The provider cannot work with the configuration given; the message says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    user_id: str
+    platform_id: int
+    token: str
+    title: str
+    body: str
+    badge: int = 0
+    data: Mapping[str, str] = field(default_factory=dict)  # conversationID, clientMsgID, ex, ...
+
+
+@dataclass(slots=True)
+class PushResult:
+    sent: int = 0
+    failed: int = 0
+    dead_tokens: list[str] = field(default_factory=list)
+
+    def add(self, other: PushResult) -> None:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.dead_tokens.extend(other.dead_tokens)
+
+
+class PushProvider(Protocol):
+    name: str
+
+    async def check(self) -> None:
+        """Raise ProviderMisconfigured when the provider cannot authenticate or reach its service."""
+
+    async def send(self, batch: Sequence[Notification]) -> PushResult: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,102 @@
+"""The console's own endpoints over plain HTTP (no browser): who may call them, what they answer, and
+that every page asset comes from the binary itself."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.conftest import ROOT, Server
+
+WEB = ROOT / "openim" / "web"
+
+
+def api(server: Server, method: str, path: str, body: Any = None, token: str = "") -> dict[str, Any]:
+    headers = {"operationID": "console-api", **({"token": token} if token else {})}
+    resp = httpx.request(method, server.api_url + path, json=body, headers=headers, timeout=15)
+    assert resp.status_code == 200, resp.text
+    answer: dict[str, Any] = resp.json()
+    return answer
+
+
+def test_admin_api_needs_an_admin_token(server: Server) -> None:
+    assert api(server, "POST", "/admin/api/login", {"secret": "wrong"})["errCode"] == 1002
+    assert api(server, "GET", "/admin/api/config")["errCode"] == 1001  # no token at all
+    server.register(("api_carol", "Carol"))
+    user = server.call("/auth/get_user_token", {"userID": "api_carol", "platformID": 5}, server.admin_token())
+    for method, path in (("GET", "/admin/api/dashboard"), ("GET", "/admin/api/nodes"), ("GET", "/admin/api/config"),
+                         ("POST", "/admin/api/users/block")):
+        assert api(server, method, path, {"userID": "api_carol"}, user["token"])["errCode"] == 1002, path
+
+
+def test_block_kicks_refuses_tokens_and_lifts(server: Server) -> None:
+    admin = server.admin_token()
+    server.register(("api_dave", "Dave"))
+    old = server.call("/auth/get_user_token", {"userID": "api_dave", "platformID": 5}, admin)["token"]
+
+    blocked = api(server, "POST", "/admin/api/users/block", {"userID": "api_dave", "reason": "spam"}, admin)
+    assert blocked["errCode"] == 0
+    assert api(server, "POST", "/auth/parse_token", {"token": old})["errCode"] == 1506  # logged out everywhere
+    refused = api(server, "POST", "/auth/get_user_token", {"userID": "api_dave", "platformID": 3}, admin)
+    assert refused["errCode"] == 1002 and "blocked" in refused["errDlt"]
+    blocks = api(server, "POST", "/admin/api/users/blocks", {"userIDs": ["api_dave", "nobody"]}, admin)["data"]
+    assert [(b["userID"], b["reason"], b["operatorUserID"]) for b in blocks] == [("api_dave", "spam", "imAdmin")]
+
+    assert api(server, "POST", "/admin/api/users/block", {"userID": "imAdmin"}, admin)["errCode"] == 1002
+    assert api(server, "POST", "/admin/api/users/block", {"userID": "no_such_user"}, admin)["errCode"] == 1004
+
+    assert api(server, "POST", "/admin/api/users/unblock", {"userID": "api_dave"}, admin)["data"] == {"lifted": True}
+    assert api(server, "POST", "/auth/get_user_token", {"userID": "api_dave", "platformID": 3}, admin)["errCode"] == 0
+
+
+def test_force_logout_ends_every_platform(server: Server) -> None:
+    admin = server.admin_token()
+    server.register(("api_erin", "Erin"))
+    tokens = [server.call("/auth/get_user_token", {"userID": "api_erin", "platformID": p}, admin)["token"]
+              for p in (1, 3, 5)]
+    assert api(server, "POST", "/admin/api/users/force_logout", {"userID": "api_erin"}, admin)["errCode"] == 0
+    assert [api(server, "POST", "/auth/parse_token", {"token": t})["errCode"] for t in tokens] == [1506] * 3
+
+
+def test_dashboard_nodes_and_masked_config(server: Server) -> None:
+    admin = server.admin_token()
+    board = api(server, "GET", "/admin/api/dashboard", token=admin)["data"]
+    assert board["nodeID"] == "browser-node-1"
+    assert {"connections", "onlineUsers", "messagesSent", "errors", "sendLatency"} <= set(board["figures"])
+    assert [n["health"] for n in board["nodes"] if n["self"]] == ["up"]
+    config = api(server, "GET", "/admin/api/config", token=admin)["data"]
+    assert config["secret"] == "****" and server.secret not in str(config)
+    assert api(server, "GET", "/demo/config.json")["wsAddr"].startswith("ws://127.0.0.1:")
+
+
+def test_pages_load_only_their_own_assets(server: Server) -> None:
+    for page in ("/admin/", "/demo/"):
+        resp = httpx.get(server.api_url + page)
+        assert resp.status_code == 200
+        assert "default-src 'self'" in resp.headers["content-security-policy"]
+        for asset in re.findall(r'(?:src|href)="(/ui/[^"]+)"', resp.text):
+            assert httpx.get(server.api_url + asset).status_code == 200, asset
+    assert httpx.get(server.api_url + "/admin", follow_redirects=False).status_code == 308
+    assert httpx.get(server.api_url + "/ui/../config.yaml").status_code == 404
+    # No file of the web UI names another host: nothing is fetched from a CDN.
+    for path in WEB.rglob("*"):
+        if path.suffix in (".html", ".js", ".css"):
+            text = path.read_text().replace("http://www.w3.org/2000/svg", "")  # a namespace name, not a fetch
+            assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text), path
+
+
+def test_protobuf_codec_matches_the_protocol_examples() -> None:
+    """openim/web/demo/pb.js against the worked examples of websocket-gateway.md section 8, under Node."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = Path(__file__).with_name("pb_examples.mjs")
+    result = subprocess.run([node, str(script), str(WEB / "demo" / "pb.js")], capture_output=True, text=True,
+                            timeout=30, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
