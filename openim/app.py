@@ -64,6 +64,8 @@ class RegistryHeartbeat:
                 task_status.started()
                 first = False
             await trio.sleep(self._ttl / 3)
+        # Drained (unregistered): stay until the runtime cancels us; a module that returns is a crash.
+        await trio.sleep_forever()
 
     async def drain(self) -> None:
         self._stopped = True

@@ -89,10 +89,10 @@ def _user_id(body: dict[str, Any]) -> str:
     return value
 
 
-def _endpoint(fn: Endpoint, *, admin: bool, services: Services) -> Callable[[Request], Awaitable[Response]]:
+def endpoint(fn: Endpoint, *, admin: bool, services: Services) -> Callable[[Request], Awaitable[Response]]:
     """Wrap ``fn`` in the envelope conventions; ``admin`` routes need an app admin's token."""
 
-    async def endpoint(request: Request) -> Response:
+    async def wrapped(request: Request) -> Response:
         try:
             claims: Claims | None = None
             if admin:
@@ -107,7 +107,7 @@ def _endpoint(fn: Endpoint, *, admin: bool, services: Services) -> Callable[[Req
             log.error("console.unhandled", path=request.url.path, exc_info=True)
             return json_response(error_envelope(ErrCode.SERVER_INTERNAL, "internal error"))
 
-    return endpoint
+    return wrapped
 
 
 def admin_api_routes(node: Node, services: Services) -> list[Route]:
@@ -120,7 +120,6 @@ def admin_api_routes(node: Node, services: Services) -> list[Route]:
         if not isinstance(secret, str) or not hmac.compare_digest(secret.encode(), node.config.secret.encode()):
             await trio.sleep(LOGIN_FAILURE_DELAY_S)
             raise OpenIMError(ErrCode.NO_PERMISSION, "secret invalid")
-        await users.ensure_admins()  # the admin account exists from the first start; this is a no-op then
         token = await tokens.issue(console_admin, Platform.ADMIN)
         log.info("console.login", user_id=console_admin, client=request.client.host if request.client else "")
         return {"token": token, "userID": console_admin, "expireTimeSeconds": tokens.expire_seconds}
@@ -206,7 +205,7 @@ def admin_api_routes(node: Node, services: Services) -> list[Route]:
         await logout_everywhere(user_id)
 
     def route(path: str, fn: Endpoint, method: str, *, admin: bool = True) -> Route:
-        return Route(PREFIX + path, _endpoint(fn, admin=admin, services=services), methods=[method])
+        return Route(PREFIX + path, endpoint(fn, admin=admin, services=services), methods=[method])
 
     return [
         route("/login", login, "POST", admin=False),

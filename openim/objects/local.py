@@ -48,7 +48,8 @@ class LocalBackend:
         def probe() -> None:
             for sub in ("uploads", "data"):
                 (self._root / sub).mkdir(parents=True, exist_ok=True)
-            marker = self._root / ".write-test"
+            # One marker per process: several processes of a host may share the directory and start together.
+            marker = self._root / f".write-test-{os.getpid()}"
             marker.write_bytes(b"ok")
             marker.unlink()
 

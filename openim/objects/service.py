@@ -240,6 +240,9 @@ class UploadSweeper:
                     continue
                 if removed:
                     log.info("upload.swept", removed=removed)
+        # Drained: wait for the runtime's cancellation; a module that returns is taken for a crash (exit 1,
+        # every connection dropped instead of the graceful 1001 drain).
+        await trio.sleep_forever()
 
     async def drain(self) -> None:
         self._scope.cancel()

@@ -100,3 +100,22 @@ def test_protobuf_codec_matches_the_protocol_examples() -> None:
     result = subprocess.run([node, str(script), str(WEB / "demo" / "pb.js")], capture_output=True, text=True,
                             timeout=30, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_demo_login_registers_issues_web_tokens_and_honours_bans(server: Server) -> None:
+    assert api(server, "POST", "/demo/api/login", {"secret": "wrong", "userID": "api_frank"})["errCode"] == 1002
+    frank = {"secret": server.secret, "userID": "api_frank", "nickname": "Frank"}
+    first = api(server, "POST", "/demo/api/login", frank)
+    assert first["errCode"] == 0 and first["data"]["nickname"] == "Frank"
+    parsed = api(server, "POST", "/auth/parse_token", {"token": first["data"]["token"]})["data"]
+    assert (parsed["userID"], parsed["platformID"]) == ("api_frank", 5)
+    again = api(server, "POST", "/demo/api/login", {"secret": server.secret, "userID": "api_frank"})["data"]
+    assert again["nickname"] == "Frank"  # known already: not registered twice
+    assert api(server, "POST", "/auth/parse_token", {"token": first["data"]["token"]})["errCode"] == 1506  # policy 1
+
+    assert api(server, "POST", "/demo/api/login", {"secret": server.secret, "userID": "imAdmin"})["errCode"] == 1002
+    assert api(server, "POST", "/demo/api/login", {"secret": server.secret, "userID": "bad:id"})["errCode"] == 1001
+    admin = server.admin_token()
+    api(server, "POST", "/admin/api/users/block", {"userID": "api_frank"}, admin)
+    refused = api(server, "POST", "/demo/api/login", {"secret": server.secret, "userID": "api_frank"})
+    assert refused["errCode"] == 1002 and "blocked" in refused["errDlt"]

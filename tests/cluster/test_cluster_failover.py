@@ -10,7 +10,9 @@ What it proves, with real processes killed with SIGKILL under load:
   acked (same clientMsgID); every acked message is in history exactly once, seqs are 1..N; the dead
   node leaves the registry and the presence map by TTL;
 - kill -9 of the owner of the transfer partitions under load: the other process takes them over
-  (lease + redelivery) and the same holds.
+  (lease + redelivery) and the same holds;
+- SIGTERM of a gateway (drain): sessions closed with 1001, the node leaves the registry at once and
+  exits 0, its clients move to the other gateway.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Iterator
 
 import pytest
 import trio
+import trio_websocket
 from openim_cluster_harness import (
     Cluster,
     WsClient,
@@ -227,3 +230,33 @@ def test_kill_the_transfer_owner_under_load(cluster: Cluster) -> None:
         f"{survivor} to own every partition",
         lambda: set(cluster.owners("transfer")) == {survivor} == set(cluster.owners("push")),
     )
+
+
+def test_drain_a_gateway_with_sigterm(cluster: Cluster) -> None:
+    """Rolling restart: SIGTERM closes every session with 1001, leaves the registry at once, exits 0;
+    the clients reconnect to the other gateway and sync what was sent meanwhile."""
+    ((x, y),), tokens = _users(cluster, 2, "drn")
+    b = cluster.nodes["b"]
+
+    async def run() -> None:
+        async with trio.open_nursery() as nursery:
+            on_b = await WsClient.open(nursery, b.ws_url, x, tokens[x])
+            peer = await WsClient.open(nursery, cluster.nodes["a"].ws_url, y, tokens[y])
+            await trio.to_thread.run_sync(cluster.stop, "b")
+            with trio.fail_after(5):
+                try:
+                    while True:
+                        await on_b.ws.get_message()
+                except trio_websocket.ConnectionClosed as closed:
+                    assert closed.reason.code == 1001, closed.reason
+            assert await peer.send_text(x, "while-away", "sent while x moves") == 0
+            moved = await WsClient.open(nursery, cluster.nodes["a"].ws_url, x, tokens[x])
+            for c in (peer, moved):
+                await c.aclose()
+            nursery.cancel_scope.cancel()
+
+    trio.run(run)
+    assert b.proc is not None and b.proc.returncode == 0, b.log_tail()
+    assert "b" not in {n["node_id"] for n in cluster.status()[1]["nodes"]}, "b left the registry on drain"
+    stored = cluster.history(x, tokens[x], single_conversation_id(x, y))
+    assert [m["clientMsgID"] for m in stored] == ["while-away"]

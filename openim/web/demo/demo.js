@@ -18,25 +18,16 @@ const messages = new Map(); // conversationID -> [MsgData] by seq (clientMsgID f
 
 // -- login --------------------------------------------------------------------------------------------
 
-async function userToken(secret, userID, nickname) {
-  const admin = await post("/admin/api/login", { secret });
-  const found = await post("/user/get_users_info", { userIDs: [userID] }, admin.token);
-  if (!(found?.usersInfo ?? []).length) {
-    await post("/user/user_register", { users: [{ userID, nickname: nickname || userID, faceURL: "" }] }, admin.token);
-  }
-  const issued = await post("/auth/get_user_token", { userID, platformID: 5 }, admin.token);
-  return issued.token;
-}
-
 $("#login").addEventListener("submit", async (event) => {
   event.preventDefault();
   $("#login-button").disabled = true;
   $("#login-error").textContent = "";
   try {
-    const userID = $("#login-user").value.trim();
-    const nickname = $("#login-nickname").value.trim() || userID;
-    const token = await userToken($("#login-secret").value, userID, nickname);
-    session = { userID, nickname, token, wsAddr: $("#login-gateway").value.trim() };
+    // The server registers the user if new and issues a Web token (openim/console/demo_api.py).
+    const data = await post("/demo/api/login", {
+      secret: $("#login-secret").value, userID: $("#login-user").value.trim(), nickname: $("#login-nickname").value.trim(),
+    });
+    session = { userID: data.userID, nickname: data.nickname, token: data.token, wsAddr: $("#login-gateway").value.trim() };
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
     $("#login-secret").value = "";
     await enter();

@@ -32,9 +32,10 @@ test('a second login on the same platform kicks the first', { timeout: 90_000 },
   assert.equal(before.status, MessageStatus.Succeed);
   await b.waitForMessage((m) => m.clientMsgID === before.clientMsgID, 10_000, 'message from session 1');
 
+  // Marked before the new token is issued: issuing it may already retire (kick) the first session.
+  const sinceFirst = first.events.mark();
   const secondToken = await getUserToken(admin, alice.userID, PLATFORM_WEB);
   assert.notEqual(secondToken, firstToken, 'a new token was issued');
-  const sinceFirst = first.events.mark();
   const second = await loginSDK({ userID: alice.userID, token: secondToken, label: 'alice-2' });
 
   const kicked = await first.events.waitFor(CbEvents.OnKickedOffline, () => true, 10_000, { since: sinceFirst });
