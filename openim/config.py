@@ -102,6 +102,9 @@ class GatewayConfig(_Section):
     handshake_timeout: Duration = 10.0
     idle_timeout: Duration = 30.0
     presence_ttl: Duration = 60.0
+    # wsproto: our own driver, each connection's queued frames in one write (fast path);
+    # trio-websocket: the library (one write per frame).
+    transport: Literal["wsproto", "trio-websocket"] = "wsproto"
 
 
 class StorageConfig(_Section):

@@ -46,6 +46,8 @@ gateway:
   idle_timeout: 30s
   # Presence entries expire after this unless the gateway holding them refreshes them.
   presence_ttl: 60s
+  # WebSocket driver: wsproto (fast: a connection's queued frames leave in one write) or trio-websocket.
+  transport: wsproto
 
 storage:
   # sqlite (embedded, one file under data_dir) or postgres (cluster).

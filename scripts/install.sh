@@ -194,7 +194,16 @@ service_start() {
         systemctl restart $units
     else
         say "starting openim supervise in the background (logs in $logs)"
-        (cd "$home" && as_service setsid "$bin" supervise -c "$conf" </dev/null >>"$logs/supervise.out" 2>&1 &)
+        # Detached for good: its own session, and no descriptor of ours (a pipe reading our output would
+        # otherwise stay open as long as the server runs).
+        (
+            cd "$home" || exit 1
+            exec </dev/null >>"$logs/supervise.out" 2>&1
+            if [ -n "$run_as" ] && [ "$(id -un)" != "$run_as" ]; then
+                exec runuser -u "$run_as" -- setsid "$bin" supervise -c "$conf"
+            fi
+            exec setsid "$bin" supervise -c "$conf"
+        ) &
     fi
 }
 
@@ -207,15 +216,15 @@ wait_healthy() {
         host=$(local_host "$(cfg ops host)"); port=$(cfg ops port)
     fi
     say "waiting up to ${wait_s}s for http://$host:$port/healthz"
-    local waited=0
+    local deadline=$((SECONDS + wait_s))
     until http_ok "$host" "$port" /healthz; do
-        if [ "$waited" -ge "$wait_s" ]; then
+        if [ "$SECONDS" -ge "$deadline" ]; then
             if [ "$systemd" -eq 1 ]; then
                 die "no answer from http://$host:$port/healthz after ${wait_s}s; see: journalctl -u openim -n 50; $logs/openim.log"
             fi
             die "no answer from http://$host:$port/healthz after ${wait_s}s; see $logs/openim.log and $logs/supervise.out"
         fi
-        sleep 1; waited=$((waited + 1))
+        sleep 1
     done
 }
 

@@ -43,8 +43,9 @@ from openim.gateway.transport import (
     TransportClosed,
     TransportLimits,
     Upgrade,
-    serve,
 )
+from openim.gateway.transport import serve as serve_trio_websocket
+from openim.gateway.transport_wsproto import serve as serve_wsproto
 from openim.node import Node
 from openim.ops.logging import get_log
 from openim.services.inbox import NodeInbox
@@ -144,6 +145,7 @@ class Gateway:
             task_status.started()
 
     async def _listen(self, handler_nursery: trio.Nursery, *, task_status: trio.TaskStatus[int]) -> None:
+        serve = serve_wsproto if self._cfg.transport == "wsproto" else serve_trio_websocket
         with self._listen_scope:
             await serve(
                 self._on_upgrade,

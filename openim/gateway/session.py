@@ -57,6 +57,10 @@ log = get_log("gateway")
 _NOT_SENDABLE: Final = frozenset({1005, CLOSE_ABNORMAL, 1015})
 
 
+# Most frames one write carries; bounds the latency a huge backlog adds to the first of them.
+WRITE_BATCH = 256
+
+
 @dataclass(frozen=True, slots=True)
 class SessionLimits:
     """Timers and queue bounds of a session.
@@ -268,14 +272,29 @@ class Session:
                 return
 
     async def _write_loop(self) -> None:
-        async for item in self._out_recv:
-            if isinstance(item, _CloseMarker):
-                self.end(item.code, item.reason)
-                return
+        """Write frames in queue order; everything queued at the moment leaves in one write."""
+        async for first in self._out_recv:
+            batch: list[bytes | str | _CloseMarker] = [first]
+            while len(batch) < WRITE_BATCH:
+                try:
+                    batch.append(self._out_recv.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            frames: list[bytes | str] = []
+            close: _CloseMarker | None = None
+            for item in batch:
+                if isinstance(item, _CloseMarker):
+                    close = item
+                    break
+                frames.append(item)
             try:
-                await self._conn.send(item)
+                if frames:
+                    await self._conn.send_many(frames)
             except TransportClosed as exc:
                 self._peer_closed(exc)
+                return
+            if close is not None:
+                self.end(close.code, close.reason)
                 return
 
     async def _ping_loop(self) -> None:

@@ -14,7 +14,7 @@ frames, so the type alone says which opcode to use.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
@@ -79,6 +79,9 @@ class WsConnection(Protocol):
 
     async def send(self, frame: str | bytes) -> None:
         """Write one frame (text for str, binary for bytes); raises :class:`TransportClosed`."""
+
+    async def send_many(self, frames: Sequence[str | bytes]) -> None:
+        """Write several frames in order, in as few writes as the backing allows."""
 
     async def ping(self) -> None:
         """Send a protocol ping and wait for its pong; raises :class:`TransportClosed`."""
@@ -150,6 +153,10 @@ class _TwsConnection:
             await self._ws.send_message(frame)
         except trio_websocket.ConnectionClosed as exc:
             raise _closed(exc) from None
+
+    async def send_many(self, frames: Sequence[str | bytes]) -> None:
+        for frame in frames:  # trio-websocket writes one frame per send_all
+            await self.send(frame)
 
     async def ping(self) -> None:
         try:

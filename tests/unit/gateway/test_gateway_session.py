@@ -37,6 +37,7 @@ class FakeConnection:
     def __init__(self) -> None:
         self._in_send, self._in_recv = trio.open_memory_channel[str | bytes](100)
         self.sent: list[str | bytes] = []
+        self.writes = 0  # send_many calls: frames queued together leave in one write
         self.closed: tuple[int, str] | None = None
         self.hold_sends = False
         self.release = trio.Event()
@@ -59,6 +60,11 @@ class FakeConnection:
         if self.hold_sends:
             await self.release.wait()
         self.sent.append(frame)
+
+    async def send_many(self, frames: Sequence[str | bytes]) -> None:
+        self.writes += 1
+        for frame in frames:
+            await self.send(frame)
 
     async def ping(self) -> None:
         await trio.sleep_forever()
@@ -378,6 +384,16 @@ async def test_kick_writes_2002_then_closes(rig: Rig) -> None:
     await settle()
     assert rig.conn.sent == [b"earlier push", KICK_FRAME]
     assert rig.conn.closed == (1000, "kicked")
+
+
+async def test_frames_queued_together_leave_in_one_write(rig: Rig) -> None:
+    await settle()
+    before = rig.conn.writes
+    for i in range(5):
+        rig.session.push(f"frame {i}".encode())
+    await settle()
+    assert rig.conn.sent[-5:] == [f"frame {i}".encode() for i in range(5)]
+    assert rig.conn.writes - before == 1
 
 
 # -- timers ---------------------------------------------------------------------------------------------------------
