@@ -52,7 +52,7 @@ say() { printf 'install.sh: %s\n' "$*"; }
 die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
 
 # -- options -------------------------------------------------------------------------------------------
-binary="" config_src="" modules="" per_module=0 action=install purge=0 prefix="" systemd=1 wait_s=90
+binary="" config_src="" modules="" per_module=0 action=install purge=0 prefix="" systemd=1 wait_s=90 changed=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) binary="${2:?--binary needs a path}"; shift 2 ;;
@@ -154,6 +154,13 @@ units_enabled() {  # the units this install runs
     else
         echo openim.service
     fi
+}
+
+units_active() {
+    local unit
+    for unit in $(units_enabled); do
+        systemctl is-active --quiet "$unit" && systemctl is-enabled --quiet "$unit" || return 1
+    done
 }
 
 supervise_pid() {
@@ -301,6 +308,7 @@ ensure_layout() {
         else
             if [ -f "$conf" ]; then cp -p "$conf" "$conf.bak-$(date -u +%Y%m%dT%H%M%SZ)"; fi
             install -m 0600 "$config_src" "$conf"
+            changed=1
             say "config: installed $config_src as $conf"
         fi
     elif [ -f "$conf" ]; then
@@ -313,12 +321,16 @@ ensure_layout() {
             s|^  log_dir: .*|  log_dir: \"$logs\"|
         }" "$conf"
         chmod 0600 "$conf"
+        changed=1
         say "config: wrote $conf with a fresh secret"
     fi
     if [ -n "$run_as" ]; then chown -R "$run_as:$run_as" "$home"; fi
     local check
     check=$(as_service "$bin" config check -c "$conf" 2>&1) || die "config check failed: $check"
     load_cfg
+    if [ -n "$modules" ] && [ "$per_module" -eq 0 ] && [ "$(cfg supervise modules)" != "$modules" ]; then
+        say "note: --modules $modules, but $conf runs supervise.modules $(cfg supervise modules): edit it to change"
+    fi
     if [ "${modules:-all}" != all ] && [ "$(cfg storage backend)" = sqlite ]; then
         die "--modules $modules needs a cluster config (storage.backend postgres, bus.backend redis; pass --config): the embedded store runs every module in one process"
     fi
@@ -428,16 +440,21 @@ backup_embedded() {  # a consistent copy of the embedded store, taken by the run
 # -- actions -------------------------------------------------------------------------------------------
 do_install() {
     find_binary
-    local changed=1
-    if install_binary; then changed=0; fi
+    changed=0  # set to 1 by any step that changed what the server runs
+    if install_binary; then changed=1; fi
     ensure_user
     ensure_layout
     if [ "$per_module" -eq 1 ]; then write_instance_env; fi
     if [ "$systemd" -eq 1 ]; then
-        if write_units; then changed=0; fi
-        service_start || return 0
+        if write_units; then changed=1; fi
+        if [ -n "$prefix" ]; then service_start || return 0; fi
+        if [ "$changed" -eq 0 ] && units_active; then
+            say "$(units_enabled | tr '\n' ' ')running and nothing changed"
+        else
+            service_start
+        fi
     else
-        if supervise_pid >/dev/null && [ "$changed" -eq 1 ]; then
+        if [ "$changed" -eq 0 ] && supervise_pid >/dev/null; then
             say "openim supervise is running (pid $(supervise_pid)) and nothing changed"
         else
             service_stop
