@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from openim.services.cache import TtlCache
 from openim.services.groups import GroupService
 from openim.services.relations import RelationService
 from openim.services.send import Sender
 from openim.wire.constants import SessionType
 from openim.wire.pb import sdkws_pb2
 
+# How long after a group message made sure every member has a conversation row the next ones skip it.
+# Members get their row when they join; the re-check only repairs rows deleted since (e.g. a member who
+# deleted the conversation), within this bound.
+OWNER_ROWS_RECHECK_S = 60.0
+
 
 class SendRules:
     def __init__(self, relations: RelationService, groups: GroupService) -> None:
         self._relations = relations
         self._groups = groups
+        self._rows_ensured: TtlCache[str, bool] = TtlCache(OWNER_ROWS_RECHECK_S)
 
     async def check(self, msg: sdkws_pb2.MsgData, sender: Sender) -> None:
         if msg.sessionType == SessionType.READ_GROUP:
@@ -21,4 +28,12 @@ class SendRules:
             await self._relations.check_single_send(msg.sendID, msg.recvID)
 
     async def audience(self, msg: sdkws_pb2.MsgData) -> tuple[tuple[str, ...], int]:
-        return tuple(await self._groups.member_ids(msg.groupID)), int(SessionType.READ_GROUP)
+        """The members, as owners whose conversation rows the store must ensure — but only once per
+        group per OWNER_ROWS_RECHECK_S: upserting 500 rows with every message of a 500-member group
+        would make each group message cost a 500-row write."""
+        members = await self._groups.member_ids(msg.groupID)
+        if self._rows_ensured.get(msg.groupID):
+            # Still the sender's own row (when a member): their read seq follows their message.
+            return ((msg.sendID,) if msg.sendID in members else ()), int(SessionType.READ_GROUP)
+        self._rows_ensured.put(msg.groupID, True)
+        return tuple(members), int(SessionType.READ_GROUP)
