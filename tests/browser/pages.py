@@ -7,7 +7,7 @@ from typing import Any
 
 from selenium.webdriver.support.ui import WebDriverWait
 
-DEFAULT_WAIT_S = 10.0
+DEFAULT_WAIT_S = 20.0  # generous: CI runs other suites on the same 2 cores
 
 
 def wait_for(driver: Any, condition: Callable[[Any], bool], what: str, timeout: float = DEFAULT_WAIT_S) -> None:
@@ -30,7 +30,13 @@ def type_into(driver: Any, selector: str, text: str) -> None:
 
 
 def click(driver: Any, selector: str) -> None:
-    driver.find_element("css selector", selector).click()
+    """Click, retrying while the page re-renders the element under us (a stale reference)."""
+
+    def attempt(d: Any) -> bool:
+        d.find_element("css selector", selector).click()
+        return True
+
+    wait_for(driver, attempt, f"a click on {selector}")
 
 
 def demo_login(driver: Any, base_url: str, secret: str, user_id: str, nickname: str) -> None:
