@@ -43,6 +43,7 @@ class Slot(enum.IntEnum):
     INFLIGHT = 7
     READY = 8  # 1 once every client of the process has finished its login attempt
     FINISHED = 9  # 1 once the result is on its way
+    STOPPED = 10  # 1 once the process has seen DRAIN and sends no more (published with its final SENT)
 
 
 COUNTER_SLOTS = len(Slot)

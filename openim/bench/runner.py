@@ -281,7 +281,10 @@ def _steer(
         expected = t[Slot.ACKED] * fanout
         progress.show("drain", answered / max(1, t[Slot.SENT]),
                       f"acked {t[Slot.ACKED]:,}/{t[Slot.SENT]:,} delivered {t[Slot.DELIVERED]:,}/{expected:,}")
-        if answered >= t[Slot.SENT] and t[Slot.DELIVERED] >= expected:
+        # Only once every load process has stopped sending is its SENT final: a message sent between
+        # DRAIN and the process noticing it would otherwise be judged before its ack could arrive.
+        all_stopped = t[Slot.STOPPED] >= len(children)
+        if all_stopped and answered >= t[Slot.SENT] and t[Slot.DELIVERED] >= expected:
             break
         if (answered, t[Slot.DELIVERED]) != seen:
             seen = (answered, t[Slot.DELIVERED])

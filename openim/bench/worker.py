@@ -59,6 +59,7 @@ class _Run:
         self.plan = plan
         self._command = command  # multiprocessing Value('i'): read without the lock, it only grows
         self.running = False  # between RUN and DRAIN: senders may start new messages
+        self.stopped = False  # saw DRAIN: no message is sent after this, so `sent` is final
         self.closed_loop = plan.rate <= 0
         self.sent = 0
         self.refused = 0
@@ -224,6 +225,7 @@ def _publish(run: _Run, counters: SynchronizedArray[Any]) -> None:
     values[Slot.INFLIGHT] = run.inflight
     values[Slot.READY] = counters[Slot.READY]
     values[Slot.FINISHED] = counters[Slot.FINISHED]
+    values[Slot.STOPPED] = 1 if run.stopped else 0
     counters[:] = values
 
 
@@ -335,6 +337,9 @@ async def _worker(plan: WorkerPlan, command: Any, counters: SynchronizedArray[An
                 nursery.start_soon(_pace, run, senders)
         await _wait_for(run, Command.DRAIN)
         run.running = False
+        run.stopped = True
+        # Final `sent` and STOPPED in one write: the parent judges completeness only after this.
+        _publish(run, counters)
         await _wait_for(run, Command.DONE)
         cpu_run, wall_run = _cpu_s() - cpu_run0, time.monotonic() - wall_run0
         _publish(run, counters)
