@@ -38,7 +38,6 @@ class GroupCommit:
         self._persist = persist
         self._queue: list[_Waiter] = []
         self._leader: _Waiter | None = None
-        self.groups = 0  # commits made (for tests and metrics)
 
     async def persist(self, batch: Sequence[NewMessage], now_ms: int) -> list[PersistResult]:
         me = _Waiter(batch)
@@ -70,7 +69,6 @@ class GroupCommit:
             for w in group:
                 w.error = exc
         else:
-            self.groups += 1
             start = 0
             for w in group:
                 w.results = results[start : start + len(w.batch)]

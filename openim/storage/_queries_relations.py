@@ -155,19 +155,6 @@ def update_friends(
     return (yield from bump_version(VersionKind.FRIEND, owner_user_id, e_ids, VersionState.UPDATE))
 
 
-def check_relation(owner_user_id: str, other_user_id: str) -> Txn[tuple[bool, bool]]:
-    (blocked, friend), *_ = yield from fetch(
-        "SELECT (SELECT count(*) FROM blacks WHERE owner_user_id = $1 AND block_user_id = $2), "
-        "(SELECT count(*) FROM friends WHERE owner_user_id = $1 AND friend_user_id = $2)",
-        owner_user_id,
-        other_user_id,
-    )
-    return int(blocked) > 0, int(friend) > 0
-
-
-# -- friend requests -------------------------------------------------------------------------------------
-
-
 def upsert_friend_request(req: FriendRequestRecord) -> Txn[None]:
     """A new request replaces the pair's previous one, whatever became of it (OpenIM: reset to pending
     with the new message, ex and time)."""

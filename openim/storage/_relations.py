@@ -61,9 +61,6 @@ class RelationQueries(abc.ABC):
             return None
         return await self._write(lambda: q.update_friends(owner_user_id, friend_user_ids, changes))
 
-    async def check_relation(self, owner_user_id: str, other_user_id: str) -> tuple[bool, bool]:
-        return await self._read(lambda: q.check_relation(owner_user_id, other_user_id))
-
     # -- friend requests ----------------------------------------------------------------------------
     async def upsert_friend_request(self, request: FriendRequestRecord) -> None:
         await self._write(lambda: q.upsert_friend_request(request))

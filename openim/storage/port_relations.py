@@ -51,10 +51,6 @@ class RelationStore(Protocol):
         """Set relation_records.FRIEND_MUTABLE fields on the listed friendships and log an update for
         each (plus the sort marker when ``is_pinned`` is set); None if none of them exists."""
 
-    async def check_relation(self, owner_user_id: str, other_user_id: str) -> tuple[bool, bool]:
-        """(``other`` is on the owner's blacklist, ``other`` is in the owner's friend list): what the send
-        path asks about a single chat's recipient (owner) and sender (other), in one read."""
-
     # -- friend requests ----------------------------------------------------------------------------
     async def upsert_friend_request(self, request: FriendRequestRecord) -> None:
         """Store the request, replacing the pair's previous one (whatever its state)."""

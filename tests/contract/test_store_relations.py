@@ -106,18 +106,6 @@ async def test_update_friends_changes_fields_and_marks_sort_only_for_pins(store:
         await store.update_friends("o", ["x"], {"owner_user_id": "evil"})
 
 
-async def test_check_relation_reads_the_owners_lists(store: Store) -> None:
-    assert await store.check_relation("r", "s") == (False, False)
-    await store.add_friends([friend("r", "s")])
-    assert await store.check_relation("r", "s") == (False, True)
-    assert await store.check_relation("s", "r") == (False, False)
-    assert await store.add_black(BlackRecord("r", "s", NOW))
-    assert await store.check_relation("r", "s") == (True, True)
-
-
-# -- friend requests -------------------------------------------------------------------------------------
-
-
 async def test_requests_upsert_resets_and_lists_both_ways(store: Store) -> None:
     await store.upsert_friend_request(FriendRequestRecord("a", "b", 0, "hi", NOW, ex="x"))
     refused = await store.refuse_friend_request("a", "b", handler_user_id="b", handle_msg="no", now_ms=NOW + 1)
