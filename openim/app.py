@@ -84,12 +84,20 @@ def build_modules(node: Node, services: Services) -> list[Module]:
         modules.append(services.coherence)  # cluster: cache invalidations to and from the other processes
     if services.webhooks.active:
         modules.append(services.webhooks)  # after-callback workers, for every module that fires callbacks
+    gateway = None
+    if "gateway" in node.modules:
+        from openim.gateway.module import gateway_module
+
+        gateway = gateway_module(node, services)
+        node.addresses["gateway"] = advertised_address(node.config, node.config.gateway.host, node.config.gateway.port)
+    pipeline = services.pipeline
+    modules.append(pipeline.replies)  # remote sends' answers and their time-outs
     if "transfer" in node.modules:
-        from openim.services.transfer import TransferStage
+        from openim.pipeline.transfer import TransferStage
 
         modules.append(
-            TransferStage(store=node.store, bus=node.bus, node_id=node.node_id, messaging=node.config.messaging,
-                          metrics=node.metrics, lease_ttl_s=node.config.cluster.lease_ttl)
+            TransferStage(store=node.store, sends=pipeline.sends, pushes=pipeline.pushes, replies=pipeline.replies,
+                          node_id=node.node_id, metrics=node.metrics)
         )
     offline = None
     if "push" in node.modules and node.config.offline_push.provider != "none":
@@ -99,16 +107,13 @@ def build_modules(node: Node, services: Services) -> list[Module]:
         offline = OfflinePusher(node.config.offline_push, services.devices, webhooks=services.webhooks)
         modules.append(offline)
     if "push" in node.modules:
-        from openim.services.push import PushStage
+        from openim.pipeline.push import PushStage
 
-        modules.append(PushStage(bus=node.bus, node_id=node.node_id, messaging=node.config.messaging,
-                                 metrics=node.metrics, audience=services.groups.push_audience,
-                                 lease_ttl_s=node.config.cluster.lease_ttl, offline=offline))
-    if "gateway" in node.modules:
-        from openim.gateway.module import gateway_module
-
-        modules.append(gateway_module(node, services))
-        node.addresses["gateway"] = advertised_address(node.config, node.config.gateway.host, node.config.gateway.port)
+        modules.append(PushStage(bus=node.bus, pushes=pipeline.pushes, node_id=node.node_id, metrics=node.metrics,
+                                 audience=services.groups.push_audience, offline=offline, local=gateway,
+                                 all_local=pipeline.in_process))
+    if gateway is not None:
+        modules.append(gateway)
     if "api" in node.modules:
         from openim.api.app import api_module
         from openim.objects import UploadSweeper

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from openim.gateway.server import Gateway
 from openim.node import Node
-from openim.runtime import Module
 
 if TYPE_CHECKING:
     from openim.services import Services
@@ -14,7 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["gateway_module"]
 
 
-def gateway_module(node: Node, services: Services) -> Module:
+def gateway_module(node: Node, services: Services) -> Gateway:
     """The ``gateway`` module: a WebSocket listener on ``config.gateway`` whose inbox handlers are
     registered at once, so deliveries published before the listener is up are not lost as unknown."""
     hooks = None

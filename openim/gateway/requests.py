@@ -12,8 +12,9 @@ Two layers with different failure rules, as in the Go gateway:
   the traceback. Nothing a request does can end the process.
 
 The dispatcher returns the frames to write, in order, instead of writing them: the session owns the
-connection's outbound queue, and the 1003 rule "reply first, then the echo" stays visible here as the
-order of a list.
+connection's outgoing buffer. A 1003 is the exception: it returns no frame at once; the send's
+completion (called by the transfer stage after the commit) pushes the reply and then the echo, the
+order the JS SDK needs.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from google.protobuf.message import DecodeError
 
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
-from openim.services.push import push_frame
-from openim.services.send import Sender, SendOutcome
+from openim.pipeline.jobs import SendJob
+from openim.pipeline.msg import OnDone, Sender
 from openim.wire.constants import CLIENT_REQUESTS, ReqIdentifier
 from openim.wire.envelope import WsRequest, encode_response
 from openim.wire.errors import ErrCode, OpenIMError, args_error, no_permission
+from openim.wire.msgdata import varint
 from openim.wire.pb import msg_pb2, push_pb2, sdkws_pb2
 
 __all__ = [
@@ -78,6 +80,9 @@ class Requester(Protocol):
     is_admin: bool
     background: bool
 
+    def push(self, frame: bytes | str) -> bool:
+        """Queue a frame on the connection (a deferred reply); False when it is closing."""
+
 
 class SyncReader(Protocol):
     async def newest_seq(self, user_id: str) -> sdkws_pb2.GetMaxSeqResp: ...
@@ -94,7 +99,8 @@ class SyncReader(Protocol):
 
 
 class MessageSender(Protocol):
-    async def send(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender) -> SendOutcome: ...
+    async def submit(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone) -> None:
+        """Check and queue ``msg``; raise OpenIMError to refuse; call ``on_done`` once it is stored."""
 
 
 class OnlineLookup(Protocol):
@@ -159,6 +165,23 @@ class _Result:
 
 
 _Handler = Callable[[Requester, WsRequest], Awaitable[_Result]]
+_DEFERRED: Final = _Result(None)  # the reply comes later (1003: after the commit)
+_NOTHING: Final = Handled(())
+
+
+def send_msg_resp(server_msg_id: str, client_msg_id: str, send_time: int) -> bytes:
+    """``msg.SendMsgResp{serverMsgID=1, clientMsgID=2, sendTime=3}`` encoded directly: the same bytes
+    protobuf writes, without building a message object for every send."""
+    out = b""
+    if server_msg_id:
+        raw = server_msg_id.encode()
+        out += b"\x0a" + varint(len(raw)) + raw
+    if client_msg_id:
+        raw = client_msg_id.encode()
+        out += b"\x12" + varint(len(raw)) + raw
+    if send_time:
+        out += b"\x18" + varint(send_time)
+    return out
 
 
 def _own(req_user_id: str, peer: Requester) -> None:
@@ -223,6 +246,8 @@ class Dispatcher:
                 exc_info=True,
             )
             return self._error(peer, req, ErrCode.SERVER_INTERNAL, "internal error")
+        if result is _DEFERRED:
+            return _NOTHING
         reply = encode_response(req.req_identifier, req.msg_incr, req.operation_id, 0, "", result.data)
         return Handled((reply, *result.after), result.close)
 
@@ -272,20 +297,28 @@ class Dispatcher:
     # -- sending -------------------------------------------------------------------------------------
     async def _send_msg(self, peer: Requester, req: WsRequest) -> _Result:
         msg = sdkws_pb2.MsgData.FromString(req.data)
-        outcome = await self._sender.send(
-            msg,
-            operation_id=req.operation_id,
-            sender=Sender(peer.user_id, peer.platform_id, peer.is_admin, peer.conn_id),
+        msg_incr, operation_id = req.msg_incr, req.operation_id
+        errors = self._metrics.ws_errors
+
+        def done(job: SendJob) -> None:
+            # Called by the transfer stage after the commit (or with the error that prevented it).
+            if job.err_code:
+                code = ErrCode(job.err_code)
+                errors.labels(code=str(job.err_code)).inc()
+                peer.push(encode_response(ReqIdentifier.SEND_MSG, msg_incr, operation_id, code, code.err_msg))
+                return
+            resp = send_msg_resp(job.server_msg_id, job.client_msg_id, job.send_time)
+            peer.push(encode_response(ReqIdentifier.SEND_MSG, msg_incr, operation_id, 0, "", resp))
+            if job.want_echo and job.push is not None:
+                # The fan-out skipped this connection so that its echo comes after the reply, with the
+                # request's operationID: the JS SDK then patches its own message instead of showing it twice.
+                peer.push(job.push.frame)
+
+        await self._sender.submit(
+            msg, operation_id=operation_id, sender=Sender(peer.user_id, peer.platform_id, peer.is_admin, peer.conn_id),
+            on_done=done,
         )
-        resp = msg_pb2.SendMsgResp(
-            serverMsgID=outcome.server_msg_id, clientMsgID=outcome.client_msg_id, sendTime=outcome.send_time
-        )
-        after: list[bytes] = []
-        if outcome.echo is not None:
-            # The fan-out skipped this connection so that its echo comes after the reply, with the
-            # request's operationID: the JS SDK then patches its own message instead of showing it twice.
-            after.append(push_frame(outcome.conversation_id, outcome.echo.SerializeToString(), req.operation_id))
-        return _Result(resp.SerializeToString(), after)
+        return _DEFERRED
 
     async def _send_signal(self, peer: Requester, req: WsRequest) -> _Result:
         raise args_error("signal messages are not supported")

@@ -36,7 +36,7 @@ from openim.config import GatewayConfig
 from openim.gateway.handshake import HandshakeRefused, check_claims, parse_conn_args
 from openim.gateway.registry import LocalSessions
 from openim.gateway.requests import Dispatcher, MessageSender, SyncReader, status_push_frame
-from openim.gateway.session import Session, SessionLimits
+from openim.gateway.session import Outbox, Session, SessionLimits
 from openim.gateway.transport import (
     CLOSE_GOING_AWAY,
     CLOSE_POLICY_VIOLATION,
@@ -105,6 +105,7 @@ class Gateway:
         self._tokens = tokens
         self._session_hooks = session_hooks  # afterUserOnline/Offline/KickOff callbacks (openim.webhooks)
         self._local = LocalSessions()
+        self._outbox = Outbox()  # connections with frames queued since the last flush
         self._dispatcher = Dispatcher(
             sync=sync, sender=sender, online=self, subscriptions=self._local, metrics=node.metrics,
             forget_push_token=forget_push_token,
@@ -123,6 +124,7 @@ class Gateway:
         self._peers: list[str] = []
         self._peers_expire = -1.0
         self.port = 0  # the bound port once serving (useful with port 0)
+        self._node_id_prefix = node.node_id + "/"
 
     # -- wiring -----------------------------------------------------------------------------------------
     def register_inbox(self, inbox: NodeInbox) -> None:
@@ -138,6 +140,7 @@ class Gateway:
     # -- module protocol ------------------------------------------------------------------------------
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._outbox.run)
             nursery.start_soon(self._refresh_presence_loop)
             nursery.start_soon(self._status_loop)
             self.port = await nursery.start(self._listen, nursery)
@@ -243,6 +246,7 @@ class Gateway:
             dispatcher=self._dispatcher,
             metrics=self._metrics,
             limits=self._web_limits if platform == Platform.WEB else self._limits,
+            outbox=self._outbox,
         )
         if args.is_msg_resp:
             # First in the outbound queue, so it precedes any push; it is WRITTEN only once the session
@@ -346,21 +350,38 @@ class Gateway:
 
     # -- inbox handlers (synchronous: they only queue frames) ------------------------------------------
     def on_deliver(self, body: bytes) -> None:
-        """A push frame for some users' local connections, minus the sender's connection."""
+        """A push frame from another process's push stage for some users' local connections."""
         delivery = Delivery.decode(body)
-        prefix = self._node.node_id + "/"
-        exclude = delivery.exclude_conn[len(prefix) :] if delivery.exclude_conn.startswith(prefix) else None
+        self.deliver(delivery.frame, delivery.user_ids, delivery.exclude_conn)
+
+    def deliver(self, frame: bytes, user_ids: Sequence[str], exclude_conn: str) -> int:
+        """Queue ``frame`` on every local connection of ``user_ids`` except ``exclude_conn``
+        ("<node>/<conn>"), which gets its echo after its 1003 reply instead. The push stage of this
+        process calls it directly (openim.pipeline.push.LocalDelivery)."""
+        prefix = self._node_id_prefix
+        exclude = exclude_conn[len(prefix) :] if exclude_conn.startswith(prefix) else None
         written = 0
-        for user_id in delivery.user_ids:
-            for session in self._local.of_user(user_id):
+        of_user = self._local.of_user
+        for user_id in user_ids:
+            for session in of_user(user_id):
                 if session.conn_id == exclude:
                     continue  # it gets its echo from its own 1003 reply path, after the reply
                 if session.platform_id == Platform.IOS and session.background:
                     continue  # OpenIM counts a backgrounded iOS app as offline
-                if session.push(delivery.frame):
+                if session.push(frame):
                     written += 1
         if written:
             self._metrics.pushes.inc(written)
+        return written
+
+    def presence(self, user_ids: Sequence[str]) -> dict[str, list[PresenceEntry]]:
+        """This process's connections of each user (the whole truth when the bus is in-process)."""
+        out: dict[str, list[PresenceEntry]] = {}
+        for user_id in user_ids:
+            sessions = self._local.of_user(user_id)
+            if sessions:
+                out[user_id] = [self._entry(s) for s in sessions]
+        return out
 
     def on_kick(self, body: bytes) -> None:
         """End a user's sessions on some platforms, except those using the surviving token."""

@@ -1,31 +1,31 @@
-"""One authenticated WebSocket connection: three tasks around two queues.
+"""One authenticated WebSocket connection: one reader task and an outgoing buffer.
 
 ::
 
-    reader ──ping──────────────────────────────► outbound queue ──► writer ──► socket
-       │                                              ▲
-       └─requests──► request queue ──► request task ──┘ (reply, then echo)
-                                                      ▲
-                          inbox (pushes, kicks, 2005) ┘ push(): never blocks
+    socket ──► reader: frames ──► ping: pong queued
+                                 └► request: Dispatcher ──► reply queued (1003: queued later, by
+                                                            whoever completes the send's batch)
+    pushes, kicks, 2005, replies ──► push(): queued, the connection marked dirty ──► Outbox flush:
+                                     one non-blocking write of everything queued, per connection
 
 Why this shape:
 
-- The **reader** only classifies frames. It answers ``{"type":"ping"}`` itself, by putting the pong on
-  the outbound queue, so a slow request (a 1003 waiting for its commit) never delays a heartbeat: the
-  JS SDK closes the socket when one pong is late. Every frame re-arms the idle deadline.
-- The **request task** runs requests one at a time in arrival order, as the Go gateway does per
-  connection (the SDK serialises sends anyway). The request queue is bounded: a client that pipelines
-  more than that waits for TCP backpressure, it cannot grow our memory.
-- The **writer** is the only task that writes data frames, so the order on the wire is the enqueue
-  order (the 1003 reply before its echo, the kick frame before the close).
-- **Pushes** come from synchronous inbox handlers and must not wait for a slow client. ``push`` is
-  non-blocking; when the outbound queue is full the client is not keeping up, and the connection is
-  dropped (counted in ``push_dropped``): it reconnects and syncs, since push is best effort and sync
-  is the guarantee (DESIGN.md invariant 4).
+- The **reader** never waits for durability: a 1003 is checked, queued for the transfer stage, and the
+  reader reads on. The transfer stage writes the reply and then the echo into this connection's buffer
+  after the commit (in that order: the JS SDK needs the reply first). Other requests (pulls, seqs) are
+  answered inline, in arrival order, as the Go gateway does per connection.
+- **Writing** never blocks the writer's caller: :meth:`Session.push` appends to the transport's buffer
+  and marks the session dirty in the gateway's :class:`Outbox`, whose flush writes each dirty
+  connection once, however many frames it got in the batch. Only when the kernel buffer is full does a
+  task wait for the socket (started on demand). A client that lets ``outbound_frames`` frames pile up
+  unwritten is not keeping up and is dropped (counted in ``push_dropped``): it reconnects and syncs,
+  since push is best effort and sync is the guarantee.
+- A session queues nothing to the wire before :meth:`run`: the handshake's OK frame is queued first and
+  leaves once the login is registered (presence, kicks).
 
-Closing is first-reason-wins: :meth:`Session.end` records why and cancels the tasks; the close frame
-is sent once, on the way out. :meth:`Session.close_after_flush` instead queues the close behind the
-frames already queued (kick, logout).
+Closing is first-reason-wins: :meth:`Session.end` records why and cancels the reader; the close frame is
+sent once, on the way out, after what was queued. :meth:`Session.close_after_flush` closes once the
+frames queued so far are written (kick, logout).
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ from openim.gateway.transport import (
 )
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
-from openim.wire.envelope import KICK_FRAME, PONG_TEXT, EnvelopeError, WsRequest, decode_request, parse_text_frame
+from openim.wire.envelope import KICK_FRAME, PONG_TEXT, EnvelopeError, decode_request, parse_text_frame
 
-__all__ = ["Session", "SessionLimits"]
+__all__ = ["Outbox", "Session", "SessionLimits"]
 
 log = get_log("gateway")
 
@@ -57,37 +57,82 @@ log = get_log("gateway")
 _NOT_SENDABLE: Final = frozenset({1005, CLOSE_ABNORMAL, 1015})
 
 
-# Most frames one write carries; bounds the latency a huge backlog adds to the first of them.
-WRITE_BATCH = 256
-
-
 @dataclass(frozen=True, slots=True)
 class SessionLimits:
-    """Timers and queue bounds of a session.
+    """Timers and bounds of a session.
 
     ``outbound_frames``: the Go gateway uses 256; we allow more because a frame here is a reference to
     bytes shared by every recipient, so a burst to a healthy client costs little, while a stuck client
-    still fills it within seconds under load. ``ping_interval`` 0 disables protocol pings (the gateway
+    still reaches it within seconds under load. ``ping_interval`` 0 disables protocol pings (the gateway
     enables them for Web connections, as OpenIM does).
     """
 
     idle_timeout: float = 30.0
     ping_interval: float = 0.0
     outbound_frames: int = 512
-    pending_requests: int = 64
 
 
-@dataclass(frozen=True, slots=True)
-class _CloseMarker:
-    code: int
-    reason: str
+class Outbox:
+    """The connections with frames queued since the last flush; a flush writes each of them once.
 
+    Whoever queues a frame marks its session; the first mark after a flush wakes the flusher task, which
+    runs after the current task yields, i.e. once the batch being worked on has queued everything. So a
+    batch of N messages to a connection costs one ``send``, not N.
+    """
 
-_Outbound = bytes | str | _CloseMarker
+    def __init__(self) -> None:
+        self._dirty: list[Session] = []
+        self._wake = trio.lowlevel.ParkingLot()
+
+    def mark(self, session: Session) -> None:
+        if not self._dirty:
+            self._wake.unpark_all()
+        self._dirty.append(session)
+
+    def flush(self) -> None:
+        dirty, self._dirty = self._dirty, []
+        for session in dirty:
+            session.flush()
+
+    async def run(self) -> None:
+        while True:
+            if not self._dirty:
+                await self._wake.park()
+            self.flush()
 
 
 class Session:
-    """The server side of one logged-in connection (see the module docstring for the task layout)."""
+    """The server side of one logged-in connection (see the module docstring)."""
+
+    __slots__ = (
+        "__weakref__",
+        "_backlog",
+        "_close_after",
+        "_close_detail",
+        "_closing",
+        "_conn",
+        "_dirty",
+        "_dispatcher",
+        "_ended",
+        "_idle",
+        "_limits",
+        "_metrics",
+        "_nursery",
+        "_outbox",
+        "_running",
+        "_scope",
+        "_violation",
+        "_writing",
+        "background",
+        "close_code",
+        "close_reason",
+        "conn_id",
+        "is_admin",
+        "platform_id",
+        "remote",
+        "token",
+        "user_id",
+    )
 
     def __init__(
         self,
@@ -101,6 +146,7 @@ class Session:
         dispatcher: Dispatcher,
         metrics: Metrics,
         limits: SessionLimits,
+        outbox: Outbox,
     ) -> None:
         self.conn_id = conn_id
         self.user_id = user_id
@@ -113,8 +159,13 @@ class Session:
         self._dispatcher = dispatcher
         self._metrics = metrics
         self._limits = limits
-        self._out_send, self._out_recv = trio.open_memory_channel[_Outbound](limits.outbound_frames)
-        self._req_send, self._req_recv = trio.open_memory_channel[WsRequest](limits.pending_requests)
+        self._outbox = outbox
+        self._backlog = 0  # frames queued since the kernel last took everything
+        self._dirty = False  # marked in the outbox, not flushed yet
+        self._running = False  # run() started: queued frames may leave
+        self._writing = False  # a task waits for the socket to take the rest
+        self._close_after: tuple[int, str] | None = None
+        self._nursery: trio.Nursery | None = None
         self._scope = trio.CancelScope()
         self._idle: trio.CancelScope | None = None
         self._closing = False  # a close is queued or done: accept no more frames
@@ -129,29 +180,42 @@ class Session:
 
     # -- called from anywhere (synchronous, never blocks) ----------------------------------------------
     def push(self, frame: bytes | str) -> bool:
-        """Queue a frame for the writer; False if the session is closing or was just dropped for
-        being too slow (the queue was full)."""
+        """Queue a frame; False if the session is closing or was just dropped for being too slow."""
         if self._closing:
             return False
-        try:
-            self._out_send.send_nowait(frame)
-        except trio.WouldBlock:
+        if self._backlog >= self._limits.outbound_frames:
             self._metrics.push_dropped.inc()
-            self.end(CLOSE_TRY_AGAIN_LATER, "slow consumer", f"outbound queue full ({self._limits.outbound_frames})")
+            self.end(CLOSE_TRY_AGAIN_LATER, "slow consumer", f"outbound backlog full ({self._limits.outbound_frames})")
             return False
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            return False
+        self._conn.queue(frame)
+        self._backlog += 1
+        if not self._dirty and self._running:
+            self._dirty = True
+            self._outbox.mark(self)
         return True
 
+    def flush(self) -> None:
+        """Hand the queued frames to the kernel (the outbox calls this once per batch)."""
+        self._dirty = False
+        if self._writing or self._ended:
+            return
+        if self._conn.flush_nowait():
+            self._backlog = 0
+            if self._close_after is not None:
+                self.end(*self._close_after)
+        elif self._nursery is not None:
+            self._writing = True
+            self._nursery.start_soon(self._write_rest)
+
     def close_after_flush(self, code: int, reason: str) -> None:
-        """Close once the frames queued so far are written (or at once if the queue is full)."""
+        """Close once the frames queued so far are written."""
         if self._closing:
             return
-        try:
-            self._out_send.send_nowait(_CloseMarker(code, reason))
-        except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
-            self.end(code, reason)
         self._closing = True
+        self._close_after = (code, reason)
+        if self._running and not self._dirty:
+            self._dirty = True
+            self._outbox.mark(self)
 
     def kick(self) -> None:
         """Another login replaced this one (or an admin forced a logout): 2002, then close."""
@@ -182,16 +246,19 @@ class Session:
         try:
             with self._scope:
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._write_loop)
-                    nursery.start_soon(self._request_loop)
+                    self._nursery = nursery
+                    self._running = True
+                    self.flush()  # what was queued before the login was registered (the OK frame)
+                    if self._close_after is not None and not self._ended:
+                        self._dirty = True
+                        self._outbox.mark(self)
                     if self._limits.ping_interval > 0:
                         nursery.start_soon(self._ping_loop)
                     await self._read_loop()
                     nursery.cancel_scope.cancel()
         finally:
             self._closing = True
-            self._out_send.close()
-            self._req_send.close()
+            self._nursery = None
             code = CLOSE_NORMAL if self.close_code in _NOT_SENDABLE else self.close_code
             with trio.CancelScope(shield=True):
                 await self._conn.close(code, self.close_reason)
@@ -212,24 +279,31 @@ class Session:
                 log.info("conn.closed", **fields)
 
     async def _read_loop(self) -> None:
-        with trio.CancelScope(deadline=trio.current_time() + self._limits.idle_timeout) as idle:
+        timeout = self._limits.idle_timeout
+        with trio.CancelScope(deadline=trio.current_time() + timeout) as idle:
             self._idle = idle
+            receive = self._conn.receive
             while True:
                 try:
-                    frame = await self._conn.receive()
+                    frames = await receive()
                 except TransportClosed as exc:
                     self._peer_closed(exc)
                     return
-                idle.deadline = trio.current_time() + self._limits.idle_timeout
+                idle.deadline = trio.current_time() + timeout
                 try:
-                    await self._on_frame(frame)
+                    for frame in frames:
+                        await self._on_frame(frame)
                 except ProtocolViolation as exc:
                     self._violation = True
                     self.end(CLOSE_POLICY_VIOLATION, "protocol error", str(exc))
                     return
+                if self._closing:
+                    if self._close_after is not None and not self._ended:
+                        self.end(*self._close_after)
+                    return
         self._idle = None
         if idle.cancelled_caught:
-            self.end(CLOSE_NORMAL, "idle timeout", f"no frame for {self._limits.idle_timeout:g} s")
+            self.end(CLOSE_NORMAL, "idle timeout", f"no frame for {timeout:g} s")
 
     def _peer_closed(self, exc: TransportClosed) -> None:
         if exc.code == CLOSE_TOO_BIG:
@@ -254,48 +328,25 @@ class Session:
         except EnvelopeError as exc:
             raise ProtocolViolation(f"envelope: {exc}") from None
         admit(req, self.user_id)
-        await self._req_send.send(req)
+        handled = await self._dispatcher.handle(self, req)
+        for out in handled.frames:
+            if not self.push(out):
+                return
+        if handled.close:
+            self.close_after_flush(CLOSE_NORMAL, "logout")
 
-    async def _request_loop(self) -> None:
-        async for req in self._req_recv:
-            try:
-                handled = await self._dispatcher.handle(self, req)
-            except ProtocolViolation as exc:
-                self._violation = True
-                self.end(CLOSE_POLICY_VIOLATION, "protocol error", str(exc))
-                return
-            for frame in handled.frames:
-                if not self.push(frame):
-                    return
-            if handled.close:
-                self.close_after_flush(CLOSE_NORMAL, "logout")
-                return
-
-    async def _write_loop(self) -> None:
-        """Write frames in queue order; everything queued at the moment leaves in one write."""
-        async for first in self._out_recv:
-            batch: list[bytes | str | _CloseMarker] = [first]
-            while len(batch) < WRITE_BATCH:
-                try:
-                    batch.append(self._out_recv.receive_nowait())
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    break
-            frames: list[bytes | str] = []
-            close: _CloseMarker | None = None
-            for item in batch:
-                if isinstance(item, _CloseMarker):
-                    close = item
-                    break
-                frames.append(item)
-            try:
-                if frames:
-                    await self._conn.send_many(frames)
-            except TransportClosed as exc:
-                self._peer_closed(exc)
-                return
-            if close is not None:
-                self.end(close.code, close.reason)
-                return
+    async def _write_rest(self) -> None:
+        """The kernel buffer was full: wait until it takes everything queued, then maybe close."""
+        try:
+            await self._conn.flush()
+        except TransportClosed as exc:
+            self._peer_closed(exc)
+            return
+        finally:
+            self._writing = False
+        self._backlog = 0
+        if self._close_after is not None:
+            self.end(*self._close_after)
 
     async def _ping_loop(self) -> None:
         interval = self._limits.ping_interval

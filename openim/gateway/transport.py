@@ -2,10 +2,10 @@
 
 The rest of the gateway sees three small things: an :class:`Upgrade` (an HTTP upgrade request it may
 accept or answer with a plain HTTP response), a :class:`WsConnection` (receive/send whole frames,
-ping, close) and :class:`TransportClosed`. Today they are backed by trio-websocket, the card's choice,
-which does the HTTP handshake, fragmentation, control frames and the size limit well. Its send path
-writes one frame per ``send_all``; when the throughput targets need it, this module is where a wsproto
-driver with coalesced writes replaces it (DESIGN.md section 4b) without touching sessions.
+ping, close) and :class:`TransportClosed`. Two backings: trio-websocket here (the card's library,
+selectable with ``gateway.transport: trio-websocket``; one ``send_all`` per frame), and the default in
+openim.gateway.transport_wsproto (wsproto for the handshake, then our own frame codec on the raw
+socket with one non-blocking write per flush).
 
 Frames are ``bytes`` for binary and ``str`` for text, in both directions: the OpenIM JS protocol puts
 requests, replies and pushes in binary frames and only the handshake result and heartbeats in text
@@ -14,7 +14,7 @@ frames, so the type alone says which opcode to use.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
@@ -69,19 +69,29 @@ class TransportLimits:
 
 
 class WsConnection(Protocol):
-    """An open WebSocket, whole frames at a time."""
+    """An open WebSocket. Reading returns whole messages; writing is split in two so that a
+    connection's frames can pile up while a batch is worked on and leave in one write:
+    :meth:`queue` (no I/O) and :meth:`flush_nowait` (one non-blocking write of everything queued)."""
 
     @property
     def remote(self) -> str: ...
 
-    async def receive(self) -> str | bytes:
-        """The next complete message; raises :class:`TransportClosed` once the connection is closed."""
+    async def receive(self) -> list[str | bytes]:
+        """The next complete messages (at least one), in order; raises :class:`TransportClosed` once
+        the connection is closed."""
+
+    def queue(self, frame: str | bytes) -> None:
+        """Append one frame (text for str, binary for bytes) to the outgoing buffer; never blocks."""
+
+    def flush_nowait(self) -> bool:
+        """Hand as much of the outgoing buffer to the kernel as it takes now; True when it is empty
+        (or the connection is broken: the reader reports that)."""
+
+    async def flush(self) -> None:
+        """Write the whole outgoing buffer, waiting for the socket when the kernel buffer is full."""
 
     async def send(self, frame: str | bytes) -> None:
-        """Write one frame (text for str, binary for bytes); raises :class:`TransportClosed`."""
-
-    async def send_many(self, frames: Sequence[str | bytes]) -> None:
-        """Write several frames in order, in as few writes as the backing allows."""
+        """Queue one frame and flush; raises :class:`TransportClosed`."""
 
     async def ping(self) -> None:
         """Send a protocol ping and wait for its pong; raises :class:`TransportClosed`."""
@@ -129,34 +139,45 @@ def _closed(exc: trio_websocket.ConnectionClosed) -> TransportClosed:
 
 
 class _TwsConnection:
-    """:class:`WsConnection` over a trio-websocket connection."""
+    """:class:`WsConnection` over a trio-websocket connection (one ``send_all`` per frame: it has no
+    non-blocking write, so :meth:`flush_nowait` only reports that frames are waiting)."""
 
-    __slots__ = ("_close_timeout", "_remote", "_ws")
+    __slots__ = ("_close_timeout", "_out", "_remote", "_ws")
 
     def __init__(self, ws: trio_websocket.WebSocketConnection, close_timeout: float) -> None:
         self._ws = ws
         self._close_timeout = close_timeout
         self._remote = _endpoint(ws.remote)
+        self._out: list[str | bytes] = []
 
     @property
     def remote(self) -> str:
         return self._remote
 
-    async def receive(self) -> str | bytes:
+    async def receive(self) -> list[str | bytes]:
         try:
-            return await self._ws.get_message()
+            return [await self._ws.get_message()]
         except trio_websocket.ConnectionClosed as exc:
             raise _closed(exc) from None
+
+    def queue(self, frame: str | bytes) -> None:
+        self._out.append(frame)
+
+    def flush_nowait(self) -> bool:
+        return not self._out
+
+    async def flush(self) -> None:
+        while self._out:
+            frame = self._out.pop(0)
+            try:
+                await self._ws.send_message(frame)
+            except trio_websocket.ConnectionClosed as exc:
+                self._out.clear()
+                raise _closed(exc) from None
 
     async def send(self, frame: str | bytes) -> None:
-        try:
-            await self._ws.send_message(frame)
-        except trio_websocket.ConnectionClosed as exc:
-            raise _closed(exc) from None
-
-    async def send_many(self, frames: Sequence[str | bytes]) -> None:
-        for frame in frames:  # trio-websocket writes one frame per send_all
-            await self.send(frame)
+        self.queue(frame)
+        await self.flush()
 
     async def ping(self) -> None:
         try:

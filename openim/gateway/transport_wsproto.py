@@ -1,13 +1,15 @@
-"""The WebSocket transport on wsproto directly: the gateway's fast path (DESIGN.md section 4b).
+"""The default WebSocket transport: wsproto for the HTTP upgrade, our own frames after it.
 
 Same contract as the trio-websocket backing in openim.gateway.transport (Upgrade, WsConnection,
-TransportClosed), with two differences that matter for throughput and memory:
+TransportClosed), shaped for throughput and memory:
 
-* ``send_many``: the session's writer hands over every frame queued for the connection and they leave
-  in ONE ``send_all`` (a syscall and a scheduler step per burst instead of per frame) — pushes to a
-  busy connection and group fan-out are dominated by that cost;
-* no task of its own per connection: frames are read by the session's reader calling ``receive``
-  (trio-websocket keeps a reader task, a message queue and its channels for every connection).
+* after the 101 the connection leaves wsproto and trio's stream: the socket is a plain non-blocking
+  socket, read with one ``recv`` per readiness and parsed by :class:`openim.gateway.wsframes.FrameReader`
+  (C unmasking), so a read of many frames costs one syscall and a few integer operations per frame;
+* writing is a buffer: :meth:`queue` appends encoded frames, :meth:`flush_nowait` hands them all to the
+  kernel in ONE non-blocking ``send``; only when the kernel buffer is full does a task wait
+  (:meth:`flush`). Pushes to a busy connection and group fan-out are dominated by that cost;
+* no task of its own per connection: the session's reader calls ``receive``.
 
 Control frames are answered inline: a ping read by ``receive`` is ponged at once; a close frame is
 echoed and ends the connection.
@@ -17,19 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+import socket
 from functools import partial
 
 import trio
 from wsproto import ConnectionType, WSConnection
-from wsproto.connection import ConnectionState
 from wsproto.events import (
     AcceptConnection,
     BytesMessage,
-    CloseConnection,
     Event,
-    Ping,
-    Pong,
     RejectConnection,
     RejectData,
     Request,
@@ -39,150 +37,194 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from openim.gateway.transport import (
     CLOSE_ABNORMAL,
-    CLOSE_POLICY_VIOLATION,
-    CLOSE_TOO_BIG,
     TransportClosed,
     TransportLimits,
     UpgradeHandler,
 )
+from openim.gateway.wsframes import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FrameError,
+    FrameReader,
+    close_payload,
+    encode_frame,
+    parse_close,
+)
 
 READ_SIZE = 65536
+_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, OSError)
 
 
-class _WsprotoConnection:
-    """:class:`openim.gateway.transport.WsConnection` over a trio stream and a wsproto state machine."""
+class _RawWsConnection:
+    """:class:`openim.gateway.transport.WsConnection` on a non-blocking socket (see the module docstring)."""
 
-    __slots__ = ("_events", "_limits", "_parts", "_pongs", "_remote", "_send_lock", "_stream", "_text", "_ws")
+    __slots__ = (
+        "_broken", "_close_sent", "_closed", "_initial", "_limits", "_out", "_peer_close", "_pongs", "_reader",
+        "_remote", "_sock",
+    )
 
     def __init__(
-        self, stream: trio.SocketStream, ws: WSConnection, limits: TransportLimits, remote: str, events: list[Event]
+        self, sock: socket.socket, limits: TransportLimits, remote: str, initial: list[str | bytes]
     ) -> None:
-        self._stream = stream
-        self._ws = ws
+        sock.setblocking(False)
+        self._sock = sock
         self._limits = limits
         self._remote = remote
-        self._events = events  # already parsed, not yet consumed (arrived with the handshake)
-        self._send_lock = trio.Lock()
-        self._parts: list[bytes | str] = []  # a fragmented message being assembled
-        self._text = False
+        self._reader = FrameReader(limits.max_frame_size)
+        self._initial = initial  # whole messages that arrived with the handshake
+        self._out: list[bytes] = []  # encoded frames the kernel has not taken yet
         self._pongs: dict[bytes, trio.Event] = {}
+        self._broken = False  # a write failed: the peer is gone
+        self._close_sent = False
+        self._closed = False  # the socket is closed
+        self._peer_close: TransportClosed | None = None  # a close frame read after messages still to deliver
 
     @property
     def remote(self) -> str:
         return self._remote
 
     # -- reading ----------------------------------------------------------------------------------
-    async def receive(self) -> str | bytes:
+    async def receive(self) -> list[str | bytes]:
+        if self._initial:
+            initial, self._initial = self._initial, []
+            return initial
+        if self._peer_close is not None:
+            raise self._peer_close
         while True:
-            while self._events:
-                event = self._events.pop(0)
-                message = await self._on_event(event)
-                if message is not None:
-                    return message
-            await self._fill()
-
-    async def _fill(self) -> None:
-        """Read from the socket into wsproto; a peer that vanished is 1006."""
-        try:
-            data = await self._stream.receive_some(READ_SIZE)
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise TransportClosed(CLOSE_ABNORMAL, "") from exc
-        if not data:
-            raise TransportClosed(CLOSE_ABNORMAL, "")
-        try:
-            self._ws.receive_data(data)
-            self._events.extend(self._ws.events())
-        except RemoteProtocolError as exc:
-            await self._abort(CLOSE_POLICY_VIOLATION, str(exc)[:100])
-            raise TransportClosed(CLOSE_POLICY_VIOLATION, "protocol error") from exc
-
-    async def _on_event(self, event: Event) -> str | bytes | None:
-        if isinstance(event, TextMessage | BytesMessage):
-            self._parts.append(event.data if isinstance(event.data, str) else bytes(event.data))
-            self._text = isinstance(event, TextMessage)
-            size = sum(len(p) for p in self._parts)
-            if size > self._limits.max_frame_size:
-                self._parts.clear()
-                await self._abort(CLOSE_TOO_BIG, "message too big")
-                raise TransportClosed(CLOSE_TOO_BIG, "message too big")
-            if not event.message_finished:
-                return None
-            parts, self._parts = self._parts, []
-            if self._text:
-                return "".join(str(p) for p in parts)
-            return b"".join(p if isinstance(p, bytes) else p.encode() for p in parts)
-        if isinstance(event, Ping):
-            await self._write(self._ws.send(event.response()))
-            return None
-        if isinstance(event, Pong):
-            waiter = self._pongs.pop(bytes(event.payload), None)
-            if waiter is not None:
-                waiter.set()
-            return None
-        if isinstance(event, CloseConnection):
-            with contextlib.suppress(TransportClosed):
-                if self._ws.state is ConnectionState.REMOTE_CLOSING:
-                    await self._write(self._ws.send(event.response()))
-            await self._stream.aclose()
-            raise TransportClosed(event.code, event.reason or "")
-        return None
+            if self._closed:
+                raise TransportClosed(CLOSE_ABNORMAL, "")
+            await trio.lowlevel.wait_readable(self._sock)
+            try:
+                data = self._sock.recv(READ_SIZE)
+            except BlockingIOError:
+                continue
+            except _GONE as exc:
+                raise TransportClosed(CLOSE_ABNORMAL, "") from exc
+            if not data:
+                raise TransportClosed(CLOSE_ABNORMAL, "")
+            try:
+                frames = self._reader.feed(data)
+            except FrameError as exc:
+                await self._abort(exc.code, exc.reason)
+                raise TransportClosed(exc.code, exc.reason) from None
+            messages: list[str | bytes] = []
+            for opcode, payload in frames:
+                if opcode == OP_BINARY:
+                    messages.append(payload)
+                elif opcode == OP_TEXT:
+                    try:
+                        messages.append(payload.decode())
+                    except UnicodeDecodeError:
+                        await self._abort(1007, "text frame is not UTF-8")
+                        raise TransportClosed(1007, "text frame is not UTF-8") from None
+                elif opcode == OP_PING:
+                    self._out.append(encode_frame(OP_PONG, payload))
+                    self.flush_nowait()
+                elif opcode == OP_PONG:
+                    waiter = self._pongs.pop(payload, None)
+                    if waiter is not None:
+                        waiter.set()
+                elif opcode == OP_CLOSE:
+                    code, reason = parse_close(payload)
+                    if not self._close_sent:  # echo it (RFC 6455 5.5.1), then the socket goes
+                        self._close_sent = True
+                        self._out.append(encode_frame(OP_CLOSE, payload[:2]))
+                        self.flush_nowait()
+                    self._shut()
+                    closed = TransportClosed(code, reason)
+                    if messages:
+                        self._peer_close = closed
+                        return messages
+                    raise closed
+            if messages:
+                return messages
 
     # -- writing ----------------------------------------------------------------------------------
-    async def _write(self, data: bytes) -> None:
-        async with self._send_lock:
-            try:
-                await self._stream.send_all(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                raise TransportClosed(CLOSE_ABNORMAL, "") from exc
+    def queue(self, frame: str | bytes) -> None:
+        if isinstance(frame, str):
+            self._out.append(encode_frame(OP_TEXT, frame.encode()))
+        else:
+            self._out.append(encode_frame(OP_BINARY, frame))
 
-    def _encode(self, frame: str | bytes) -> bytes:
+    def flush_nowait(self) -> bool:
+        out = self._out
+        if not out:
+            return True
+        if self._broken or self._closed:
+            out.clear()
+            return True
+        data = out[0] if len(out) == 1 else b"".join(out)
         try:
-            if isinstance(frame, str):
-                return self._ws.send(TextMessage(data=frame))
-            return self._ws.send(BytesMessage(data=frame))
-        except LocalProtocolError as exc:  # the connection is closing or closed
-            raise TransportClosed(CLOSE_ABNORMAL, "closed") from exc
+            sent = self._sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except _GONE:
+            self._broken = True
+            out.clear()
+            return True
+        if sent == len(data):
+            out.clear()
+            return True
+        self._out = [data[sent:]]
+        return False
+
+    async def flush(self) -> None:
+        while not self.flush_nowait():
+            await trio.lowlevel.wait_writable(self._sock)
+        if self._broken:
+            raise TransportClosed(CLOSE_ABNORMAL, "")
 
     async def send(self, frame: str | bytes) -> None:
-        await self._write(self._encode(frame))
-
-    async def send_many(self, frames: Sequence[str | bytes]) -> None:
-        """Every frame in one write: what makes a busy connection cheap."""
-        await self._write(b"".join(self._encode(f) for f in frames))
+        self.queue(frame)
+        await self.flush()
 
     async def ping(self) -> None:
         payload = os.urandom(4)
         waiter = trio.Event()
         self._pongs[payload] = waiter
-        try:
-            await self._write(self._ws.send(Ping(payload=payload)))
-        except LocalProtocolError as exc:
-            raise TransportClosed(CLOSE_ABNORMAL, "closed") from exc
+        self._out.append(encode_frame(OP_PING, payload))
+        await self.flush()
         await waiter.wait()
 
     async def close(self, code: int, reason: str) -> None:
         """Send our close frame, wait (bounded) for the peer's, then close the socket. Never raises."""
-        reason = reason.encode()[:123].decode(errors="ignore")
-        gone = (TransportClosed, LocalProtocolError, trio.BrokenResourceError, trio.ClosedResourceError)
-        with contextlib.suppress(*gone):
-            if self._ws.state is ConnectionState.OPEN:
-                await self._write(self._ws.send(CloseConnection(code=code, reason=reason or None)))
-                with trio.move_on_after(self._limits.close_timeout):
-                    while self._open_or_closing():
-                        await self._fill()
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            await self._stream.aclose()
-
-    def _open_or_closing(self) -> bool:
-        # A method, not an inline comparison: wsproto's state changes behind mypy's narrowing.
-        return self._ws.state is not ConnectionState.CLOSED
+        if self._closed:
+            return
+        with contextlib.suppress(TransportClosed), trio.move_on_after(self._limits.close_timeout):
+            if not self._close_sent:
+                self._close_sent = True
+                self._out.append(encode_frame(OP_CLOSE, close_payload(code, reason)))
+                await self.flush()
+                while self._peer_close is None:
+                    await self.receive()
+        self._shut()
 
     async def _abort(self, code: int, reason: str) -> None:
-        with contextlib.suppress(TransportClosed, LocalProtocolError):
-            if self._ws.state is ConnectionState.OPEN:
-                await self._write(self._ws.send(CloseConnection(code=code, reason=reason)))
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            await self._stream.aclose()
+        if not self._close_sent and not self._closed:
+            self._close_sent = True
+            self._out.append(encode_frame(OP_CLOSE, close_payload(code, reason[:100])))
+            self.flush_nowait()
+        self._shut()
+
+    def _shut(self) -> None:
+        if not self._closed:
+            self._closed = True
+            trio.lowlevel.notify_closing(self._sock)
+            self._sock.close()
+
+
+def _messages_of(events: list[Event]) -> list[str | bytes]:
+    """Whole messages wsproto parsed from bytes that came with the upgrade request (rare)."""
+    out: list[str | bytes] = []
+    for event in events:
+        if isinstance(event, TextMessage) and event.message_finished:
+            out.append(event.data)
+        elif isinstance(event, BytesMessage) and event.message_finished:
+            out.append(bytes(event.data))
+    return out
 
 
 class _WsprotoUpgrade:
@@ -225,14 +267,17 @@ class _WsprotoUpgrade:
     def remote(self) -> str:
         return self._remote
 
-    async def accept(self) -> _WsprotoConnection:
+    async def accept(self) -> _RawWsConnection:
         self.answered = True
         data = self._ws.send(AcceptConnection())
         try:
             await self._stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise TransportClosed(CLOSE_ABNORMAL, "") from exc
-        return _WsprotoConnection(self._stream, self._ws, self._limits, self._remote, self._events)
+        initial = _messages_of(self._events + list(self._ws.events()))
+        # From here on the socket is ours: trio's stream lets go of it (closing the stream is then a no-op).
+        sock = socket.socket(fileno=self._stream.socket.detach())
+        return _RawWsConnection(sock, self._limits, self._remote, initial)
 
     async def respond(self, status: int, body: bytes, content_type: str) -> None:
         self.answered = True

@@ -22,7 +22,7 @@ from openim.config import OfflinePushConfig
 from openim.offline_push.devices import DeviceRegistry
 from openim.offline_push.provider import Notification, ProviderMisconfigured, PushProvider, PushResult
 from openim.ops.logging import get_log
-from openim.services.internal import PushItem
+from openim.pipeline.jobs import PushJob
 from openim.wire.constants import Option, SessionType, conversation_id_for_msg, is_notification_content, option_on
 from openim.wire.errors import OpenIMError
 from openim.wire.pb import sdkws_pb2
@@ -78,11 +78,11 @@ class OfflinePusher:
 
     def submit_offline(
         self,
-        pushes: Sequence[PushItem],
+        pushes: Sequence[PushJob],
         audiences: Sequence[tuple[str, ...]],
         presence: Mapping[str, Sequence[PresenceEntry]],
     ) -> None:
-        """The push stage's hand-over (services.push.OfflineSink): the recipients of each stored message
+        """The push stage's hand-over (openim.pipeline.push.OfflineSink): the recipients of each stored message
         that have no live connection. Online-only messages (seq 0: typing and the like) are not pushed."""
         batch = []
         for p, users in zip(pushes, audiences, strict=True):

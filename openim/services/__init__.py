@@ -14,17 +14,30 @@ if TYPE_CHECKING:
     from openim.node import Node
     from openim.objects import ObjectService
     from openim.offline_push.devices import DeviceRegistry
+    from openim.pipeline.handoff import Handoff
+    from openim.pipeline.jobs import PushJob, SendJob
+    from openim.pipeline.msg import SendService
+    from openim.pipeline.replies import Replies
     from openim.services.conversations import ConversationService
     from openim.services.groups import GroupService
     from openim.services.inbox import NodeInbox
     from openim.services.message_ops import MessageOps
     from openim.services.notify import Notifier
     from openim.services.relations import RelationService
-    from openim.services.send import SendService
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
     from openim.services.users import UserService
     from openim.webhooks.dispatcher import Webhooks
+
+
+@dataclass
+class Pipeline:
+    """The send path's hand-offs, shared by the msg stage and the transfer and push stages."""
+
+    sends: Handoff[SendJob]
+    pushes: Handoff[PushJob]
+    replies: Replies
+    in_process: bool  # memory hand-offs: the stages pass objects, all in this process
 
 
 @dataclass
@@ -42,19 +55,20 @@ class Services:
     objects: ObjectService
     devices: DeviceRegistry
     webhooks: Webhooks
+    pipeline: Pipeline
     coherence: CacheCoherence | None = None  # cluster mode: cache invalidations reach every process
 
 
 def build_services(node: Node) -> Services:
     from openim.objects import ObjectService, make_backend
     from openim.offline_push.devices import DeviceRegistry
+    from openim.pipeline.msg import SendService
     from openim.services.conversations import ConversationService
     from openim.services.groups import GroupService
     from openim.services.inbox import NodeInbox
     from openim.services.message_ops import MessageOps
     from openim.services.notify import Notifier
     from openim.services.relations import RelationService
-    from openim.services.send import SendService
     from openim.services.send_rules import SendRules
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
@@ -66,9 +80,10 @@ def build_services(node: Node) -> Services:
     inbox = NodeInbox(node.bus, node.node_id)
     tokens = TokenService(cfg.secret, cfg.auth, node.store, node.bus)
     users = UserService(node.store, cfg.auth)
+    pipeline = build_pipeline(node, inbox)
     send = SendService(
-        store=node.store, bus=node.bus, inbox=inbox, node_id=node.node_id, messaging=cfg.messaging,
-        metrics=node.metrics, reply_timeout_s=cfg.cluster.send_timeout,
+        store=node.store, sends=pipeline.sends, pushes=pipeline.pushes, replies=pipeline.replies,
+        in_process=pipeline.in_process, node_id=node.node_id, messaging=cfg.messaging, metrics=node.metrics,
     )
     notifier = Notifier(send)
     sync = SyncService(node.store)
@@ -91,6 +106,7 @@ def build_services(node: Node) -> Services:
         objects=ObjectService(node.store, make_backend(cfg), cfg.object_storage),
         devices=DeviceRegistry(node.store),
         webhooks=webhooks,
+        pipeline=pipeline,
     )
     if cfg.bus.backend == "redis":
         from openim.cluster.coherence import CacheCoherence
@@ -100,3 +116,29 @@ def build_services(node: Node) -> Services:
             tokens, users, send, relations, groups, services.conversations, services.message_ops
         )
     return services
+
+
+def build_pipeline(node: Node, inbox: NodeInbox) -> Pipeline:
+    """Memory hand-offs with the in-process bus (one process holds every stage), the Bus's
+    partitioned queues otherwise."""
+    from openim.pipeline import codec
+    from openim.pipeline.handoff import BusHandoff, MemoryHandoff
+    from openim.pipeline.jobs import PushJob, SendJob
+    from openim.pipeline.msg import PUSH_TOPIC, TRANSFER_TOPIC
+    from openim.pipeline.replies import Replies
+
+    cfg = node.config
+    replies = Replies(bus=node.bus, node_id=node.node_id, inbox=inbox, timeout_s=float(cfg.cluster.send_timeout))
+    batch = cfg.messaging.batch_max
+    if cfg.bus.backend == "memory":
+        return Pipeline(MemoryHandoff[SendJob](max_items=batch), MemoryHandoff[PushJob](max_items=batch), replies, True)
+    parts, lease = cfg.messaging.transfer_partitions, float(cfg.cluster.lease_ttl)
+    sends = BusHandoff[SendJob](
+        bus=node.bus, topic=TRANSFER_TOPIC, partitions=parts, owner=node.node_id, max_items=batch,
+        encode=codec.encode_send, decode=codec.decode_send, lease_ttl_s=lease,
+    )
+    pushes = BusHandoff[PushJob](
+        bus=node.bus, topic=PUSH_TOPIC, partitions=parts, owner=node.node_id, max_items=batch,
+        encode=codec.encode_push, decode=codec.decode_push, lease_ttl_s=lease,
+    )
+    return Pipeline(sends, pushes, replies, False)

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from openim.ops.logging import get_log
+from openim.pipeline.msg import SendService
 from openim.services.notify import Notifier
-from openim.services.send import SendService
 from openim.services.sync import SyncService
 from openim.storage.port import Store
 from openim.storage.records import UserConversation, UserRecord, VersionKind, VersionLog, VersionState

@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 from google.protobuf.message import Message
 
 from openim.ops.logging import get_log
+from openim.pipeline.msg import Sender, SendService
 from openim.services.cache import TtlCache
 from openim.services.conversations import check_pagination, id_hash, plan_incremental
 from openim.services.notify import Notifier
-from openim.services.send import Sender, SendService
 from openim.services.users import UserService
 from openim.storage.group_records import (
     GroupMemberRecord,

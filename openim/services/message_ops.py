@@ -26,8 +26,8 @@ from typing import Any, Final
 from google.protobuf.message import Message
 
 from openim.ops.logging import get_log
+from openim.pipeline.msg import Sender, SendOutcome, SendService, now_ms
 from openim.services.notify import Notifier
-from openim.services.send import Sender, SendOutcome, SendService, now_ms
 from openim.services.sync import SyncService
 from openim.services.users import UserService
 from openim.storage.group_records import RoleLevel

@@ -20,7 +20,7 @@ import time
 
 from google.protobuf.message import Message
 
-from openim.services.send import Sender, SendOutcome, SendService
+from openim.pipeline.msg import Sender, SendOutcome, SendService
 from openim.wire.constants import MsgFrom, Option, SessionType
 from openim.wire.jsoncodec import notification_content
 from openim.wire.pb import sdkws_pb2

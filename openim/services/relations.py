@@ -28,10 +28,10 @@ from google.protobuf.message import Message
 
 from openim.config import MessagingConfig
 from openim.ops.logging import get_log
+from openim.pipeline.msg import CACHE_TTL_S, SendService
 from openim.services.cache import TtlCache
 from openim.services.conversations import check_pagination, id_hash, plan_incremental
 from openim.services.notify import Notifier
-from openim.services.send import CACHE_TTL_S, SendService
 from openim.services.users import UserService
 from openim.storage.port import Store
 from openim.storage.records import UserRecord, VersionKind, VersionLog, VersionState

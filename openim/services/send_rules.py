@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from openim.pipeline.msg import Sender
 from openim.services.cache import TtlCache
 from openim.services.groups import GroupService
 from openim.services.relations import RelationService
-from openim.services.send import Sender
 from openim.wire.constants import SessionType
 from openim.wire.pb import sdkws_pb2
 

@@ -7,12 +7,13 @@ storing transaction). Protobuf merges concatenated encodings field by field, so 
 
 from __future__ import annotations
 
-from openim.wire.pb import sdkws_pb2
-
 _SEQ_TAG = bytes([(14 << 3) | 0])  # field 14, wire type varint
 
 
-def _varint(value: int) -> bytes:
+def varint(value: int) -> bytes:
+    """Protobuf's base-128 varint."""
+    if 0 <= value < 0x80:
+        return bytes((value,))
     out = bytearray()
     value &= (1 << 64) - 1  # int64 negatives encode as ten-byte two's complement, as protobuf does
     while True:
@@ -27,11 +28,4 @@ def _varint(value: int) -> bytes:
 
 def with_seq(payload: bytes, seq: int) -> bytes:
     """``payload`` (MsgData without seq) plus ``seq``: still a valid MsgData encoding."""
-    return payload + _SEQ_TAG + _varint(seq) if seq else payload
-
-
-def decode_with_seq(payload: bytes, seq: int) -> sdkws_pb2.MsgData:
-    msg = sdkws_pb2.MsgData()
-    msg.ParseFromString(payload)
-    msg.seq = seq
-    return msg
+    return payload + _SEQ_TAG + varint(seq) if seq else payload

@@ -12,9 +12,9 @@ from typing import Any
 
 from openim.api.framework import Auth, Caller, Router, binding_error
 from openim.node import Node
+from openim.pipeline.msg import now_ms
 from openim.services import Services
 from openim.services.message_ops import Actor, admin_message, check_content
-from openim.services.send import now_ms
 from openim.wire.constants import SessionType
 from openim.wire.errors import OpenIMError, args_error
 from openim.wire.jsoncodec import send_msg_from_json

@@ -24,7 +24,7 @@ from openim.node import Node
 from openim.ops.metrics import Metrics
 from openim.services.inbox import NodeInbox
 from openim.services.internal import Delivery, Kick, StatusChange
-from openim.services.send import Sender, SendOutcome
+from openim.pipeline.msg import Sender, SendOutcome
 from openim.services.tokens import Claims
 from openim.storage.port import Store
 from openim.wire.envelope import HANDSHAKE_OK_TEXT, KICK_FRAME, PONG_TEXT, decode_response, encode_request

@@ -19,7 +19,7 @@ from openim.gateway.session import Session, SessionLimits
 from openim.gateway.transport import TransportClosed
 from openim.ops.metrics import Metrics
 from openim.services.push import push_frame
-from openim.services.send import Sender, SendOutcome
+from openim.pipeline.msg import Sender, SendOutcome
 from openim.wire.envelope import KICK_FRAME, PONG_TEXT, decode_response, encode_request
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.pb import msg_pb2, sdkws_pb2

@@ -28,7 +28,7 @@ from openim.services.message_ops import (
 )
 from openim.services.notify import Notifier
 from openim.services.push import PushStage
-from openim.services.send import Sender, SendService
+from openim.pipeline.msg import Sender, SendService
 from openim.services.sync import SyncService
 from openim.services.transfer import TransferStage
 from openim.services.users import UserService

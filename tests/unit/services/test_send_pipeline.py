@@ -21,7 +21,7 @@ from openim.ops.metrics import Metrics
 from openim.services.inbox import NodeInbox
 from openim.services.internal import KIND_DELIVER, Delivery
 from openim.services.push import PushStage
-from openim.services.send import Sender, SendService
+from openim.pipeline.msg import Sender, SendService
 from openim.services.transfer import TransferStage
 from openim.storage.records import UserRecord
 from openim.storage.sqlite import SqliteStore

@@ -1,9 +1,12 @@
-"""The msg stage of the send path (DESIGN.md section 3): validate, permit, stamp, then hand to transfer
-and wait until the message is durable.
+"""The msg stage of the send path: validate, permit, stamp, and hand the message to the transfer stage.
 
-Callers (the gateway for 1003, the REST API for /msg/send_msg, the notification sender) get a
-:class:`SendOutcome` only after the transfer stage has committed the message and its seq (invariant 1),
-or at once for online-only messages (history=false: typing and the like, seq 0, pushed only).
+:meth:`SendService.submit` is what a connection's reader calls: it checks the message against in-memory
+state (a cache miss reads one row), queues it for the transfer stage and returns; the reader reads on.
+The transfer stage calls the submitted ``on_done`` after the COMMIT (acked means durable), in this
+process directly, or through :class:`openim.pipeline.replies.Replies` when the transfer stage runs in
+another process. :meth:`SendService.send` wraps the same path for callers that wait (the REST API,
+notifications): it returns a :class:`SendOutcome` only once the message is durable, or at once for
+online-only messages (history=false: typing and the like, seq 0, pushed only).
 
 The fan-out skips the connection that sent the message: its own gateway writes the 1003 reply first and
 then the echo (``SendOutcome.echo``), which is the order the JS SDK needs to recognise its own message.
@@ -14,20 +17,21 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import trio
 
-from openim.bus.port import Bus, BusUnavailable
+from openim.bus.port import BusUnavailable
 from openim.config import MessagingConfig
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
+from openim.pipeline.handoff import Handoff
+from openim.pipeline.jobs import PushJob, SendJob
+from openim.pipeline.partitioning import partition_of
+from openim.pipeline.replies import Replies
 from openim.services.cache import TtlCache
-from openim.services.inbox import NodeInbox
-from openim.services.internal import KIND_REPLY, PushItem, SendReply, TransferItem
 from openim.storage.port import Store, StoreUnavailable
 from openim.storage.records import UserRecord
 from openim.wire.constants import (
@@ -50,6 +54,9 @@ REPLY_TIMEOUT_S = 15.0
 RECV_OPT_NOT_RECEIVE = 1
 RECV_OPT_NO_OFFLINE_PUSH = 2
 CACHE_TTL_S = 5.0
+# Users and receive options change only through writers that invalidate them (here and, in a cluster, in
+# every process); the TTL only bounds an invalidation lost with Redis.
+SEND_CACHE_TTL_S = 60.0
 APP_ADMIN_LEVEL = 2
 
 # contentType -> options forced off by the server (OpenIM's encapsulateMsgData rules).
@@ -63,11 +70,6 @@ _FORCED_OFF: dict[int, tuple[str, ...]] = {
         Option.CONVERSATION_UPDATE, Option.SENDER_CONVERSATION_UPDATE, Option.UNREAD_COUNT, Option.OFFLINE_PUSH,
     ),
 }
-
-
-def partition_of(conversation_id: str, partitions: int) -> int:
-    """Stable across processes and restarts (Python's hash() is salted per process)."""
-    return zlib.crc32(conversation_id.encode()) % partitions
 
 
 def now_ms() -> int:
@@ -121,10 +123,7 @@ class SendPolicy(Protocol):
         """(users who get a conversation row, conversation type) for a chat message."""
 
 
-@dataclass
-class _Pending:
-    done: trio.Event = field(default_factory=trio.Event)
-    reply: SendReply | None = None
+OnDone = Callable[[SendJob], None]
 
 
 class SendService:
@@ -132,27 +131,27 @@ class SendService:
         self,
         *,
         store: Store,
-        bus: Bus,
-        inbox: NodeInbox,
+        sends: Handoff[SendJob],
+        pushes: Handoff[PushJob],
+        replies: Replies,
+        in_process: bool,
         node_id: str,
         messaging: MessagingConfig,
         metrics: Metrics,
         policy: SendPolicy | None = None,
-        reply_timeout_s: float = REPLY_TIMEOUT_S,
     ) -> None:
         self._store = store
-        self._reply_timeout = reply_timeout_s
-        self._bus = bus
+        self._sends = sends
+        self._pushes = pushes
+        self._replies = replies
+        self._in_process = in_process  # the transfer stage takes our job objects themselves
         self._node_id = node_id
         self._cfg = messaging
         self._metrics = metrics
         self._policy = policy
         self._hooks: SendHooks | None = None  # webhooks, when any message callback is enabled
-        self._pending: dict[str, _Pending] = {}
-        self._seq = 0
-        self._users: TtlCache[str, UserRecord | None] = TtlCache(CACHE_TTL_S)
-        self._conv_opts: TtlCache[str, dict[str, int]] = TtlCache(CACHE_TTL_S)
-        inbox.register(KIND_REPLY, self._on_reply)
+        self._users: TtlCache[str, UserRecord | None] = TtlCache(SEND_CACHE_TTL_S)
+        self._conv_opts: TtlCache[str, int] = TtlCache(SEND_CACHE_TTL_S)  # "owner\x1fconversation" -> option
 
     def set_policy(self, policy: SendPolicy) -> None:
         self._policy = policy
@@ -165,7 +164,7 @@ class SendService:
         self._users.invalidate(user_id)
 
     def forget_conversation(self, owner_user_id: str, conversation_id: str) -> None:
-        self._conv_opts.invalidate(owner_user_id)
+        self._conv_opts.invalidate(f"{owner_user_id}\x1f{conversation_id}")
 
     async def _user(self, user_id: str) -> UserRecord | None:
         cached = self._users.get(user_id)
@@ -178,25 +177,28 @@ class SendService:
         return user
 
     async def _recv_opt(self, owner: str, conversation_id: str) -> int:
-        """The recipient's receive option for this conversation. Cached per recipient (only the rows that
-        differ from the default), so a user who hears from many peers costs one read per TTL, not one
-        per conversation."""
-        opts = self._conv_opts.get(owner)
-        if opts is None:
-            rows = await self._store.get_user_conversations(owner)
-            opts = {r.conversation_id: r.recv_msg_opt for r in rows if r.recv_msg_opt}
-            self._conv_opts.put(owner, opts)
-        return opts.get(conversation_id, 0)
+        """The recipient's receive option for this conversation: cached per (owner, conversation),
+        invalidated by the writer (forget_conversation); a miss reads that one row."""
+        key = f"{owner}\x1f{conversation_id}"
+        opt = self._conv_opts.get(key)
+        if opt is None:
+            rows = await self._store.get_user_conversations(owner, [conversation_id])
+            opt = rows[0].recv_msg_opt if rows else 0
+            self._conv_opts.put(key, opt)
+        return opt
 
     # -- the send path ------------------------------------------------------------------------------
-    async def send(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender) -> SendOutcome:
-        """Validate, permit, stamp and persist ``msg`` (mutated in place); return once durable.
+    async def submit(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone) -> None:
+        """Validate, permit, stamp ``msg`` (mutated in place) and queue it for the transfer stage.
 
+        A refusal raises :class:`OpenIMError` (the caller answers at once). Otherwise ``on_done(job)`` is
+        called exactly once, after the message is durable (``job.err_code`` 0, ``job.seq`` set) or with
+        the error that kept it from being stored; for an online-only message, before this returns.
         A store or bus outage is answered with a clear error (90002 DatabaseError, or 500 naming the bus),
         never a bare internal error: the client retries with the same clientMsgID, which dedupe makes safe.
         """
         try:
-            return await self._send(msg, operation_id=operation_id, sender=sender)
+            await self._submit(msg, operation_id, sender, on_done)
         except StoreUnavailable as exc:
             self._metrics.messages_refused.labels(code=str(int(ErrCode.DATABASE))).inc()
             log.warning("send.store_unavailable", error=str(exc.__cause__ or exc))
@@ -206,7 +208,29 @@ class SendService:
             log.warning("send.bus_unavailable", error=str(exc.__cause__ or exc))
             raise OpenIMError(ErrCode.SERVER_INTERNAL, "message bus unavailable, message not sent; retry") from exc
 
-    async def _send(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender) -> SendOutcome:
+    async def send(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender) -> SendOutcome:
+        """:meth:`submit` and wait: returns once the message is durable (for the REST API and the
+        server's own notifications, which answer only after that)."""
+        finished = trio.Event()
+        box: list[SendJob] = []
+
+        def done(job: SendJob) -> None:
+            box.append(job)
+            finished.set()
+
+        await self.submit(msg, operation_id=operation_id, sender=sender, on_done=done)
+        await finished.wait()
+        job = box[0]
+        if job.err_code:
+            raise OpenIMError(ErrCode(job.err_code), job.err_detail)
+        msg.seq, msg.serverMsgID, msg.sendTime = job.seq, job.server_msg_id, job.send_time
+        echo = msg if job.want_echo and not job.duplicate and job.seq else None
+        return SendOutcome(
+            job.server_msg_id, job.client_msg_id, job.send_time, job.seq, job.conversation_id,
+            duplicate=job.duplicate, echo=echo,
+        )
+
+    async def _submit(self, msg: sdkws_pb2.MsgData, operation_id: str, sender: Sender, on_done: OnDone) -> None:
         started = time.perf_counter()
         try:
             self._validate(msg, sender)
@@ -219,47 +243,70 @@ class SendService:
         self._stamp(msg)
         conversation_id = conversation_id_for_msg(msg)
         recipients = self.recipients_of(msg)
+        history = option_on(msg.options, Option.HISTORY)
+        if history:
+            owners, conv_type = await self._audience(msg, conversation_id)
+        else:
+            owners, conv_type = (), 0
+        payload = msg.SerializeToString()
         # Group audiences (every member, the sender included) come from the policy, not recipients_of; the
         # fan-out skips the sending connection either way, so it needs its echo from the gateway.
-        echo_wanted = sender.conn_id != "" and (
+        job = SendJob(
+            payload=payload, send_id=msg.sendID, recv_id=msg.recvID, group_id=msg.groupID,
+            client_msg_id=msg.clientMsgID, server_msg_id=msg.serverMsgID, send_time=msg.sendTime,
+            session_type=msg.sessionType, content_type=msg.contentType, conversation_id=conversation_id,
+            conversation_type=conv_type, owners=owners,
+            # A group's reader must be one of its owners: a row would otherwise be created for a
+            # non-member (an app admin, or a member who just left and sends the 1504 copy).
+            reader_user_id=msg.sendID
+            if conv_type != 0 and (conv_type != SessionType.READ_GROUP or msg.sendID in owners)
+            else "",
+            recipients=recipients, operation_id=operation_id, origin_node=self._node_id,
+            origin_conn=sender.conn_id, done=self._completion(msg, operation_id, sender, on_done, started),
+        )
+        job.want_echo = sender.conn_id != "" and (
             msg.sessionType == SessionType.READ_GROUP or sender.user_id in recipients
         )
-        if not option_on(msg.options, Option.HISTORY):
+        if not history:
             # Online only: no seq, nothing stored, pushed at once (the sender's connection is skipped).
-            await self._push_now(msg, conversation_id, operation_id, sender, recipients)
-            return SendOutcome(msg.serverMsgID, msg.clientMsgID, msg.sendTime, 0, conversation_id)
-        owners, conv_type = await self._audience(msg, conversation_id)
-        reply = await self._submit(
-            TransferItem(
-                request_id="",
-                origin_node=self._node_id,
-                origin_conn=sender.conn_id,
-                operation_id=operation_id,
-                conversation_id=conversation_id,
-                conversation_type=conv_type,
-                msg=msg.SerializeToString(),
-                owners=owners,
-                # A group's reader must be one of its owners: a row would otherwise be created for a
-                # non-member (an app admin, or a member who just left and sends the 1504 copy).
-                reader_user_id=msg.sendID
-                if conv_type != 0 and (conv_type != SessionType.READ_GROUP or msg.sendID in owners)
-                else "",
-                recipients=recipients,
-            )
-        )
-        if reply.err_code:
-            raise OpenIMError(ErrCode(reply.err_code), reply.err_detail)
-        msg.seq = reply.seq
-        msg.serverMsgID = reply.server_msg_id
-        msg.sendTime = reply.send_time
-        self._metrics.messages_sent.inc()
-        self._metrics.send_latency.observe(time.perf_counter() - started)
-        if self._hooks is not None and not sender.system and not reply.duplicate:
-            self._hooks.after_send(msg, operation_id=operation_id)
-        return SendOutcome(
-            reply.server_msg_id, msg.clientMsgID, reply.send_time, reply.seq, conversation_id,
-            duplicate=reply.duplicate, echo=msg if echo_wanted and not reply.duplicate else None,
-        )
+            exclude = f"{self._node_id}/{sender.conn_id}" if sender.conn_id else ""
+            push = PushJob(conversation_id, payload, operation_id, exclude_conn=exclude, recipients=recipients,
+                           group_id=msg.groupID)
+            await self._pushes.put(self._partition(conversation_id, self._pushes), [push])
+            job.want_echo = False
+            on_done(job)
+            return
+        if not self._in_process:
+            self._replies.expect(job)
+        try:
+            await self._sends.put(self._partition(conversation_id, self._sends), [job])
+        except BusUnavailable:
+            if not self._in_process:
+                self._replies.forget(job)
+            raise
+
+    @staticmethod
+    def _partition(conversation_id: str, handoff: Handoff[SendJob] | Handoff[PushJob]) -> int:
+        n = handoff.partitions
+        return partition_of(conversation_id, n) if n > 1 else 0
+
+    def _completion(
+        self, msg: sdkws_pb2.MsgData, operation_id: str, sender: Sender, on_done: OnDone, started: float
+    ) -> OnDone:
+        """The job's ``done``: metrics and after-callbacks, then the caller's ``on_done``."""
+        metrics = self._metrics
+        hooks = self._hooks if not sender.system else None
+
+        def done(job: SendJob) -> None:
+            if not job.err_code:
+                metrics.messages_sent.inc()
+                metrics.send_latency.observe(time.perf_counter() - started)
+                if hooks is not None and not job.duplicate:
+                    msg.seq, msg.serverMsgID, msg.sendTime = job.seq, job.server_msg_id, job.send_time
+                    hooks.after_send(msg, operation_id=operation_id)
+            on_done(job)
+
+        return done
 
     def _validate(self, msg: sdkws_pb2.MsgData, sender: Sender) -> None:
         if msg.sendID != sender.user_id and not (sender.is_admin or sender.system):
@@ -331,44 +378,3 @@ class SendService:
         if self._policy is None:
             raise OpenIMError(ErrCode.NOT_IN_GROUP_YET, f"group {msg.groupID} does not exist")
         return await self._policy.audience(msg)
-
-    async def _submit(self, item: TransferItem) -> SendReply:
-        self._seq += 1
-        request_id = f"{self._seq}"
-        pending = _Pending()
-        self._pending[request_id] = pending
-        item = TransferItem(
-            request_id, item.origin_node, item.origin_conn, item.operation_id, item.conversation_id,
-            item.conversation_type, item.msg, item.owners, item.reader_user_id, item.recipients,
-        )
-        try:
-            partition = partition_of(item.conversation_id, self._cfg.transfer_partitions)
-            await self._bus.queue_put(TRANSFER_TOPIC, partition, [item.encode()])
-            with trio.move_on_after(self._reply_timeout):
-                await pending.done.wait()
-        finally:
-            del self._pending[request_id]
-        if pending.reply is None:
-            raise OpenIMError(ErrCode.SERVER_INTERNAL, "message not acknowledged by storage in time; retry")
-        return pending.reply
-
-    def _on_reply(self, body: bytes) -> None:
-        reply = SendReply.decode(body)
-        pending = self._pending.get(reply.request_id)
-        if pending is not None:  # else the caller gave up (timeout); the retry will dedupe
-            pending.reply = reply
-            pending.done.set()
-
-    async def _push_now(
-        self,
-        msg: sdkws_pb2.MsgData,
-        conversation_id: str,
-        operation_id: str,
-        sender: Sender,
-        recipients: Sequence[str],
-    ) -> None:
-        exclude = f"{self._node_id}/{sender.conn_id}" if sender.conn_id else ""
-        item = PushItem(operation_id, conversation_id, msg.SerializeToString(), exclude, tuple(recipients))
-        partition = partition_of(conversation_id, self._cfg.transfer_partitions)
-        await self._bus.queue_put(PUSH_TOPIC, partition, [item.encode()])
-

@@ -1,0 +1,104 @@
+"""The transfer stage: seqs and the durable commit, one store transaction per batch.
+
+One task per owned partition takes everything queued (up to ``messaging.batch_max``) and hands it to
+``Store.persist_messages`` as ONE transaction: dedupe on (sendID, clientMsgID), seq = max + 1 per
+message of each conversation, the rows, the owners' conversation rows, COMMIT. Only then are the senders
+answered (acked means durable) and the stored messages handed to the push stage, each with its 2001
+frame to be encoded once for every recipient and the sender's echo. If the store is down the senders
+get a clear error (90002) and nothing is pushed: the client retries with the same clientMsgID, which
+dedupe makes safe.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import trio
+
+from openim.bus.port import BusUnavailable
+from openim.ops.logging import get_log
+from openim.ops.metrics import Metrics
+from openim.pipeline.handoff import Handoff
+from openim.pipeline.jobs import PushJob, SendJob
+from openim.pipeline.partitioning import partition_of
+from openim.pipeline.replies import Replies
+from openim.storage.port import Store, StoreError
+from openim.storage.records import NewMessage
+from openim.wire.errors import ErrCode
+from openim.wire.msgdata import with_seq
+
+__all__ = ["TransferStage"]
+
+log = get_log("transfer")
+
+_STORE_DOWN = "storage unavailable, message not sent; retry"
+
+
+class TransferStage:
+    name = "transfer"
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        sends: Handoff[SendJob],
+        pushes: Handoff[PushJob],
+        replies: Replies,
+        node_id: str,
+        metrics: Metrics,
+    ) -> None:
+        self._store = store
+        self._sends = sends
+        self._pushes = pushes
+        self._replies = replies
+        self._node_id = node_id
+        self._metrics = metrics
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        await self._sends.consume(self.handle, task_status=task_status)
+
+    async def drain(self) -> None:
+        self._sends.stop()
+
+    async def handle(self, partition: int, jobs: list[SendJob]) -> None:
+        batch = [
+            NewMessage(
+                conversation_id=j.conversation_id, send_id=j.send_id, client_msg_id=j.client_msg_id,
+                server_msg_id=j.server_msg_id, send_time=j.send_time, session_type=j.session_type,
+                content_type=j.content_type, payload=j.payload, recv_id=j.recv_id, group_id=j.group_id,
+                owners=j.owners, conversation_type=j.conversation_type, reader_user_id=j.reader_user_id,
+            )
+            for j in jobs
+        ]
+        pushes: dict[int, list[PushJob]] = defaultdict(list)
+        try:
+            results = await self._store.persist_messages(batch, time.time_ns() // 1_000_000)
+        except StoreError as exc:
+            cause = exc.__cause__ or exc
+            log.error("persist.failed", count=len(batch), error=f"{type(cause).__name__}: {cause}")
+            for j in jobs:
+                j.err_code, j.err_detail = int(ErrCode.DATABASE), _STORE_DOWN
+        else:
+            self._metrics.batch_size.observe(len(batch))
+            node = self._node_id
+            n_push = self._pushes.partitions
+            for j, res in zip(jobs, results, strict=True):
+                j.seq, j.server_msg_id, j.send_time = res.seq, res.server_msg_id, res.send_time
+                j.duplicate = res.duplicate
+                if res.duplicate:
+                    continue  # pushed when first stored; a lost push is recovered by sync
+                origin = j.origin_node or node
+                push = PushJob(
+                    j.conversation_id, with_seq(j.payload, res.seq), j.operation_id,
+                    exclude_conn=f"{origin}/{j.origin_conn}" if j.origin_conn else "",
+                    recipients=j.recipients, group_id=j.group_id,
+                )
+                j.push = push
+                pushes[partition_of(j.conversation_id, n_push) if n_push > 1 else 0].append(push)
+        await self._replies.complete(jobs)
+        for push_partition, items in pushes.items():
+            try:
+                await self._pushes.put(push_partition, items)
+            except BusUnavailable as exc:  # push is best effort: the recipients sync what they missed
+                log.warning("push.queue_unavailable", count=len(items), error=str(exc.__cause__ or exc))
