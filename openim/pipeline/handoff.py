@@ -73,7 +73,7 @@ class MemoryHandoff(Generic[T]):
         while len(self._items) >= self._max * _BACKLOG_BATCHES and not self._stopping:
             await self._room.park()
         self._items.extend(items)
-        if self._ready.statistics().tasks_waiting:
+        if len(self._ready):
             self._ready.unpark_all()
 
     async def consume(
@@ -88,7 +88,7 @@ class MemoryHandoff(Generic[T]):
                 batch, self._items = self._items, []
             else:
                 batch, self._items = self._items[: self._max], self._items[self._max :]
-            if self._room.statistics().tasks_waiting:
+            if len(self._room):
                 self._room.unpark_all()
             # A batch in hand is always finished: its senders wait for their acks.
             with trio.CancelScope(shield=True):

@@ -151,7 +151,7 @@ class SendService:
         self._policy = policy
         self._hooks: SendHooks | None = None  # webhooks, when any message callback is enabled
         self._users: TtlCache[str, UserRecord | None] = TtlCache(SEND_CACHE_TTL_S)
-        self._conv_opts: TtlCache[str, int] = TtlCache(SEND_CACHE_TTL_S)  # "owner\x1fconversation" -> option
+        self._conv_opts: TtlCache[str, dict[str, int]] = TtlCache(SEND_CACHE_TTL_S)  # owner -> non-default options
 
     def set_policy(self, policy: SendPolicy) -> None:
         self._policy = policy
@@ -164,7 +164,7 @@ class SendService:
         self._users.invalidate(user_id)
 
     def forget_conversation(self, owner_user_id: str, conversation_id: str) -> None:
-        self._conv_opts.invalidate(f"{owner_user_id}\x1f{conversation_id}")
+        self._conv_opts.invalidate(owner_user_id)
 
     async def _user(self, user_id: str) -> UserRecord | None:
         cached = self._users.get(user_id)
@@ -177,15 +177,15 @@ class SendService:
         return user
 
     async def _recv_opt(self, owner: str, conversation_id: str) -> int:
-        """The recipient's receive option for this conversation: cached per (owner, conversation),
-        invalidated by the writer (forget_conversation); a miss reads that one row."""
-        key = f"{owner}\x1f{conversation_id}"
-        opt = self._conv_opts.get(key)
-        if opt is None:
-            rows = await self._store.get_user_conversations(owner, [conversation_id])
-            opt = rows[0].recv_msg_opt if rows else 0
-            self._conv_opts.put(key, opt)
-        return opt
+        """The recipient's receive option for this conversation. Cached per recipient: only the options
+        that differ from the default (usually none), read in one small query on a miss and dropped by the
+        writer that changes one (forget_conversation), so a user who hears from many peers costs one
+        read, not one per conversation."""
+        opts = self._conv_opts.get(owner)
+        if opts is None:
+            opts = await self._store.get_receive_options(owner)
+            self._conv_opts.put(owner, opts)
+        return opts.get(conversation_id, 0)
 
     # -- the send path ------------------------------------------------------------------------------
     async def submit(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone) -> None:

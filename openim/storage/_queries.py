@@ -537,6 +537,14 @@ def get_user_conversations(
     return [found[c] for c in conversation_ids if c in found]
 
 
+def get_receive_options(owner_user_id: str) -> Txn[dict[str, int]]:
+    rows = yield from fetch(
+        "SELECT conversation_id, recv_msg_opt FROM user_conversations WHERE owner_user_id = $1 AND recv_msg_opt <> 0",
+        owner_user_id,
+    )
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
 def get_conversation_owners(conversation_id: str) -> Txn[list[str]]:
     rows = yield from fetch(
         "SELECT owner_user_id FROM user_conversations WHERE conversation_id = $1 ORDER BY owner_user_id",

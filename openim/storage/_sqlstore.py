@@ -179,6 +179,9 @@ class SqlStore(RelationQueries, GroupQueries, ObjectQueries, abc.ABC):
             return []
         return await self._read(lambda: q.get_user_conversations(owner_user_id, conversation_ids))
 
+    async def get_receive_options(self, owner_user_id: str) -> dict[str, int]:
+        return await self._read(lambda: q.get_receive_options(owner_user_id))
+
     async def get_conversation_owners(self, conversation_id: str) -> list[str]:
         return await self._read(lambda: q.get_conversation_owners(conversation_id))
 

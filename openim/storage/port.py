@@ -146,6 +146,10 @@ class Store(RelationStore, GroupStore, ObjectStore, Protocol):
     ) -> list[UserConversation]:
         """All of the user's conversations (None) or the listed ones that exist."""
 
+    async def get_receive_options(self, owner_user_id: str) -> dict[str, int]:
+        """conversation id -> recv_msg_opt of the user's conversations whose option is not the default
+        (0): what the send path checks for every recipient, in one small read per user."""
+
     async def get_conversation_owners(self, conversation_id: str) -> list[str]:
         """Users that have a row for this conversation."""
 
