@@ -49,10 +49,25 @@ def _with_unnest(sql: str, name: str, columns: tuple[str, ...], types: tuple[str
     return sql.replace("{with}", f"WITH {name}({', '.join(columns)}) AS (SELECT * FROM unnest({arrays}))")
 
 
+@functools.lru_cache(maxsize=512)
+def _many_as_unnest(sql: str, types: tuple[str, ...]) -> str:
+    """A one-row ``INSERT .. VALUES ($1, .., $n)`` as one ``INSERT .. SELECT * FROM unnest(..)``."""
+    values = "VALUES (" + ", ".join(f"${i + 1}" for i in range(len(types))) + ")"
+    if sql.count(values) != 1:
+        raise ValueError(f"not a one-row INSERT .. {values}: {sql}")
+    arrays = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
+    return sql.replace(values, f"SELECT * FROM unnest({arrays})")
+
+
 def _affected(status: str) -> int:
     """Rows affected, from a command tag such as ``INSERT 0 5`` or ``UPDATE 2``."""
     last = status.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else 0
+
+
+# How execute_many statements run: "unnest" (one statement over column arrays) or "executemany" (asyncpg
+# pipelines one execution per row). Measured by scripts/measure_persist.py; see docs/architecture.md.
+MANY_MODE = "unnest"
 
 
 async def _run_statement(conn: Any, stmt: Stmt) -> list[Row] | int:
@@ -61,6 +76,12 @@ async def _run_statement(conn: Any, stmt: Stmt) -> list[Row] | int:
         return empty
     sql, args = stmt.sql, stmt.args
     rowset = stmt.rows
+    if rowset is not None and stmt.many:
+        if MANY_MODE == "executemany":
+            await conn.executemany(sql, rowset.rows)
+            return len(rowset.rows)
+        sql = _many_as_unnest(sql, rowset.types)
+        return _affected(await conn.execute(sql, *(list(column) for column in zip(*rowset.rows, strict=True))))
     if rowset is not None:
         sql = _with_unnest(sql, rowset.name, rowset.columns, rowset.types, len(args) + 1)
         args = (*args, *(list(column) for column in zip(*rowset.rows, strict=True)))

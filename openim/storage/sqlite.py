@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -53,6 +54,13 @@ def _values(first: int, width: int, count: int) -> str:
     return ", ".join("(" + ", ".join(f"?{next(numbers)}" for _ in range(width)) + ")" for _ in range(count))
 
 
+@functools.lru_cache(maxsize=512)
+def _json_rows(name: str, columns: tuple[str, ...], number: int) -> str:
+    """The CTE ``name(columns)`` over one JSON array of row arrays bound as ``?number``."""
+    values = ", ".join(f"value ->> {i}" for i in range(len(columns)))
+    return f"WITH {name}({', '.join(columns)}) AS (SELECT {values} FROM json_each(?{number}))"
+
+
 def _run_statement(conn: sqlite3.Connection, stmt: Stmt, max_variables: int) -> list[Row] | int:
     empty = empty_result(stmt)
     if empty is not None:
@@ -64,8 +72,18 @@ def _run_statement(conn: sqlite3.Connection, stmt: Stmt, max_variables: int) -> 
     if rowset is None:
         cursor = conn.execute(sql, stmt.args)
         return cursor.fetchall() if stmt.fetch else conn.total_changes - changes_before
-    width = len(rowset.columns)
+    if stmt.many:
+        conn.executemany(sql, rowset.rows)
+        return conn.total_changes - changes_before
     base = len(stmt.args)
+    if "bytea" not in rowset.types:
+        # One JSON text instead of a parameter per value: the SQL text is the same for every row count,
+        # so the module's statement cache prepares it once (a long VALUES list is re-parsed every time,
+        # and SQLite's planning of a compound VALUES of hundreds of rows is costly).
+        text = sql.replace("{with}", _json_rows(rowset.name, rowset.columns, base + 1))
+        cursor = conn.execute(text, (*stmt.args, json.dumps(rowset.rows, separators=(",", ":"))))
+        return cursor.fetchall() if stmt.fetch else conn.total_changes - changes_before
+    width = len(rowset.columns)
     per_statement = max(1, min(_MAX_ROWS_PER_STATEMENT, (max_variables - base) // width))
     head = f"WITH {rowset.name}({', '.join(rowset.columns)}) AS (VALUES "
     fetched: list[Row] = []
