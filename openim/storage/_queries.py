@@ -7,6 +7,7 @@ record converts to a row with a plain attribute walk and back with ``Record(*row
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
@@ -344,23 +345,21 @@ def persist_messages(batch: Sequence[NewMessage], now_ms: int) -> Txn[list[Persi
     the original in step 1.
     """
     keys = [(m.send_id, m.client_msg_id) for m in batch]
-    stored = yield from fetch(
-        _PERSIST_DEDUPE, rows=RowSet("k", _PERSIST_KEYS, ("text", "text"), list(dict.fromkeys(keys)))
-    )
-    # Each key's result; a key maps to a duplicate result once its first occurrence has been reported.
-    outcome: dict[tuple[str, str], PersistResult] = {
-        (r[0], r[1]): PersistResult(r[2], r[3], r[4], r[5], True) for r in stored
-    }
-    fresh: list[NewMessage] = []
-    counts: dict[str, int] = {}
-    pending: set[tuple[str, str]] = set()  # keys of ``fresh``
-    for m, key in zip(batch, keys, strict=True):
-        if key in outcome or key in pending:
-            continue
-        pending.add(key)
-        fresh.append(m)
-        counts[m.conversation_id] = counts.get(m.conversation_id, 0) + 1
+    unique = dict.fromkeys(keys)
+    stored = yield from fetch(_PERSIST_DEDUPE, rows=RowSet("k", _PERSIST_KEYS, ("text", "text"), list(unique)))
+    # The common case, no duplicate at all, skips every per-key bookkeeping below.
+    fresh: Sequence[NewMessage] = batch
+    if stored or len(unique) != len(keys):
+        firsts: dict[tuple[str, str], NewMessage] = {}
+        for m, key in zip(batch, keys, strict=True):
+            if key not in firsts:
+                firsts[key] = m
+        for r in stored:
+            del firsts[(r[0], r[1])]
+        fresh = list(firsts.values())
+    new_results: list[PersistResult] = []
     if fresh:
+        counts = Counter(m.conversation_id for m in fresh)
         seq_rows = yield from fetch(
             _PERSIST_SEQS,
             rows=RowSet(
@@ -375,20 +374,19 @@ def persist_messages(batch: Sequence[NewMessage], now_ms: int) -> Txn[list[Persi
             cid = m.conversation_id
             seq = next_seq[cid]
             next_seq[cid] = seq + 1
-            outcome[(m.send_id, m.client_msg_id)] = PersistResult(cid, seq, m.server_msg_id, m.send_time)
+            new_results.append(PersistResult(cid, seq, m.server_msg_id, m.send_time))
             message_rows.append(
                 (cid, seq, m.send_id, m.client_msg_id, m.server_msg_id, m.send_time, m.session_type,
                  m.content_type, m.payload, m.recv_id, m.group_id)
             )  # fmt: skip
-            group = m.conversation_type == GROUP_CHAT
             for owner in m.owners:
                 if (owner, cid) not in owner_rows:
-                    owner_rows[(owner, cid)] = _owner_row(owner, m, group, now_ms)
+                    owner_rows[(owner, cid)] = _owner_row(owner, m, now_ms)
             reader = m.reader_user_id
             if reader:
                 row = owner_rows.get((reader, cid))
                 if row is None:
-                    row = owner_rows[(reader, cid)] = _owner_row(reader, m, group, now_ms)
+                    row = owner_rows[(reader, cid)] = _owner_row(reader, m, now_ms)
                 row[5] = seq  # seqs of one conversation grow in batch order: the last one is the highest
         yield from execute_many(_PERSIST_INSERT, RowSet("m", _NEW_MSG_COLS, _NEW_MSG_TYPES, message_rows))
         if owner_rows:
@@ -396,13 +394,21 @@ def persist_messages(batch: Sequence[NewMessage], now_ms: int) -> Txn[list[Persi
                 _PERSIST_OWNERS,
                 RowSet("o", _OWNER_COLS, _OWNER_TYPES, [tuple(owner_rows[k]) for k in sorted(owner_rows)]),
             )
+    if fresh is batch:
+        return new_results
 
+    # Each key's first occurrence gets its new result; every other occurrence, and every key stored
+    # before, reports the original as a duplicate.
+    first_result = {(m.send_id, m.client_msg_id): r for m, r in zip(fresh, new_results, strict=True)}
+    duplicate = {(r[0], r[1]): PersistResult(r[2], r[3], r[4], r[5], True) for r in stored}
     results: list[PersistResult] = []
     for key in keys:
-        result = outcome[key]
+        result = first_result.pop(key, None)
+        if result is not None:
+            duplicate[key] = _as_duplicate(result)
+        else:
+            result = duplicate[key]
         results.append(result)
-        if not result.duplicate:
-            outcome[key] = _as_duplicate(result)
     return results
 
 
@@ -410,9 +416,9 @@ def _as_duplicate(result: PersistResult) -> PersistResult:
     return PersistResult(result.conversation_id, result.seq, result.server_msg_id, result.send_time, True)
 
 
-def _owner_row(owner: str, m: NewMessage, group: bool, now_ms: int) -> list[Any]:
+def _owner_row(owner: str, m: NewMessage, now_ms: int) -> list[Any]:
     """A new owner row (``_OWNER_COLS``); its user_id is, for two-party conversations, the other side."""
-    peer = "" if group else (m.recv_id if owner == m.send_id else m.send_id)
+    peer = "" if m.conversation_type == GROUP_CHAT else (m.recv_id if owner == m.send_id else m.send_id)
     return [owner, m.conversation_id, m.conversation_type, peer, m.group_id, 0, now_ms, now_ms]
 
 
