@@ -87,7 +87,8 @@ def _payload(sender: str, recv: str, group: str, client_id: str, server_id: str,
     )
     msg.options["history"] = True
     msg.options["persistent"] = True
-    return msg.SerializeToString()
+    encoded: bytes = msg.SerializeToString()
+    return encoded
 
 
 class Workload:
@@ -216,7 +217,8 @@ async def main(args: argparse.Namespace) -> None:
             break
     print(f"# {platform.python_implementation()} {platform.python_version()}, CPU: {cpu}, {os.cpu_count()} cpus")
     print(f"# messages per run {args.messages} (after {args.warmup} warm-up), medians of {args.runs} runs")
-    print(f"{'backend':9} {'case':7} {'batch':>5} {'app µs/msg':>11} {'app µs/batch':>13} {'pg µs/msg':>10} {'msgs/s':>8}")
+    header = ("backend", "case", "batch", "app µs/msg", "app µs/batch", "pg µs/msg", "msgs/s")
+    print("{:9} {:7} {:>5} {:>11} {:>13} {:>10} {:>8}".format(*header))
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     cases = ["direct", "group"] if args.case == "both" else [args.case]
     for backend in backends:

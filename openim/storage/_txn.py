@@ -7,7 +7,7 @@ as an asyncio coroutine on its bridge thread (:func:`drive_async`). So the SQL a
 exist once, a transaction costs one thread hop (SQLite) or one bridge hop (PostgreSQL) however many
 statements it runs, and a whole transaction can be retried by calling its factory again.
 
-The SQL is the common subset of SQLite >= 3.35 and PostgreSQL: ``INSERT .. ON CONFLICT .. DO UPDATE ..
+The SQL is the common subset of SQLite >= 3.38 and PostgreSQL: ``INSERT .. ON CONFLICT .. DO UPDATE ..
 WHERE``, ``RETURNING``, CTEs. Two things differ and are left to the adapter:
 
 * placeholders: statements use ``$1, $2, ...`` (asyncpg's style); SQLite runs them as ``?1, ?2, ...``;

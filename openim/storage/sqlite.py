@@ -38,6 +38,7 @@ from openim.storage.port import AlreadyExists, StoreUnavailable
 from openim.storage.records import NewMessage, PersistResult
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
+MIN_SQLITE = (3, 38, 0)  # RETURNING, UPSERT .. WHERE, MATERIALIZED CTEs and the ->> JSON operator
 _MAX_ROWS_PER_STATEMENT = 1000  # beyond this, longer SQL texts only cost parse time
 
 
@@ -56,9 +57,14 @@ def _values(first: int, width: int, count: int) -> str:
 
 @functools.lru_cache(maxsize=512)
 def _json_rows(name: str, columns: tuple[str, ...], number: int) -> str:
-    """The CTE ``name(columns)`` over one JSON array of row arrays bound as ``?number``."""
+    """The CTE ``name(columns)`` over one JSON array of row arrays bound as ``?number``.
+
+    MATERIALIZED: the planner has no row count for json_each and may otherwise scan the joined table
+    (e.g. every message of a conversation) once per CTE row; a materialized CTE is looped over, and the
+    other side is searched by its index.
+    """
     values = ", ".join(f"value ->> {i}" for i in range(len(columns)))
-    return f"WITH {name}({', '.join(columns)}) AS (SELECT {values} FROM json_each(?{number}))"
+    return f"WITH {name}({', '.join(columns)}) AS MATERIALIZED (SELECT {values} FROM json_each(?{number}))"
 
 
 def _run_statement(conn: sqlite3.Connection, stmt: Stmt, max_variables: int) -> list[Row] | int:
@@ -149,6 +155,8 @@ class SqliteStore(SqlStore):
         return conn
 
     def _open_blocking(self) -> list[str]:
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise sqlite3.NotSupportedError(f"SQLite {sqlite3.sqlite_version} is too old: 3.38 or newer is needed")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         writer = self._connect(reader=False)
         try:
