@@ -7,11 +7,12 @@ record converts to a row with a plain attribute walk and back with ``Record(*row
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
-from openim.storage._txn import Row, RowSet, Txn, execute, fetch
+from openim.storage._txn import Row, RowSet, Txn, execute, execute_many, fetch
 from openim.storage.records import (
     USER_CONVERSATION_MUTABLE,
     BanRecord,
@@ -291,15 +292,50 @@ def purge_expired_tokens(now_ms: int) -> Txn[int]:
 # -- messages -------------------------------------------------------------------------------------------
 
 
-def _peer(owner: str, msg: NewMessage) -> str:
-    """The row's user_id: for two-party conversations the other side, seen from ``owner``."""
-    if msg.conversation_type == GROUP_CHAT:
-        return ""
-    return msg.recv_id if owner == msg.send_id else msg.send_id
+# The send path's statements, as constant texts (each is prepared once per connection and reused).
+_PERSIST_KEYS = ("send_id", "client_msg_id")
+_PERSIST_DEDUPE = (
+    "{with} SELECT m.send_id, m.client_msg_id, m.conversation_id, m.seq, m.server_msg_id, m.send_time "
+    "FROM k JOIN messages m ON m.send_id = k.send_id AND m.client_msg_id = k.client_msg_id"
+)
+_PERSIST_SEQS = (
+    "{with} INSERT INTO conversation_seqs (conversation_id, max_seq, min_seq, max_seq_time) "
+    "SELECT conversation_id, n, 0, now_ms FROM k WHERE true ORDER BY conversation_id "
+    "ON CONFLICT (conversation_id) DO UPDATE SET max_seq = conversation_seqs.max_seq + excluded.max_seq, "
+    "max_seq_time = excluded.max_seq_time RETURNING conversation_id, max_seq"
+)
+_PERSIST_SEQ_COLS = ("conversation_id", "n", "now_ms")
+_PERSIST_SEQ_TYPES = ("text", "bigint", "bigint")
+# ``revoke`` is left out: NULL, i.e. not revoked.
+_NEW_MSG_COLS = MSG_COLS[:-1]
+_NEW_MSG_TYPES = MSG_TYPES[:-1]
+_PERSIST_INSERT = (
+    f"INSERT INTO messages ({', '.join(_NEW_MSG_COLS)}) "
+    f"VALUES ({', '.join(f'${i + 1}' for i in range(len(_NEW_MSG_COLS)))})"
+)
+# Only the columns a new owner row needs; the others take their server defaults (equal to
+# UserConversation's defaults). An existing row keeps everything but a has_read_seq that goes up.
+_OWNER_COLS = (
+    "owner_user_id", "conversation_id", "conversation_type", "user_id", "group_id", "has_read_seq",
+    "create_time", "update_time",
+)  # fmt: skip
+_OWNER_TYPES = ("text", "text", "int", "text", "text", "bigint", "bigint", "bigint")
+_PERSIST_OWNERS = (
+    f"INSERT INTO user_conversations ({', '.join(_OWNER_COLS)}) "
+    f"VALUES ({', '.join(f'${i + 1}' for i in range(len(_OWNER_COLS)))}) "
+    "ON CONFLICT (owner_user_id, conversation_id) DO UPDATE SET has_read_seq = excluded.has_read_seq "
+    "WHERE user_conversations.has_read_seq < excluded.has_read_seq"
+)
 
 
 def persist_messages(batch: Sequence[NewMessage], now_ms: int) -> Txn[list[PersistResult]]:
-    """The send path's durable step; five statements whatever the batch size (see Store.persist_messages).
+    """The send path's durable step; four statements whatever the batch size (see Store.persist_messages).
+
+    1. one lookup of every (send_id, client_msg_id) of the batch: duplicates of stored messages;
+    2. one seq upsert, a row per conversation: ``max_seq += its new messages``, returning the new max_seq;
+    3. the new messages, one write of many rows (execute_many), seqs handed out in batch order;
+    4. the owners' conversation rows, each (owner, conversation) once per batch: created when missing,
+       the reader's has_read_seq raised to his newest message.
 
     Gapless seqs rest on the conversation_seqs row lock: the seq upsert locks each conversation's row
     until commit (PostgreSQL; SQLite serialises all writers anyway), rows are taken in conversation_id
@@ -308,115 +344,71 @@ def persist_messages(batch: Sequence[NewMessage], now_ms: int) -> Txn[list[Persi
     makes the message INSERT fail on the unique index; the caller retries the whole body, which then finds
     the original in step 1.
     """
-    # 1. Duplicates: stored earlier, or repeated inside this batch (the first occurrence wins).
-    keys = list(dict.fromkeys((m.send_id, m.client_msg_id) for m in batch))
-    stored = yield from fetch(
-        "{with} SELECT m.send_id, m.client_msg_id, m.conversation_id, m.seq, m.server_msg_id, m.send_time "
-        "FROM k JOIN messages m ON m.send_id = k.send_id AND m.client_msg_id = k.client_msg_id",
-        rows=RowSet("k", ("send_id", "client_msg_id"), ("text", "text"), keys),
-    )
-    done: dict[tuple[str, str], PersistResult] = {
-        (r[0], r[1]): PersistResult(r[2], r[3], r[4], r[5], duplicate=True) for r in stored
-    }
-    fresh: list[NewMessage] = []
-    for m in batch:
-        key = (m.send_id, m.client_msg_id)
-        if key not in done:
-            done[key] = PersistResult(m.conversation_id, 0, m.server_msg_id, m.send_time)  # seq below
-            fresh.append(m)
-    if not fresh:
-        return [_as_duplicate(done[(m.send_id, m.client_msg_id)]) for m in batch]
+    keys = [(m.send_id, m.client_msg_id) for m in batch]
+    unique = dict.fromkeys(keys)
+    stored = yield from fetch(_PERSIST_DEDUPE, rows=RowSet("k", _PERSIST_KEYS, ("text", "text"), list(unique)))
+    # The common case, no duplicate at all, skips every per-key bookkeeping below.
+    fresh: Sequence[NewMessage] = batch
+    if stored or len(unique) != len(keys):
+        firsts: dict[tuple[str, str], NewMessage] = {}
+        for m, key in zip(batch, keys, strict=True):
+            if key not in firsts:
+                firsts[key] = m
+        for r in stored:
+            del firsts[(r[0], r[1])]
+        fresh = list(firsts.values())
+    new_results: list[PersistResult] = []
+    if fresh:
+        counts = Counter(m.conversation_id for m in fresh)
+        seq_rows = yield from fetch(
+            _PERSIST_SEQS,
+            rows=RowSet(
+                "k", _PERSIST_SEQ_COLS, _PERSIST_SEQ_TYPES, [(cid, counts[cid], now_ms) for cid in sorted(counts)]
+            ),
+        )
+        next_seq = {cid: int(max_seq) - counts[cid] + 1 for cid, max_seq in seq_rows}
 
-    # 2. One seq update per conversation: max_seq += (its new messages), returning the new max_seq.
-    counts: dict[str, int] = {}
-    for m in fresh:
-        counts[m.conversation_id] = counts.get(m.conversation_id, 0) + 1
-    seq_rows = yield from fetch(
-        "{with} INSERT INTO conversation_seqs (conversation_id, max_seq, min_seq, max_seq_time) "
-        "SELECT conversation_id, n, 0, now_ms FROM k WHERE true ORDER BY conversation_id "
-        "ON CONFLICT (conversation_id) DO UPDATE SET max_seq = conversation_seqs.max_seq + excluded.max_seq, "
-        "max_seq_time = excluded.max_seq_time RETURNING conversation_id, max_seq",
-        rows=RowSet(
-            "k",
-            ("conversation_id", "n", "now_ms"),
-            ("text", "bigint", "bigint"),
-            sorted((cid, n, now_ms) for cid, n in counts.items()),
-        ),
-    )
-    next_seq = {cid: int(max_seq) - counts[cid] + 1 for cid, max_seq in seq_rows}
-
-    # 3. One multi-row INSERT of the new messages, seqs handed out in batch order.
-    message_rows: list[Row] = []
-    for m in fresh:
-        seq = next_seq[m.conversation_id]
-        next_seq[m.conversation_id] = seq + 1
-        key = (m.send_id, m.client_msg_id)
-        done[key] = PersistResult(m.conversation_id, seq, m.server_msg_id, m.send_time)
-        message_rows.append(
-            (
-                m.conversation_id,
-                seq,
-                m.send_id,
-                m.client_msg_id,
-                m.server_msg_id,
-                m.send_time,
-                m.session_type,
-                m.content_type,
-                m.payload,
-                m.recv_id,
-                m.group_id,
-                None,
+        message_rows: list[Row] = []
+        owner_rows: dict[tuple[str, str], list[Any]] = {}
+        for m in fresh:
+            cid = m.conversation_id
+            seq = next_seq[cid]
+            next_seq[cid] = seq + 1
+            new_results.append(PersistResult(cid, seq, m.server_msg_id, m.send_time))
+            message_rows.append(
+                (cid, seq, m.send_id, m.client_msg_id, m.server_msg_id, m.send_time, m.session_type,
+                 m.content_type, m.payload, m.recv_id, m.group_id)
+            )  # fmt: skip
+            for owner in m.owners:
+                if (owner, cid) not in owner_rows:
+                    owner_rows[(owner, cid)] = _owner_row(owner, m, now_ms)
+            reader = m.reader_user_id
+            if reader:
+                row = owner_rows.get((reader, cid))
+                if row is None:
+                    row = owner_rows[(reader, cid)] = _owner_row(reader, m, now_ms)
+                row[5] = seq  # seqs of one conversation grow in batch order: the last one is the highest
+        yield from execute_many(_PERSIST_INSERT, RowSet("m", _NEW_MSG_COLS, _NEW_MSG_TYPES, message_rows))
+        if owner_rows:
+            yield from execute_many(
+                _PERSIST_OWNERS,
+                RowSet("o", _OWNER_COLS, _OWNER_TYPES, [tuple(owner_rows[k]) for k in sorted(owner_rows)]),
             )
-        )
-    cols = ", ".join(MSG_COLS)
-    yield from execute(
-        f"{{with}} INSERT INTO messages ({cols}) SELECT {cols} FROM k WHERE true",
-        rows=RowSet("k", MSG_COLS, MSG_TYPES, message_rows),
-    )
+    if fresh is batch:
+        return new_results
 
-    # 4. Owners' rows exist afterwards, and each reader's has_read_seq reaches his newest message; one
-    # upsert (keyed and sorted, since one statement may not touch a row twice).
-    wanted: dict[tuple[str, str], UserConversation] = {}
-    for m in fresh:
-        seq = done[(m.send_id, m.client_msg_id)].seq
-        owners = m.owners if not m.reader_user_id or m.reader_user_id in m.owners else (*m.owners, m.reader_user_id)
-        for owner in owners:
-            key = (owner, m.conversation_id)
-            row = wanted.get(key)
-            if row is None:
-                row = UserConversation(
-                    owner_user_id=owner,
-                    conversation_id=m.conversation_id,
-                    conversation_type=m.conversation_type,
-                    user_id=_peer(owner, m),
-                    group_id=m.group_id,
-                    create_time=now_ms,
-                    update_time=now_ms,
-                )
-            if owner == m.reader_user_id and seq > row.has_read_seq:
-                row = _replace_read(row, seq)
-            wanted[key] = row
-    if wanted:
-        ucols = ", ".join(UC_COLS)
-        yield from execute(
-            f"{{with}} INSERT INTO user_conversations ({ucols}) SELECT {ucols} FROM k WHERE true "
-            "ORDER BY owner_user_id, conversation_id "
-            "ON CONFLICT (owner_user_id, conversation_id) DO UPDATE SET has_read_seq = excluded.has_read_seq "
-            "WHERE user_conversations.has_read_seq < excluded.has_read_seq",
-            rows=RowSet("k", UC_COLS, UC_TYPES, [_uc_row(wanted[k]) for k in sorted(wanted)]),
-        )
-
+    # Each key's first occurrence gets its new result; every other occurrence, and every key stored
+    # before, reports the original as a duplicate.
+    first_result = {(m.send_id, m.client_msg_id): r for m, r in zip(fresh, new_results, strict=True)}
+    duplicate = {(r[0], r[1]): PersistResult(r[2], r[3], r[4], r[5], True) for r in stored}
     results: list[PersistResult] = []
-    first_seen: set[tuple[str, str]] = set()
-    fresh_keys = {(m.send_id, m.client_msg_id) for m in fresh}
-    for m in batch:
-        key = (m.send_id, m.client_msg_id)
-        result = done[key]
-        if key in fresh_keys and key not in first_seen:
-            first_seen.add(key)
-            results.append(result)
+    for key in keys:
+        result = first_result.pop(key, None)
+        if result is not None:
+            duplicate[key] = _as_duplicate(result)
         else:
-            results.append(_as_duplicate(result))
+            result = duplicate[key]
+        results.append(result)
     return results
 
 
@@ -424,10 +416,10 @@ def _as_duplicate(result: PersistResult) -> PersistResult:
     return PersistResult(result.conversation_id, result.seq, result.server_msg_id, result.send_time, True)
 
 
-def _replace_read(row: UserConversation, seq: int) -> UserConversation:
-    values = {c: getattr(row, c) for c in UC_COLS}
-    values["has_read_seq"] = seq
-    return UserConversation(**values)
+def _owner_row(owner: str, m: NewMessage, now_ms: int) -> list[Any]:
+    """A new owner row (``_OWNER_COLS``); its user_id is, for two-party conversations, the other side."""
+    peer = "" if m.conversation_type == GROUP_CHAT else (m.recv_id if owner == m.send_id else m.send_id)
+    return [owner, m.conversation_id, m.conversation_type, peer, m.group_id, 0, now_ms, now_ms]
 
 
 def get_conversation_seqs(conversation_ids: Sequence[str]) -> Txn[dict[str, ConversationSeq]]:

@@ -1,6 +1,6 @@
 """Objects, upload sessions and device tokens as transaction bodies (see openim.storage._txn).
 
-Same rules as openim.storage._queries: portable SQL (SQLite >= 3.35 and PostgreSQL), ``$n``
+Same rules as openim.storage._queries: portable SQL (SQLite >= 3.38 and PostgreSQL), ``$n``
 placeholders, ``{with}`` for multi-row input, record fields equal to columns.
 """
 

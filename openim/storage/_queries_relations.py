@@ -1,6 +1,6 @@
 """Friends, friend requests and blacklists as transaction bodies (see openim.storage._txn).
 
-Same rules as openim.storage._queries: portable SQL (SQLite >= 3.35 and PostgreSQL), ``$n`` placeholders,
+Same rules as openim.storage._queries: portable SQL (SQLite >= 3.38 and PostgreSQL), ``$n`` placeholders,
 ``{with}`` for multi-row input, record fields equal to columns. What makes these bodies more than CRUD is
 that a friendship change and its friend version-log entries (rest-api.md 4.3) commit in ONE transaction:
 a client can never see a new version without the row behind it, nor a row that no version announces.

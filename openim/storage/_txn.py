@@ -7,15 +7,23 @@ as an asyncio coroutine on its bridge thread (:func:`drive_async`). So the SQL a
 exist once, a transaction costs one thread hop (SQLite) or one bridge hop (PostgreSQL) however many
 statements it runs, and a whole transaction can be retried by calling its factory again.
 
-The SQL is the common subset of SQLite >= 3.35 and PostgreSQL: ``INSERT .. ON CONFLICT .. DO UPDATE ..
+The SQL is the common subset of SQLite >= 3.38 and PostgreSQL: ``INSERT .. ON CONFLICT .. DO UPDATE ..
 WHERE``, ``RETURNING``, CTEs. Two things differ and are left to the adapter:
 
 * placeholders: statements use ``$1, $2, ...`` (asyncpg's style); SQLite runs them as ``?1, ?2, ...``;
-* multi-row input: a statement that works on many rows says ``{with}`` where a CTE ``name(columns)``
-  holding :attr:`Stmt.rows` belongs. PostgreSQL builds it from ``unnest()`` of one typed array per column
-  (one round trip and one prepared statement, whatever the row count); SQLite from ``VALUES`` lists, in
-  chunks below its bound-parameter limit. Scalar ``$n`` parameters are never used in a SELECT list
-  (PostgreSQL could not infer their type there): per-row values travel in the rows.
+* multi-row input, two forms:
+
+  - a statement that reads many rows says ``{with}`` where a CTE ``name(columns)`` holding
+    :attr:`Stmt.rows` belongs. PostgreSQL builds it from ``unnest()`` of one typed array per column (one
+    round trip and one prepared statement, whatever the row count); SQLite from ``json_each()`` of one
+    JSON text (one prepared statement too), or from ``VALUES`` lists when a column holds bytes. Scalar
+    ``$n`` parameters are never used in a SELECT list (PostgreSQL could not infer their type there):
+    per-row values travel in the rows.
+  - a statement that writes many rows (:func:`execute_many`) is a single-row ``INSERT .. VALUES ($1, ..,
+    $n) [ON CONFLICT ..]`` run for every row: SQLite runs it with ``executemany`` (prepared once, each row
+    bound in C); PostgreSQL turns the ``VALUES`` tuple into ``SELECT * FROM unnest($1::t1[], ..)``, one
+    statement per batch. One statement may then not touch a row twice, so callers pass unique keys,
+    sorted (row locks are taken in that order: two batches cannot deadlock).
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ class Stmt:
     args: tuple[Any, ...] = ()
     rows: RowSet | None = None
     fetch: bool = True  # True: the result is the list of rows; False: the number of rows affected
+    many: bool = False  # True: ``sql`` is a one-row write run for every row of ``rows`` (execute_many)
 
 
 # What a transaction body is: yields statements, is sent their results, returns the operation's value.
@@ -61,6 +70,12 @@ def fetch(sql: str, *args: Any, rows: RowSet | None = None) -> Generator[Stmt, A
 def execute(sql: str, *args: Any, rows: RowSet | None = None) -> Generator[Stmt, Any, int]:
     """Run a statement and get the number of rows it affected."""
     result: int = yield Stmt(sql, args, rows, False)
+    return result
+
+
+def execute_many(sql: str, rows: RowSet) -> Generator[Stmt, Any, int]:
+    """Run a one-row ``INSERT .. VALUES ($1, .., $n)`` for every row (``$i`` is ``rows.columns[i-1]``)."""
+    result: int = yield Stmt(sql, (), rows, False, True)
     return result
 
 

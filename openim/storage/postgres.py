@@ -2,7 +2,7 @@
 
 * asyncpg needs asyncio; the store runs it on one :class:`AsyncioThread` and hands it whole transactions
   (openim.storage._txn.drive_async over a body from openim.storage._queries), so a 1,000-message batch is
-  one bridge hop and five round trips. Multi-row statements send one typed array per column and
+  one bridge hop and four round trips. Multi-row statements send one typed array per column and
   ``unnest()`` them: the SQL text, and so asyncpg's prepared statement, is the same for every batch size.
 * a connection pool (``storage.pool_size``) lets several trio tasks -- and several processes -- write
   concurrently. Gapless seqs then rest on row locks, not on serialisation: see _queries.persist_messages.
@@ -49,6 +49,16 @@ def _with_unnest(sql: str, name: str, columns: tuple[str, ...], types: tuple[str
     return sql.replace("{with}", f"WITH {name}({', '.join(columns)}) AS (SELECT * FROM unnest({arrays}))")
 
 
+@functools.lru_cache(maxsize=512)
+def _many_as_unnest(sql: str, types: tuple[str, ...]) -> str:
+    """A one-row ``INSERT .. VALUES ($1, .., $n)`` as one ``INSERT .. SELECT * FROM unnest(..)``."""
+    values = "VALUES (" + ", ".join(f"${i + 1}" for i in range(len(types))) + ")"
+    if sql.count(values) != 1:
+        raise ValueError(f"not a one-row INSERT .. {values}: {sql}")
+    arrays = ", ".join(f"${i + 1}::{t}[]" for i, t in enumerate(types))
+    return sql.replace(values, f"SELECT * FROM unnest({arrays})")
+
+
 def _affected(status: str) -> int:
     """Rows affected, from a command tag such as ``INSERT 0 5`` or ``UPDATE 2``."""
     last = status.rsplit(" ", 1)[-1]
@@ -61,6 +71,11 @@ async def _run_statement(conn: Any, stmt: Stmt) -> list[Row] | int:
         return empty
     sql, args = stmt.sql, stmt.args
     rowset = stmt.rows
+    if rowset is not None and stmt.many:
+        # One statement over column arrays: measured cheaper in sum than asyncpg's executemany (one
+        # execution per row on the server) and on par with COPY (docs/architecture.md).
+        sql = _many_as_unnest(sql, rowset.types)
+        return _affected(await conn.execute(sql, *(list(column) for column in zip(*rowset.rows, strict=True))))
     if rowset is not None:
         sql = _with_unnest(sql, rowset.name, rowset.columns, rowset.types, len(args) + 1)
         args = (*args, *(list(column) for column in zip(*rowset.rows, strict=True)))

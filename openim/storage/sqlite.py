@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import json
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ from openim.storage.port import AlreadyExists, StoreUnavailable
 from openim.storage.records import NewMessage, PersistResult
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
+MIN_SQLITE = (3, 38, 0)  # RETURNING, UPSERT .. WHERE, MATERIALIZED CTEs and the ->> JSON operator
 _MAX_ROWS_PER_STATEMENT = 1000  # beyond this, longer SQL texts only cost parse time
 
 
@@ -53,6 +55,18 @@ def _values(first: int, width: int, count: int) -> str:
     return ", ".join("(" + ", ".join(f"?{next(numbers)}" for _ in range(width)) + ")" for _ in range(count))
 
 
+@functools.lru_cache(maxsize=512)
+def _json_rows(name: str, columns: tuple[str, ...], number: int) -> str:
+    """The CTE ``name(columns)`` over one JSON array of row arrays bound as ``?number``.
+
+    MATERIALIZED: the planner has no row count for json_each and may otherwise scan the joined table
+    (e.g. every message of a conversation) once per CTE row; a materialized CTE is looped over, and the
+    other side is searched by its index.
+    """
+    values = ", ".join(f"value ->> {i}" for i in range(len(columns)))
+    return f"WITH {name}({', '.join(columns)}) AS MATERIALIZED (SELECT {values} FROM json_each(?{number}))"
+
+
 def _run_statement(conn: sqlite3.Connection, stmt: Stmt, max_variables: int) -> list[Row] | int:
     empty = empty_result(stmt)
     if empty is not None:
@@ -64,8 +78,18 @@ def _run_statement(conn: sqlite3.Connection, stmt: Stmt, max_variables: int) -> 
     if rowset is None:
         cursor = conn.execute(sql, stmt.args)
         return cursor.fetchall() if stmt.fetch else conn.total_changes - changes_before
-    width = len(rowset.columns)
+    if stmt.many:
+        conn.executemany(sql, rowset.rows)
+        return conn.total_changes - changes_before
     base = len(stmt.args)
+    if "bytea" not in rowset.types:
+        # One JSON text instead of a parameter per value: the SQL text is the same for every row count,
+        # so the module's statement cache prepares it once (a long VALUES list is re-parsed every time,
+        # and SQLite's planning of a compound VALUES of hundreds of rows is costly).
+        text = sql.replace("{with}", _json_rows(rowset.name, rowset.columns, base + 1))
+        cursor = conn.execute(text, (*stmt.args, json.dumps(rowset.rows, separators=(",", ":"))))
+        return cursor.fetchall() if stmt.fetch else conn.total_changes - changes_before
+    width = len(rowset.columns)
     per_statement = max(1, min(_MAX_ROWS_PER_STATEMENT, (max_variables - base) // width))
     head = f"WITH {rowset.name}({', '.join(rowset.columns)}) AS (VALUES "
     fetched: list[Row] = []
@@ -131,6 +155,8 @@ class SqliteStore(SqlStore):
         return conn
 
     def _open_blocking(self) -> list[str]:
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise sqlite3.NotSupportedError(f"SQLite {sqlite3.sqlite_version} is too old: 3.38 or newer is needed")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         writer = self._connect(reader=False)
         try:
