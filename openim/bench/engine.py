@@ -154,6 +154,7 @@ class Engine:
         hb = codec.heartbeat()
         self._heartbeat = client_frame(*hb) if hb is not None else b""
         self._send_op = codec.send_opcode
+        self._headers: dict[int, bytes] = {}  # frame header by payload length: sends differ by a few bytes
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self) -> None:
@@ -276,7 +277,11 @@ class Engine:
         if not c.closed:
             if not c.out and not c.blocked:
                 self.dirty.append(c)
-            c.out += client_header(self._send_op, len(payload))
+            n = len(payload)
+            header = self._headers.get(n)
+            if header is None:
+                header = self._headers[n] = client_header(self._send_op, n)
+            c.out += header
             c.out += payload
 
     def _pace(self, due: int) -> None:
