@@ -69,6 +69,7 @@ class Report:
     server_cpu_us_per_login: float | None
     loadgen_cpu_s: float
     loadgen_cpu_us_per_message: float | None  # the load processes' CPU (RUN to DONE) per acked message
+    loadgen_cpu_us_per_delivery: float | None
     loadgen_util_max: float
     loadgen_procs: int
     echoes: int
@@ -126,6 +127,8 @@ class Report:
              f"busiest at {self.loadgen_util_max * 100:.0f}% of a core"
              + ("" if self.loadgen_cpu_us_per_message is None
                 else f", {self.loadgen_cpu_us_per_message:,.1f} µs per message")
+             + ("" if self.loadgen_cpu_us_per_delivery is None or self.workload != "group"
+                else f", {self.loadgen_cpu_us_per_delivery:,.1f} µs per delivery")
              + f"; {self.verified:,} messages cross-checked"),
             ("machine", f"{self.machine_start.get('cpu_model', '?')}, load average "
              f"{_load(self.machine_start)} -> {_load(self.machine_end)}"),

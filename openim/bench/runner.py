@@ -423,6 +423,7 @@ def _report(
         server_cpu_us_per_login=_per(login_cpu, logins),
         loadgen_cpu_s=loadgen_cpu + parent_cpu,
         loadgen_cpu_us_per_message=_per(loadgen_cpu if results else None, counts.acked),
+        loadgen_cpu_us_per_delivery=_per(loadgen_cpu if results else None, counts.deliveries),
         loadgen_util_max=util_max,
         loadgen_procs=len(results),
         echoes=sum(r.echoes for r in results),
