@@ -41,7 +41,7 @@ def as_stored(msg: sdkws_pb2.MsgData, seq: int = 7) -> bytes:
     out = sdkws_pb2.MsgData()
     out.CopyFrom(msg)
     out.serverMsgID, out.seq, out.sendTime = "f" * 32, seq, 1_765_000_000_000
-    return out.SerializeToString()
+    return bytes(out.SerializeToString())
 
 
 def conversation(a: str, b: str) -> str:
