@@ -121,8 +121,7 @@ class Report:
             ("RSS per connection",
              "-" if self.rss_per_connection is None else f"{self.rss_per_connection / 1024:.1f} KiB"),
             ("server CPU", "-" if self.server_cpu_s is None
-             else f"{self.server_cpu_s:.2f} s ({(self.server_cpu_util or 0) * 100:.0f}% of a core"
-             + ")"),
+             else f"{self.server_cpu_s:.2f} s ({(self.server_cpu_util or 0) * 100:.0f}% of a core)"),
             ("load generator CPU", f"{self.loadgen_cpu_s:.2f} s in {self.loadgen_procs} process(es), "
              f"busiest at {self.loadgen_util_max * 100:.0f}% of a core"
              + ("" if self.loadgen_cpu_us_per_message is None
