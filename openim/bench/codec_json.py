@@ -227,7 +227,10 @@ class JsonEnvelopeCodec:
             d = payload.find(_DATA_KEY, _PH)
             if d < 0 or not payload.endswith(b'"}'):
                 return self.decode_full(opcode, payload, receiver)
-            raw = binascii.a2b_base64(payload[d + 9 : -2])
+            try:
+                raw = binascii.a2b_base64(payload[d + 9 : -2])
+            except binascii.Error:
+                return self.decode_full(opcode, payload, receiver)
             m = _single_message_at(raw)
             if m < 0:
                 return self.decode_full(opcode, payload, receiver)

@@ -165,6 +165,8 @@ def test_notifications_pongs_and_other_frames() -> None:
     assert c.scan(1, PONG_TEXT.encode(), me) == (IGNORE,)
     assert c.scan(2, encode_response(1001, "1", "op", 0, "", b""), me) == (OTHER,)
     assert c.scan(2, b"not json", me) == (OTHER,)
+    broken = b'{"reqIdentifier":2001,"msgIncr":"","operationID":"x","errCode":0,"errMsg":"","data":"abc"}'
+    assert c.scan(2, broken, me) == (OTHER,)  # bad base64: the full decode says what it is
 
 
 def test_a_wrong_scan_is_reported() -> None:
