@@ -121,6 +121,10 @@ rows = {
     "RSS/connection KiB": med(lambda r: r["rss_per_connection"] and r["rss_per_connection"] / 1024),
     "server RSS end MiB": med(lambda r: r["server_rss_end"] and r["server_rss_end"] / 1048576),
     "server CPU util": med(lambda r: r["server_cpu_util"]),
+    "server CPU µs/message": med(lambda r: r.get("server_cpu_us_per_message")),
+    "server CPU µs/delivery": med(lambda r: r.get("server_cpu_us_per_delivery")),
+    "server CPU µs/login": med(lambda r: r.get("server_cpu_us_per_login")),
+    "loadgen CPU µs/message": med(lambda r: r.get("loadgen_cpu_us_per_message")),
     "loadgen busiest util": med(lambda r: r["loadgen_util_max"]),
     "load average (1 min) at start": med(lambda r: r["machine_start"]["loadavg"][0]),
 }

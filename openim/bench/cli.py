@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from openim.bench.client import CLIENT_KINDS
+from openim.bench.codec import SDKS
 
 __all__ = ["bench", "main"]
 
@@ -40,8 +40,11 @@ def _target_options(f: F) -> F:
                       help="Seconds of load (connect: seconds of idling after the logins)."),
         click.option("--procs", type=int, default=0,
                       help="Load processes; default one per CPU this process may run on (see taskset)."),
-        click.option("--client", "client_kind", type=click.Choice(CLIENT_KINDS), default="wsproto",
-                      show_default=True, help="WebSocket client implementation."),
+        click.option("--sdk", type=click.Choice(SDKS), default="js", show_default=True,
+                      help="Whose wire format the clients speak (js: JSON envelopes, as the JS SDK)."),
+        click.option("--verify-every", type=click.IntRange(min=1), default=64, show_default=True,
+                      help="Also decode every N-th message in full and compare it with the byte scan "
+                      "(a mismatch fails the run); 1 checks every message."),
         click.option("--connect-concurrency", type=int, default=256, show_default=True,
                       help="Logins in flight at once per load process."),
         click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout."),

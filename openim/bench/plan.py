@@ -73,7 +73,8 @@ class WorkerPlan:
     rate: float = 0.0  # this process's share of the target msgs/s; 0 = as fast as the window allows
     window: int = 8  # in-flight (sent, not acked) messages per sending client
     connect_concurrency: int = 256  # logins in flight at once in this process
-    client_kind: str = "wsproto"
+    sdk: str = "js"  # the wire format (openim/bench/codec.py)
+    verify_every: int = 64  # also decode every N-th message in full and compare with the byte scan
     content_size: int = 32  # bytes of text in each message
     heartbeat_s: float = 10.0  # the JS SDK's text ping period; keeps idle clients under the read deadline
     seed: int = 0
@@ -106,4 +107,5 @@ class WorkerResult:
     wall_run_s: float
     cpu_total_s: float
     disconnected: int  # clients whose connection the server closed during the run
+    verified: int = 0  # messages also decoded in full as a cross-check of the byte scan
     errors: tuple[str, ...] = field(default_factory=tuple)

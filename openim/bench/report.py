@@ -63,14 +63,20 @@ class Report:
     rss_per_connection: float | None
     server_cpu_s: float | None
     server_cpu_util: float | None
-    server_cpu_us_per_delivery: float | None  # contention-proof cost: server CPU / deliveries (or logins)
+    # The headline figures to compare across runs: server CPU per acked message, per delivery, per login.
+    server_cpu_us_per_message: float | None
+    server_cpu_us_per_delivery: float | None
+    server_cpu_us_per_login: float | None
     loadgen_cpu_s: float
+    loadgen_cpu_us_per_message: float | None  # the load processes' CPU (RUN to DONE) per acked message
+    loadgen_cpu_us_per_delivery: float | None
     loadgen_util_max: float
     loadgen_procs: int
     echoes: int
     other_pushes: int
     window_full: int
     disconnected: int
+    verified: int  # received and sent messages also decoded in full (cross-check of the byte scan)
     machine_start: dict[str, Any]
     machine_end: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
@@ -104,6 +110,7 @@ class Report:
             ("duplicates", f"{c.duplicates:,}"),
             ("throughput", f"{self.msgs_per_s:,.0f} msgs/s, {self.deliveries_per_s:,.0f} deliveries/s "
              f"over {self.measured_seconds:.2f} s (sent {self.sent_per_s:,.0f}/s)"),
+            ("server CPU per unit", _cost(self)),
             ("latency send->delivery", _lat(lat)),
             ("latency send->ack", _lat(ack)),
             ("logins", f"{self.logins:,} at {self.logins_per_s:,.0f}/s"
@@ -114,11 +121,14 @@ class Report:
             ("RSS per connection",
              "-" if self.rss_per_connection is None else f"{self.rss_per_connection / 1024:.1f} KiB"),
             ("server CPU", "-" if self.server_cpu_s is None
-             else f"{self.server_cpu_s:.2f} s ({(self.server_cpu_util or 0) * 100:.0f}% of a core"
-             + ("" if self.server_cpu_us_per_delivery is None
-                else f", {self.server_cpu_us_per_delivery:,.0f} µs per delivery") + ")"),
+             else f"{self.server_cpu_s:.2f} s ({(self.server_cpu_util or 0) * 100:.0f}% of a core)"),
             ("load generator CPU", f"{self.loadgen_cpu_s:.2f} s in {self.loadgen_procs} process(es), "
-             f"busiest at {self.loadgen_util_max * 100:.0f}% of a core"),
+             f"busiest at {self.loadgen_util_max * 100:.0f}% of a core"
+             + ("" if self.loadgen_cpu_us_per_message is None
+                else f", {self.loadgen_cpu_us_per_message:,.1f} µs per message")
+             + ("" if self.loadgen_cpu_us_per_delivery is None or self.workload != "group"
+                else f", {self.loadgen_cpu_us_per_delivery:,.1f} µs per delivery")
+             + f"; {self.verified:,} messages cross-checked"),
             ("machine", f"{self.machine_start.get('cpu_model', '?')}, load average "
              f"{_load(self.machine_start)} -> {_load(self.machine_end)}"),
         ]
@@ -134,12 +144,26 @@ class Report:
 
 
 _CONNECT_ROWS = frozenset(
-    {"workload", "logins", "server RSS", "RSS per connection", "server CPU", "load generator CPU", "machine"}
+    {"workload", "logins", "server CPU per unit", "server RSS", "RSS per connection", "server CPU",
+     "load generator CPU", "machine"}
 )
 
 
 def _settings_line(settings: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in settings.items())
+
+
+def _cost(r: Report) -> str:
+    parts = [
+        f"{value:,.1f} µs per {unit}"
+        for value, unit in (
+            (r.server_cpu_us_per_message, "message"),
+            (r.server_cpu_us_per_delivery, "delivery"),
+            (r.server_cpu_us_per_login, "login"),
+        )
+        if value is not None and (unit == "login" or r.workload != "connect")
+    ]
+    return ", ".join(parts) or "-"
 
 
 def _lat(p: Percentiles) -> str:

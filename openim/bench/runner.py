@@ -58,7 +58,8 @@ class BenchOptions:
     window: int = 8
     procs: int = 0  # 0 = one per CPU this process may run on
     grace: float = 5.0
-    client_kind: str = "wsproto"
+    sdk: str = "js"
+    verify_every: int = 64
     content_size: int = 32
     connect_concurrency: int = 256
     token_pool: int = 32
@@ -121,7 +122,8 @@ def _plans(opts: BenchOptions, user_ids: tuple[str, ...], tokens: tuple[str, ...
                 rate=opts.rate * share,
                 window=opts.window,
                 connect_concurrency=opts.connect_concurrency,
-                client_kind=opts.client_kind,
+                sdk=opts.sdk,
+                verify_every=opts.verify_every,
                 content_size=opts.content_size,
                 seed=opts.seed,
             )
@@ -315,6 +317,11 @@ def _steer(
                    server0, server1, probe, token_seconds, warnings, errors, machine_start, parent_cpu)
 
 
+def _per(cpu_s: float | None, count: int) -> float | None:
+    """CPU µs per unit of work; None without a CPU figure or without work."""
+    return cpu_s * 1e6 / count if cpu_s is not None and count else None
+
+
 def _arr(data: bytes) -> array[int]:
     a = array("q")
     a.frombytes(data)
@@ -385,7 +392,10 @@ def _report(
     if opts.workload != "connect":
         settings["rate"] = opts.rate or "max"
         settings["window"] = opts.window
-    settings.update(duration=opts.duration, procs=len(results), client=opts.client_kind)
+    settings.update(duration=opts.duration, procs=len(results), sdk=opts.sdk)
+    login_cpu = (
+        rss_after_login.cpu_seconds - rss_before.cpu_seconds if rss_before and rss_after_login else None
+    )
     return Report(
         workload=opts.workload,
         settings=settings,
@@ -408,16 +418,19 @@ def _report(
         rss_per_connection=rss_per_conn,
         server_cpu_s=server_cpu,
         server_cpu_util=server_cpu / wall_run if server_cpu is not None and wall_run > 0 else None,
-        server_cpu_us_per_delivery=(
-            server_cpu * 1e6 / counts.deliveries if server_cpu is not None and counts.deliveries else None
-        ),
+        server_cpu_us_per_message=_per(server_cpu, counts.acked),
+        server_cpu_us_per_delivery=_per(server_cpu, counts.deliveries),
+        server_cpu_us_per_login=_per(login_cpu, logins),
         loadgen_cpu_s=loadgen_cpu + parent_cpu,
+        loadgen_cpu_us_per_message=_per(loadgen_cpu if results else None, counts.acked),
+        loadgen_cpu_us_per_delivery=_per(loadgen_cpu if results else None, counts.deliveries),
         loadgen_util_max=util_max,
         loadgen_procs=len(results),
         echoes=sum(r.echoes for r in results),
         other_pushes=sum(r.other_pushes for r in results),
         window_full=window_full,
         disconnected=disconnected,
+        verified=sum(r.verified for r in results),
         machine_start=machine_start,
         machine_end=machine_info(),
         warnings=warnings,

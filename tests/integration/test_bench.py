@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -18,6 +20,12 @@ import pytest
 
 if TYPE_CHECKING:  # the conftest is not importable by name at run time (no packages under tests/)
     from conftest import ServerProcess
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -36,7 +44,9 @@ def run_bench(server: ServerProcess, *args: str, timeout: float = 120) -> tuple[
 
 
 def test_direct_smoke_loses_nothing(server: ServerProcess) -> None:
-    rc, report, err = run_bench(server, "direct", "--users", "20", "--duration", "3")
+    # --verify-every 1: every send and every received frame is also decoded in full and compared
+    # with the byte scan, against the real gateway's frames.
+    rc, report, err = run_bench(server, "direct", "--users", "20", "--duration", "3", "--verify-every", "1")
     assert rc == 0, err + server.log_tail()
     counts = report["counts"]
     assert counts["sent"] > 0
@@ -48,6 +58,9 @@ def test_direct_smoke_loses_nothing(server: ServerProcess) -> None:
     assert report["msgs_per_s"] > 0 and report["server_cpu_s"] is not None
     # every sender saw its own echo on its connection, and it was not counted as a delivery
     assert report["echoes"] == counts["sent"]
+    assert report["verified"] >= 4 * counts["sent"]  # the send, its reply, its echo, its delivery
+    assert report["server_cpu_us_per_message"] > 0 and report["server_cpu_us_per_login"] is not None
+    assert report["loadgen_cpu_us_per_message"] > 0
 
 
 def test_direct_paced_smoke(server: ServerProcess) -> None:
@@ -88,3 +101,38 @@ def test_unreachable_server_is_a_usage_error(server: ServerProcess) -> None:
     )
     assert proc.returncode == 2, proc.stderr
     assert "set-up failed" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[tuple[str, str, int]]:
+    """scripts/bench_standin.py, the storage-less stand-in the bench's own cost is measured against."""
+    api_port, ws_port = free_port(), free_port()
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "scripts", "bench_standin.py"), "--api-port", str(api_port),
+         "--ws-port", str(ws_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None and b"stand-in:" in proc.stdout.readline()
+        yield f"http://127.0.0.1:{api_port}", f"ws://127.0.0.1:{ws_port}", proc.pid
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.parametrize("workload", [("direct", "--users", "30"), ("group", "--members", "15", "--senders", "4")])
+def test_bench_against_the_standin(standin: tuple[str, str, int], workload: tuple[str, ...]) -> None:
+    api, ws, pid = standin
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENIM_")}
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run(
+        [sys.executable, "-m", "openim", "bench", *workload, "--api", api, "--ws", ws, "--secret", "x",
+         "--server-pid", str(pid), "--duration", "2", "--verify-every", "1", "--json", "--no-progress"],
+        capture_output=True, text=True, timeout=120, env=env, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    report = json.loads(proc.stdout)
+    counts = report["counts"]
+    fanout = 1 if workload[0] == "direct" else 14
+    assert counts["sent"] > 100 and counts["deliveries"] == counts["acked"] * fanout == counts["sent"] * fanout
+    assert report["verified"] >= counts["sent"] * (3 + fanout)
