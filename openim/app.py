@@ -11,6 +11,7 @@ consumers and can live anywhere.
 
 from __future__ import annotations
 
+import gc
 import time
 
 import trio
@@ -159,6 +160,7 @@ async def _serve(loaded: LoadedConfig, module_names: tuple[str, ...]) -> int:
             await _close(node)
         return EXIT_CRASH
     modules = build_modules(node, services)
+    tune_gc()
 
     async def ready() -> None:
         log.info("ready", node_id=node_id, addresses=node.addresses)
@@ -166,6 +168,22 @@ async def _serve(loaded: LoadedConfig, module_names: tuple[str, ...]) -> int:
     return await run_modules(
         modules, shutdown_timeout=cfg.shutdown_timeout, on_started=ready, close=lambda: _close(node)
     )
+
+
+# Allocations between two young-generation collections (CPython's default is 700). The send path
+# allocates a few dozen short-lived objects per message; at the default, collections ran every few
+# messages and their scans of the survivors cost ~12 µs per message (measured with openim bench).
+GC_GEN0_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Move everything alive after start-up (modules, config, caches' skeletons) out of the collector's
+    sight and collect the young generation less often. Cycles are still collected; only the cadence
+    changes."""
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
 async def _close(node: Node) -> None:

@@ -419,6 +419,24 @@ async def test_update_user_conversation_and_delete(store: Store) -> None:
     assert await store.get_user_conversations("alice") == []
 
 
+async def test_receive_options_lists_only_non_default_options_of_the_owner(store: Store) -> None:
+    await store.upsert_user_conversations(
+        [
+            UserConversation("alice", "si_alice_bob", 1, user_id="bob"),
+            UserConversation("alice", "sg_g1", 3, group_id="g1"),
+            UserConversation("alice", "sg_g2", 3, group_id="g2"),
+            UserConversation("bob", "si_alice_bob", 1, user_id="alice"),
+        ]
+    )
+    assert await store.get_receive_options("alice") == {}
+    await store.update_user_conversation("alice", "sg_g1", {"recv_msg_opt": 2})
+    await store.update_user_conversation("alice", "si_alice_bob", {"recv_msg_opt": 1})
+    await store.update_user_conversation("bob", "si_alice_bob", {"recv_msg_opt": 2})
+    assert await store.get_receive_options("alice") == {"sg_g1": 2, "si_alice_bob": 1}
+    assert await store.get_receive_options("bob") == {"si_alice_bob": 2}
+    assert await store.get_receive_options("carol") == {}
+
+
 async def test_raise_has_read_seq_is_monotonic(store: Store) -> None:
     await store.upsert_user_conversations([UserConversation("alice", "si_alice_bob", 1, user_id="bob")])
 
