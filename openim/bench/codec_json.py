@@ -31,6 +31,8 @@ import time
 from json.encoder import encode_basestring_ascii
 from typing import Final
 
+from google.protobuf.message import DecodeError
+
 from openim.bench.codec import ACK, ECHO, IGNORE, MSG, MSGS, OTHER, CodecSetup, Scan
 from openim.bench.stats import KEY_SEQ_BITS
 from openim.wire.constants import ContentType, MsgFrom, ReqIdentifier, SessionType
@@ -186,7 +188,7 @@ class JsonEnvelopeCodec:
         try:
             req = decode_request(payload)
             msg = sdkws_pb2.MsgData.FromString(req.data)
-        except (EnvelopeError, ValueError) as exc:  # protobuf's DecodeError is a ValueError
+        except (EnvelopeError, ValueError, DecodeError) as exc:
             return f"a built send does not decode: {exc}"
         key = sender.key_base | (seq & _SEQ_MASK)
         want_peer = ("", self._group_id) if self._group else (self._setup.all_user_ids[peer], "")
@@ -280,7 +282,7 @@ class JsonEnvelopeCodec:
             return (OTHER,)
         try:
             push = sdkws_pb2.PushMessages.FromString(resp.data)
-        except ValueError:
+        except (ValueError, DecodeError):  # protobuf's DecodeError is not a ValueError
             return (OTHER,)
         entries: list[tuple[int, int, bool]] = []
         others = sum(len(p.Msgs) for p in push.notificationMsgs.values())

@@ -292,6 +292,8 @@ class Session:
                 idle.deadline = trio.current_time() + timeout
                 try:
                     for frame in frames:
+                        if self._closing:
+                            break  # nothing after a logout or a kick is handled
                         await self._on_frame(frame)
                 except ProtocolViolation as exc:
                     self._violation = True

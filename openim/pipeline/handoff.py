@@ -80,8 +80,10 @@ class MemoryHandoff(Generic[T]):
         self, handle: BatchHandler[T], *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
         task_status.started()
-        while not self._stopping:
+        while True:
             if not self._items:
+                if self._stopping:
+                    return  # stopped and drained: everything queued before stop() was handled
                 await self._ready.park()
                 continue
             if len(self._items) <= self._max:
@@ -95,6 +97,7 @@ class MemoryHandoff(Generic[T]):
                 await handle(0, batch)
 
     def stop(self) -> None:
+        """Take no more than what is queued now: the consumer finishes it, then returns."""
         self._stopping = True
         self._ready.unpark_all()
         self._room.unpark_all()

@@ -14,7 +14,6 @@ then the echo (``SendOutcome.echo``), which is the order the JS SDK needs to rec
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -77,7 +76,8 @@ def now_ms() -> int:
 
 
 def new_server_msg_id(send_id: str) -> str:
-    return hashlib.md5(f"{time.time_ns()}-{send_id}-{os.urandom(8).hex()}".encode()).hexdigest()
+    """32 random hex digits: the shape of OpenIM's ids (an md5 hex digest), unique without a hash."""
+    return os.urandom(16).hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +219,10 @@ class SendService:
             finished.set()
 
         await self.submit(msg, operation_id=operation_id, sender=sender, on_done=done)
-        await finished.wait()
+        with trio.move_on_after(REPLY_TIMEOUT_S):
+            await finished.wait()
+        if not box:  # the transfer stage stopped (shutdown) before it took this message
+            raise OpenIMError(ErrCode.SERVER_INTERNAL, "message not acknowledged by storage in time; retry")
         job = box[0]
         if job.err_code:
             raise OpenIMError(ErrCode(job.err_code), job.err_detail)
@@ -299,7 +302,6 @@ class SendService:
 
         def done(job: SendJob) -> None:
             if not job.err_code:
-                metrics.messages_sent.inc()
                 metrics.send_latency.observe(time.perf_counter() - started)
                 if hooks is not None and not job.duplicate:
                     msg.seq, msg.serverMsgID, msg.sendTime = job.seq, job.server_msg_id, job.send_time

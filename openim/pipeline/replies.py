@@ -11,6 +11,7 @@ either) completes the job with an error after ``timeout_s``; the client's retry 
 from __future__ import annotations
 
 import itertools
+import secrets
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -54,7 +55,9 @@ class Replies:
         self._bus = bus
         self._node_id = node_id
         self._timeout = timeout_s
-        self._ids = itertools.count(1)
+        # A random start: node ids survive restarts, so a reply meant for the previous incarnation of this
+        # process must not match a send of this one.
+        self._ids = itertools.count(secrets.randbits(62) | 1)
         self._pending: dict[int, tuple[float, SendJob]] = {}  # request id -> (deadline, job), oldest first
         inbox.register(KIND_REPLY, self._on_replies)
 

@@ -96,6 +96,7 @@ class TransferStage:
                 )
                 j.push = push
                 pushes[partition_of(j.conversation_id, n_push) if n_push > 1 else 0].append(push)
+            self._metrics.messages_sent.inc(sum(len(p) for p in pushes.values()))
         await self._replies.complete(jobs)
         for push_partition, items in pushes.items():
             try:

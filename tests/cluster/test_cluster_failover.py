@@ -35,7 +35,7 @@ from openim_cluster_harness import (
 
 from openim.bus.redis import RedisBus
 from openim.bus.resp import RedisAddress, RespConnection
-from openim.pipeline.msg import partition_of
+from openim.pipeline.partitioning import partition_of
 from openim.wire.constants import single_conversation_id
 
 PARTITIONS = 8

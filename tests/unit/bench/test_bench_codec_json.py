@@ -1,8 +1,9 @@
 """The JS-SDK load codec against the server's own encoders: what the byte scan says equals a full decode.
 
 Replies and pushes here are built by the code the gateway sends with (``encode_response``,
-``push_frame``), sends are read back by the code the gateway reads with (``decode_request``,
-``sdkws_pb2.MsgData``), so the bench's shortcuts are pinned to the real wire format.
+``PushJob.frame`` over the stored bytes with the seq appended), sends are read back by the code the
+gateway reads with (``decode_request``, ``sdkws_pb2.MsgData``), so the bench's shortcuts are pinned to
+the real wire format.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import pytest
 from openim.bench.codec import ACK, ECHO, IGNORE, MSG, MSGS, OTHER, CodecSetup, new_codec
 from openim.bench.codec_json import JsonEnvelopeCodec, parse_client_msg_id
 from openim.bench.stats import make_key
-from openim.services.push import push_frame
+from openim.pipeline.jobs import PushJob
 from openim.wire.envelope import HANDSHAKE_OK_TEXT, PONG_TEXT, decode_request, encode_response, handshake_error_text
 from openim.wire.errors import ErrCode
+from openim.wire.msgdata import with_seq
 from openim.wire.pb import msg_pb2, sdkws_pb2
 
 USERS = tuple(f"benchab12cd34_{i}" for i in range(10))
@@ -37,11 +39,17 @@ def sent(c: JsonEnvelopeCodec, index: int, seq: int, peer: int) -> tuple[bytes, 
 
 
 def as_stored(msg: sdkws_pb2.MsgData, seq: int = 7) -> bytes:
-    """The MsgData the server pushes: the sent one plus serverMsgID, seq and sendTime."""
+    """The MsgData the server pushes: the sent one plus serverMsgID and sendTime as stored, with the seq
+    appended after the commit (openim.wire.msgdata.with_seq), byte for byte as the push stage sends it."""
     out = sdkws_pb2.MsgData()
     out.CopyFrom(msg)
-    out.serverMsgID, out.seq, out.sendTime = "f" * 32, seq, 1_765_000_000_000
-    return bytes(out.SerializeToString())
+    out.serverMsgID, out.seq, out.sendTime = "f" * 32, 0, 1_765_000_000_000
+    return with_seq(out.SerializeToString(), seq)
+
+
+def push_frame(conversation_id: str, msg_bytes: bytes, operation_id: str) -> bytes:
+    """The 2001 frame the push stage writes for one stored message (and the sender's echo)."""
+    return PushJob(conversation_id, msg_bytes, operation_id).frame
 
 
 def conversation(a: str, b: str) -> str:
@@ -165,6 +173,11 @@ def test_notifications_pongs_and_other_frames() -> None:
     assert c.scan(1, PONG_TEXT.encode(), me) == (IGNORE,)
     assert c.scan(2, encode_response(1001, "1", "op", 0, "", b""), me) == (OTHER,)
     assert c.scan(2, b"not json", me) == (OTHER,)
+
+
+def test_a_push_with_bad_base64_is_other() -> None:
+    c = codec()
+    me = c.receiver(0, USERS[0])
     broken = b'{"reqIdentifier":2001,"msgIncr":"","operationID":"x","errCode":0,"errMsg":"","data":"abc"}'
     assert c.scan(2, broken, me) == (OTHER,)  # bad base64: the full decode says what it is
 

@@ -22,8 +22,9 @@ from openim.bench.codec import MSG, CodecSetup, Scan
 from openim.bench.codec_json import JsonEnvelopeCodec, JsonReceiver
 from openim.bench.engine import Connection, Engine, Tally
 from openim.bench.plan import COUNTER_SLOTS, ClientSpec, Command, Slot, WorkerPlan
-from openim.services.push import push_frame
+from openim.pipeline.jobs import PushJob
 from openim.wire.envelope import PONG_TEXT, decode_request, encode_response
+from openim.wire.msgdata import with_seq
 from openim.wire.pb import msg_pb2, sdkws_pb2
 
 USERS = ("eng_a", "eng_b", "eng_c")
@@ -77,10 +78,11 @@ class _Gateway:
         self.sends += 1
         req = decode_request(payload)
         msg = sdkws_pb2.MsgData.FromString(req.data)
-        msg.serverMsgID, msg.seq, msg.sendTime = f"s{self.sends}", self.sends, 1
+        msg.serverMsgID, msg.sendTime = f"s{self.sends}", 1
         reply = msg_pb2.SendMsgResp(serverMsgID=msg.serverMsgID, clientMsgID=msg.clientMsgID, sendTime=1)
         self._send(i, encode_response(1003, req.msg_incr, req.operation_id, 0, "", reply.SerializeToString()))
-        push = push_frame("si_x", msg.SerializeToString(), req.operation_id)
+        # as the push stage builds it: the stored bytes with the seq appended, one frame for echo and recipient
+        push = PushJob("si_x", with_seq(msg.SerializeToString(), self.sends), req.operation_id).frame
         self._send(i, push)  # the echo
         self._send(USERS.index(msg.recvID), push)
 

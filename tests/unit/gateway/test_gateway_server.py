@@ -19,16 +19,19 @@ import trio_websocket
 
 from openim.bus.memory import MemoryBus
 from openim.config import Config, GatewayConfig
+from openim.gateway.requests import MessageSender
 from openim.gateway.server import Gateway
 from openim.node import Node
 from openim.ops.metrics import Metrics
+from openim.pipeline.jobs import PushJob, SendJob
+from openim.pipeline.msg import OnDone, Sender
 from openim.services.inbox import NodeInbox
 from openim.services.internal import Delivery, Kick, StatusChange
-from openim.pipeline.msg import Sender, SendOutcome
 from openim.services.tokens import Claims
 from openim.storage.port import Store
 from openim.wire.envelope import HANDSHAKE_OK_TEXT, KICK_FRAME, PONG_TEXT, decode_response, encode_request
 from openim.wire.errors import ErrCode, OpenIMError
+from openim.wire.msgdata import with_seq
 from openim.wire.pb import msg_pb2, sdkws_pb2
 
 pytestmark = pytest.mark.trio
@@ -79,7 +82,7 @@ class NoSync:
 
 
 class NoSend:
-    async def send(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender) -> SendOutcome:
+    async def submit(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone) -> None:
         raise OpenIMError(ErrCode.ARGS, "not in this test")
 
 
@@ -106,14 +109,14 @@ class Rig:
         return f"ws://127.0.0.1:{self.gateway.port}/?" + "&".join(f"{k}={v}" for k, v in params.items())
 
 
-async def make_rig(nursery: trio.Nursery, **gateway_cfg: Any) -> Rig:
+async def make_rig(nursery: trio.Nursery, sender: MessageSender | None = None, **gateway_cfg: Any) -> Rig:
     config = Config(gateway=GatewayConfig(host="127.0.0.1", port=0, **gateway_cfg))
     metrics = Metrics(NODE, ("gateway",))
     bus = MemoryBus()
     await bus.open()
     node = Node(config, NODE, ("gateway",), cast(Store, None), bus, metrics)
     tokens = FakeTokens()
-    gateway = Gateway(node=node, tokens=tokens, sync=NoSync(), sender=NoSend())
+    gateway = Gateway(node=node, tokens=tokens, sync=NoSync(), sender=sender or NoSend())
     inbox = NodeInbox(bus, NODE)
     gateway.register_inbox(inbox)
     await nursery.start(inbox.serve)
@@ -256,6 +259,62 @@ async def test_status_changes_reach_watchers(rig: Rig) -> None:
         await rig.bus.publish(NODE, [StatusChange("u1", (3, 4)).encode()])
         assert pushed(await next_frame(watcher)) == [("u1", [3, 4])]
 
+
+
+async def test_local_delivery_from_this_process_push_stage(rig: Rig) -> None:
+    async with connect(rig, "u1") as web, connect(rig, "u1", 2, "u1:2:t") as android, connect(rig, "u2") as other:
+        frame = b'{"reqIdentifier":2001,"msgIncr":"","operationID":"op","errCode":0,"errMsg":"","data":"AQ=="}'
+        exclude = f"{NODE}/{conn_id_of(rig, 'u1', 5)}"
+        assert rig.gateway.deliver(frame, ("u1", "u2", "nobody"), exclude) == 2
+        assert await next_frame(android) == frame
+        assert await next_frame(other) == frame
+        assert await nothing_pending(web)
+        assert rig.gateway.deliver(frame, ("u1",), "other-node/1") == 2  # another node's connection id: no skip
+        assert await next_frame(web) == frame and await next_frame(android) == frame
+        presence = rig.gateway.presence(["u1", "u2", "nobody"])
+        assert {u: sorted(e.platform_id for e in entries) for u, entries in presence.items()} == {
+            "u1": [2, 5], "u2": [5],
+        }
+
+
+class StoringSender:
+    """Completes every send at once, as the transfer stage would after the commit, with seq 1."""
+
+    async def submit(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone) -> None:
+        msg.serverMsgID, msg.sendTime, msg.status = "smid", 99, 2
+        raw = msg.SerializeToString()
+        job = SendJob(
+            payload=raw, send_id=msg.sendID, recv_id=msg.recvID, group_id="", client_msg_id=msg.clientMsgID,
+            server_msg_id="smid", send_time=99, session_type=1, content_type=101, conversation_id="si_u1_u2",
+            conversation_type=1, owners=("u1", "u2"), reader_user_id="u1", recipients=("u2", "u1"),
+            operation_id=operation_id, origin_node=NODE, origin_conn=sender.conn_id,
+        )
+        job.seq, job.want_echo = 1, True
+        job.push = PushJob("si_u1_u2", with_seq(raw, 1), operation_id, exclude_conn=f"{NODE}/{sender.conn_id}")
+        on_done(job)
+
+
+@pytest.mark.parametrize("transport", ["wsproto", "trio-websocket"])
+async def test_a_send_over_the_socket_gets_its_reply_then_its_echo(transport: str) -> None:
+    async with trio.open_nursery() as nursery:
+        rig = await make_rig(nursery, sender=StoringSender(), transport=transport)
+        async with connect(rig, "u1") as ws:
+            msg = sdkws_pb2.MsgData(sendID="u1", recvID="u2", clientMsgID="c1", sessionType=1, contentType=101)
+            for i in range(3):
+                msg.clientMsgID = f"c{i}"
+                await ws.send_message(encode_request(1003, f"s{i}", "u1", f"op{i}", msg.SerializeToString()))
+            frames = [decode_response(await next_frame(ws)) for _ in range(6)]
+            assert [(f.req_identifier, f.msg_incr, f.operation_id) for f in frames] == [
+                (1003, "s0", "op0"), (2001, "", "op0"), (1003, "s1", "op1"), (2001, "", "op1"),
+                (1003, "s2", "op2"), (2001, "", "op2"),
+            ]
+            assert frames[0].data is not None
+            assert msg_pb2.SendMsgResp.FromString(frames[0].data).clientMsgID == "c0"
+            assert frames[1].data is not None
+            [echo] = sdkws_pb2.PushMessages.FromString(frames[1].data).msgs["si_u1_u2"].Msgs
+            assert (echo.clientMsgID, echo.seq, echo.serverMsgID) == ("c0", 1, "smid")
+            assert await nothing_pending(ws)
+        nursery.cancel_scope.cancel()
 
 # -- handshake edges -------------------------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """A session without sockets: a fake connection, fake services, trio's testing clock.
 
-Covers request dispatch and its error rules, the reply-then-echo order of 1003, pings answered while
-a request is stuck, the connection-fatal conditions, the outbound queue overflow, kicks, logout and
-the idle timeout.
+Covers request dispatch and its error rules, the deferred 1003 (reply then echo, after the send
+completes, while the reader goes on), pings answered while a send is pending, the connection-fatal
+conditions, the outbound backlog limit, kicks, logout and the idle timeout.
 """
 
 from __future__ import annotations
@@ -15,29 +15,38 @@ import trio
 import trio.testing
 
 from openim.gateway.requests import Dispatcher
-from openim.gateway.session import Session, SessionLimits
+from openim.gateway.session import Outbox, Session, SessionLimits
 from openim.gateway.transport import TransportClosed
 from openim.ops.metrics import Metrics
-from openim.services.push import push_frame
-from openim.pipeline.msg import Sender, SendOutcome
-from openim.wire.envelope import KICK_FRAME, PONG_TEXT, decode_response, encode_request
+from openim.pipeline.jobs import PushJob, SendJob, push_messages_bytes
+from openim.pipeline.msg import OnDone, Sender
+from openim.wire.envelope import KICK_FRAME, PONG_TEXT, decode_response, encode_push, encode_request
 from openim.wire.errors import ErrCode, OpenIMError
+from openim.wire.msgdata import with_seq
 from openim.wire.pb import msg_pb2, sdkws_pb2
 
 pytestmark = pytest.mark.trio
 
 USER = "u1"
+CONV = "si_u1_u2"
 
 
 class FakeConnection:
-    """Frames in through ``feed``; frames out recorded in ``sent``; ``hold_sends`` stalls the writer."""
+    """The WsConnection protocol in memory.
+
+    Frames in through ``feed`` (everything fed before the reader wakes comes back from one ``receive``,
+    as one socket read of several frames does); frames out are queued and reach ``sent`` on a flush;
+    ``writes`` counts the flushes that wrote something. ``hold_sends`` is a full kernel buffer:
+    ``flush_nowait`` writes nothing and ``flush`` waits for ``release``.
+    """
 
     remote = "test:1"
 
     def __init__(self) -> None:
         self._in_send, self._in_recv = trio.open_memory_channel[str | bytes](100)
+        self._out: list[str | bytes] = []
         self.sent: list[str | bytes] = []
-        self.writes = 0  # send_many calls: frames queued together leave in one write
+        self.writes = 0
         self.closed: tuple[int, str] | None = None
         self.hold_sends = False
         self.release = trio.Event()
@@ -48,29 +57,54 @@ class FakeConnection:
     def hang_up(self) -> None:
         self._in_send.close()
 
-    async def receive(self) -> str | bytes:
+    async def receive(self) -> list[str | bytes]:
         try:
-            return await self._in_recv.receive()
+            frames = [await self._in_recv.receive()]
         except trio.EndOfChannel:
             raise TransportClosed(1000, "bye") from None
+        while True:
+            try:
+                frames.append(self._in_recv.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return frames
 
-    async def send(self, frame: str | bytes) -> None:
+    def queue(self, frame: str | bytes) -> None:
+        self._out.append(frame)
+
+    def _write(self) -> None:
+        if self._out:
+            self.writes += 1
+            self.sent.extend(self._out)
+            self._out.clear()
+
+    def flush_nowait(self) -> bool:
+        if self.closed is not None:
+            self._out.clear()
+            return True
+        if self.hold_sends:
+            return not self._out
+        self._write()
+        return True
+
+    async def flush(self) -> None:
         if self.closed is not None:
             raise TransportClosed(*self.closed)
         if self.hold_sends:
             await self.release.wait()
-        self.sent.append(frame)
+        self._write()
 
-    async def send_many(self, frames: Sequence[str | bytes]) -> None:
-        self.writes += 1
-        for frame in frames:
-            await self.send(frame)
+    async def send(self, frame: str | bytes) -> None:
+        self.queue(frame)
+        await self.flush()
 
     async def ping(self) -> None:
         await trio.sleep_forever()
 
     async def close(self, code: int, reason: str) -> None:
+        # Like the real transport: what was queued goes first, then the close frame.
         if self.closed is None:
+            if not self.hold_sends:
+                self._write()
             self.closed = (code, reason)
 
     def replies(self) -> list[tuple[int, str, str, int, bytes | None]]:
@@ -89,7 +123,7 @@ class FakeSync:
 
     async def newest_seq(self, user_id: str) -> sdkws_pb2.GetMaxSeqResp:
         self.calls.append(("newest_seq", user_id))
-        return sdkws_pb2.GetMaxSeqResp(maxSeqs={"si_u1_u2": 3})
+        return sdkws_pb2.GetMaxSeqResp(maxSeqs={CONV: 3})
 
     async def pull_by_range(self, req: sdkws_pb2.PullMessageBySeqsReq) -> sdkws_pb2.PullMessageBySeqsResp:
         self.calls.append(("pull_by_range", req.userID))
@@ -98,7 +132,7 @@ class FakeSync:
     async def pull_by_seqs(self, req: msg_pb2.GetSeqMessageReq) -> msg_pb2.GetSeqMessageResp:
         self.calls.append(("pull_by_seqs", req.userID))
         resp = msg_pb2.GetSeqMessageResp()
-        resp.msgs["si_u1_u2"].Msgs.add(seq=1)
+        resp.msgs[CONV].Msgs.add(seq=1)
         return resp
 
     async def has_read_and_max_seq(
@@ -108,7 +142,7 @@ class FakeSync:
         if self.fail_with is not None:
             raise self.fail_with
         resp = msg_pb2.GetConversationsHasReadAndMaxSeqResp()
-        resp.seqs["si_u1_u2"].maxSeq = 7
+        resp.seqs[CONV].maxSeq = 7
         return resp
 
     async def last_messages(self, user_id: str, conversation_ids: Sequence[str]) -> msg_pb2.GetLastMessageResp:
@@ -116,20 +150,64 @@ class FakeSync:
         return msg_pb2.GetLastMessageResp()
 
 
+def submitted_job(msg: sdkws_pb2.MsgData, operation_id: str, sender: Sender) -> SendJob:
+    """What the msg stage hands to the transfer stage for ``msg`` (already stamped)."""
+    return SendJob(
+        payload=msg.SerializeToString(), send_id=msg.sendID, recv_id=msg.recvID, group_id=msg.groupID,
+        client_msg_id=msg.clientMsgID, server_msg_id=msg.serverMsgID, send_time=msg.sendTime,
+        session_type=msg.sessionType, content_type=msg.contentType, conversation_id=CONV, conversation_type=1,
+        owners=(msg.sendID, msg.recvID), reader_user_id=msg.sendID, recipients=(msg.recvID, msg.sendID),
+        operation_id=operation_id, origin_node="n1", origin_conn=sender.conn_id,
+    )
+
+
 @dataclass
 class FakeSender:
-    gate: trio.Event | None = None
-    senders: list[Sender] = field(default_factory=list)
-    echo: bool = True
+    """The msg stage plus a transfer stage: ``submit`` stamps and queues; ``serve`` (another task, like
+    the transfer stage) completes what was queued, unless ``hold`` is set: then the test calls
+    ``complete`` itself. ``refuse`` makes ``submit`` raise (a refusal answered at once)."""
 
-    async def send(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender) -> SendOutcome:
+    hold: bool = False
+    echo: bool = True
+    refuse: OpenIMError | None = None
+    senders: list[Sender] = field(default_factory=list)
+    jobs: list[SendJob] = field(default_factory=list)
+    pending: list[tuple[SendJob, OnDone]] = field(default_factory=list)
+    wake: trio.Event = field(default_factory=trio.Event)
+
+    async def submit(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone) -> None:
         self.senders.append(sender)
-        if self.gate is not None:
-            await self.gate.wait()
-        stored = sdkws_pb2.MsgData()
-        stored.CopyFrom(msg)
-        stored.seq, stored.status, stored.serverMsgID = 1, 2, "smid"
-        return SendOutcome("smid", msg.clientMsgID, 1234, 1, "si_u1_u2", echo=stored if self.echo else None)
+        if self.refuse is not None:
+            raise self.refuse
+        msg.serverMsgID, msg.sendTime, msg.status = "smid", 1234, 2
+        job = submitted_job(msg, operation_id, sender)
+        job.want_echo = self.echo
+        self.jobs.append(job)
+        self.pending.append((job, on_done))
+        self.wake.set()
+
+    def complete(self, *, err_code: int = 0, duplicate: bool = False) -> None:
+        """The transfer stage's outcome for every pending job: stored with seq 1 (or a duplicate of an
+        earlier one), or refused with ``err_code``."""
+        pending, self.pending = self.pending, []
+        for job, on_done in pending:
+            if err_code:
+                job.err_code, job.err_detail = err_code, "storage unavailable"
+            else:
+                job.seq, job.duplicate = 1, duplicate
+                if not duplicate:
+                    job.push = PushJob(
+                        job.conversation_id, with_seq(job.payload, 1), job.operation_id,
+                        exclude_conn=f"n1/{job.origin_conn}", recipients=job.recipients,
+                    )
+            on_done(job)
+
+    async def serve(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake = trio.Event()
+            if not self.hold:
+                self.complete()
 
 
 @dataclass
@@ -171,6 +249,7 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
     online = FakeOnline({"u2": [5, 2, 5]})
     dispatcher = Dispatcher(sync=sync, sender=sender, online=online, subscriptions=subs, metrics=metrics)
     conn = FakeConnection()
+    outbox = Outbox()
     session = Session(
         conn,
         conn_id="c1",
@@ -181,8 +260,11 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
         dispatcher=dispatcher,
         metrics=metrics,
         limits=limits,
+        outbox=outbox,
     )
     async with trio.open_nursery() as nursery:
+        nursery.start_soon(outbox.run)
+        nursery.start_soon(sender.serve)
         nursery.start_soon(session.run)
         yield Rig(conn, session, sync, sender, metrics, subs)
         nursery.cancel_scope.cancel()
@@ -190,6 +272,10 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
 
 def req(req_id: int, data: bytes = b"", *, msg_incr: str = "m1", op: str = "op1", send_id: str = USER) -> bytes:
     return encode_request(req_id, msg_incr, send_id, op, data)
+
+
+def text_msg(client_msg_id: str) -> sdkws_pb2.MsgData:
+    return sdkws_pb2.MsgData(sendID=USER, recvID="u2", clientMsgID=client_msg_id, sessionType=1, contentType=101)
 
 
 async def settle() -> None:
@@ -200,14 +286,14 @@ async def settle() -> None:
 
 
 async def test_1006_reply_echoes_msg_incr_and_operation_id(rig: Rig) -> None:
-    get = msg_pb2.GetConversationsHasReadAndMaxSeqReq(userID=USER, conversationIDs=["si_u1_u2"])
+    get = msg_pb2.GetConversationsHasReadAndMaxSeqReq(userID=USER, conversationIDs=[CONV])
     rig.conn.feed(req(1006, get.SerializeToString(), msg_incr="abc", op="op-9"))
     await settle()
     [(rid, incr, op, code, data)] = rig.conn.replies()
     assert (rid, incr, op, code) == (1006, "abc", "op-9", 0)
     assert data is not None
-    assert msg_pb2.GetConversationsHasReadAndMaxSeqResp.FromString(data).seqs["si_u1_u2"].maxSeq == 7
-    assert rig.sync.calls == [("has_read_and_max_seq", (USER, ["si_u1_u2"]))]
+    assert msg_pb2.GetConversationsHasReadAndMaxSeqResp.FromString(data).seqs[CONV].maxSeq == 7
+    assert rig.sync.calls == [("has_read_and_max_seq", (USER, [CONV]))]
 
 
 @pytest.mark.parametrize(
@@ -237,11 +323,14 @@ async def test_own_pulls_reach_the_sync_service(rig: Rig) -> None:
     assert [c[0] for c in rig.sync.calls] == ["newest_seq", "pull_by_seqs", "pull_by_range"]
     data = rig.conn.replies()[0][4]
     assert data is not None
-    assert dict(sdkws_pb2.GetMaxSeqResp.FromString(data).maxSeqs) == {"si_u1_u2": 3}
+    assert dict(sdkws_pb2.GetMaxSeqResp.FromString(data).maxSeqs) == {CONV: 3}
+
+
+# -- 1003: deferred reply, then the echo ---------------------------------------------------------------------
 
 
 async def test_1003_reply_comes_before_the_echo_with_the_same_operation_id(rig: Rig) -> None:
-    msg = sdkws_pb2.MsgData(sendID=USER, recvID="u2", clientMsgID="c1", sessionType=1, contentType=101)
+    msg = text_msg("c1")
     rig.conn.feed(req(1003, msg.SerializeToString(), msg_incr="s1", op="op-send"))
     await settle()
     [reply, echo] = rig.conn.replies()
@@ -251,36 +340,90 @@ async def test_1003_reply_comes_before_the_echo_with_the_same_operation_id(rig: 
     assert (ack.serverMsgID, ack.clientMsgID, ack.sendTime) == ("smid", "c1", 1234)
     assert echo[:4] == (2001, "", "op-send", 0)
     assert echo[4] is not None
-    pushed = sdkws_pb2.PushMessages.FromString(echo[4]).msgs["si_u1_u2"].Msgs
-    assert [(m.clientMsgID, m.seq) for m in pushed] == [("c1", 1)]
-    # the echo is exactly the frame the push stage would have built
+    # the echo carries the stored message: the request's MsgData with seq, status and server fields set
     expected = sdkws_pb2.MsgData()
     expected.CopyFrom(msg)
-    expected.seq, expected.status, expected.serverMsgID = 1, 2, "smid"
-    assert rig.conn.sent[1] == push_frame("si_u1_u2", expected.SerializeToString(), "op-send")
+    expected.seq, expected.status, expected.serverMsgID, expected.sendTime = 1, 2, "smid", 1234
+    [pushed] = sdkws_pb2.PushMessages.FromString(echo[4]).msgs[CONV].Msgs
+    assert pushed == expected
+    # and it is exactly the frame the push stage writes to the other connections (encoded once, shared)
+    [job] = rig.sender.jobs
+    assert job.push is not None
+    assert rig.conn.sent[1] is job.push.frame
+    assert job.push.frame == encode_push(push_messages_bytes(CONV, with_seq(job.payload, 1)), "op-send")
     assert rig.sender.senders == [Sender(USER, 5, False, "c1")]
 
 
 async def test_1003_without_echo_sends_only_the_reply(rig: Rig) -> None:
     rig.sender.echo = False
-    rig.conn.feed(req(1003, sdkws_pb2.MsgData(sendID=USER, clientMsgID="c2").SerializeToString()))
+    rig.conn.feed(req(1003, text_msg("c2").SerializeToString()))
     await settle()
     assert [r[0] for r in rig.conn.replies()] == [1003]
 
 
-async def test_pings_are_answered_while_a_request_is_stuck(rig: Rig) -> None:
-    rig.sender.gate = trio.Event()
-    rig.conn.feed(req(1003, sdkws_pb2.MsgData(sendID=USER, clientMsgID="c3").SerializeToString(), op="slow"))
+async def test_1003_duplicate_gets_the_reply_and_no_second_echo(rig: Rig) -> None:
+    rig.sender.hold = True
+    rig.conn.feed(req(1003, text_msg("c2").SerializeToString(), msg_incr="d"))
+    await settle()
+    rig.sender.complete(duplicate=True)  # pushed when first stored: no echo now
+    await settle()
+    [(rid, incr, _op, code, data)] = rig.conn.replies()
+    assert (rid, incr, code) == (1003, "d", 0)
+    assert data is not None and msg_pb2.SendMsgResp.FromString(data).clientMsgID == "c2"
+
+
+async def test_1003_that_could_not_be_stored_is_answered_with_the_code(rig: Rig) -> None:
+    rig.sender.hold = True
+    rig.conn.feed(req(1003, text_msg("c5").SerializeToString(), msg_incr="x", op="op-x"))
+    await settle()
+    assert rig.conn.sent == []  # nothing before the outcome
+    rig.sender.complete(err_code=ErrCode.DATABASE)
+    await settle()
+    assert rig.conn.replies() == [(1003, "x", "op-x", 90002, None)]
+    assert decode_response(rig.conn.sent[0]).err_msg == "DatabaseError"
+    assert rig.metrics.registry.get_sample_value("openim_gateway_request_errors_total", {"code": "90002"}) == 1
+    assert rig.conn.closed is None
+
+
+async def test_1003_refused_by_the_msg_stage_is_answered_at_once(rig: Rig) -> None:
+    rig.sender.refuse = OpenIMError(ErrCode.NOT_IN_GROUP_YET, "no such group")
+    rig.conn.feed(req(1003, text_msg("c6").SerializeToString(), msg_incr="r"))
+    await settle()
+    assert rig.conn.replies() == [(1003, "r", "op1", int(ErrCode.NOT_IN_GROUP_YET), None)]
+    assert rig.sender.pending == []
+
+
+async def test_the_reader_goes_on_while_a_send_is_pending(rig: Rig) -> None:
+    rig.sender.hold = True
+    rig.conn.feed(req(1003, text_msg("c3").SerializeToString(), msg_incr="s", op="slow"))
     rig.conn.feed('{"type":"ping"}')
     rig.conn.feed(
         req(1006, msg_pb2.GetConversationsHasReadAndMaxSeqReq(userID=USER).SerializeToString(), msg_incr="m2")
     )
     await settle()
-    assert rig.conn.sent == [PONG_TEXT]  # the 1006 waits behind the 1003: one request at a time
-    rig.sender.gate.set()
+    # the 1003 waits for its commit; the ping and the 1006 behind it are answered meanwhile, in order
+    assert rig.conn.sent[0] == PONG_TEXT
+    assert [(f.req_identifier, f.msg_incr) for f in map(decode_response, rig.conn.sent[1:])] == [(1006, "m2")]
+    rig.sender.complete()
     await settle()
-    frames = [decode_response(f) for f in rig.conn.sent[1:]]
-    assert [(f.req_identifier, f.operation_id) for f in frames] == [(1003, "slow"), (2001, "slow"), (1006, "op1")]
+    frames = [decode_response(f) for f in rig.conn.sent[2:]]
+    assert [(f.req_identifier, f.operation_id) for f in frames] == [(1003, "slow"), (2001, "slow")]
+
+
+async def test_sends_in_one_read_are_answered_in_order_each_reply_before_its_echo(rig: Rig) -> None:
+    rig.sender.hold = True
+    for i in range(3):
+        rig.conn.feed(req(1003, text_msg(f"b{i}").SerializeToString(), msg_incr=f"i{i}", op=f"o{i}"))
+    await settle()
+    assert len(rig.sender.pending) == 3 and rig.conn.sent == []
+    writes = rig.conn.writes
+    rig.sender.complete()  # one batch stored: six frames, one write
+    await settle()
+    frames = [decode_response(f) for f in rig.conn.sent]
+    assert [(f.req_identifier, f.operation_id) for f in frames] == [
+        (1003, "o0"), (2001, "o0"), (1003, "o1"), (2001, "o1"), (1003, "o2"), (2001, "o2"),
+    ]
+    assert rig.conn.writes - writes == 1
 
 
 async def test_service_errors_are_replied_and_the_connection_stays(rig: Rig) -> None:
@@ -330,6 +473,22 @@ async def test_logout_replies_then_closes(rig: Rig) -> None:
     assert rig.session.ended
 
 
+async def test_logout_then_close_in_separate_reads(rig: Rig) -> None:
+    rig.conn.feed(req(2003, msg_incr="bye"))
+    await settle()
+    assert [r[:2] for r in rig.conn.replies()] == [(2003, "bye")]
+    assert rig.conn.closed == (1000, "logout")
+    assert rig.session.push(b"late") is False
+
+
+
+async def test_nothing_after_a_logout_in_the_same_read_is_handled(rig: Rig) -> None:
+    rig.conn.feed(req(2003, msg_incr="bye"))
+    rig.conn.feed(req(1003, text_msg("after-logout").SerializeToString()))
+    await settle()
+    assert rig.conn.closed == (1000, "logout")
+    assert rig.sender.senders == []
+
 # -- connection-fatal ---------------------------------------------------------------------------------------------
 
 
@@ -362,19 +521,50 @@ async def test_peer_hang_up_ends_the_session(rig: Rig) -> None:
     assert rig.session.close_reason == "closed by peer"
 
 
-# -- outbound queue ----------------------------------------------------------------------------------------------
-
-
-async def test_a_slow_consumer_is_dropped_when_its_queue_overflows(rig: Rig) -> None:
-    rig.conn.hold_sends = True
-    assert rig.session.push(b"first")  # taken by the writer, which then blocks in send
+async def test_a_send_completing_after_the_close_writes_nothing(rig: Rig) -> None:
+    rig.sender.hold = True
+    rig.conn.feed(req(1003, text_msg("c9").SerializeToString()))
     await settle()
-    assert all(rig.session.push(f"f{i}".encode()) for i in range(8))  # fills the queue (8)
+    rig.conn.hang_up()
+    await settle()
+    assert rig.session.ended
+    rig.sender.complete()  # the transfer stage answers a connection that is gone: no error, nothing written
+    await settle()
+    assert rig.conn.sent == []
+
+
+# -- outbound backlog ----------------------------------------------------------------------------------------------
+
+
+async def test_a_slow_consumer_is_dropped_when_its_backlog_overflows(rig: Rig) -> None:
+    await settle()
+    rig.conn.hold_sends = True  # the kernel buffer is full: nothing queued from now on leaves
+    assert rig.session.push(b"first")
+    await settle()  # the flush wrote nothing: a task now waits for the socket
+    assert rig.conn.sent == []
+    assert all(rig.session.push(f"f{i}".encode()) for i in range(7))  # 8 unwritten frames: the limit
     assert rig.session.push(b"one too many") is False
     assert rig.metrics.registry.get_sample_value("openim_push_dropped_total") == 1
     await settle()
     assert rig.conn.closed == (1013, "slow consumer")
     assert rig.session.push(b"after") is False
+
+
+async def test_a_backlog_written_in_time_is_not_dropped(rig: Rig) -> None:
+    await settle()
+    rig.conn.hold_sends = True
+    for i in range(8):
+        assert rig.session.push(f"f{i}".encode())
+    await settle()
+    rig.conn.hold_sends = False
+    rig.conn.release.set()  # the socket takes everything: the backlog starts over
+    await settle()
+    assert rig.conn.sent == [f"f{i}".encode() for i in range(8)]
+    assert all(rig.session.push(f"g{i}".encode()) for i in range(8))
+    await settle()
+    assert rig.conn.sent[8:] == [f"g{i}".encode() for i in range(8)]
+    assert rig.conn.closed is None
+    assert rig.metrics.registry.get_sample_value("openim_push_dropped_total") == 0
 
 
 async def test_kick_writes_2002_then_closes(rig: Rig) -> None:
@@ -394,6 +584,30 @@ async def test_frames_queued_together_leave_in_one_write(rig: Rig) -> None:
     await settle()
     assert rig.conn.sent[-5:] == [f"frame {i}".encode() for i in range(5)]
     assert rig.conn.writes - before == 1
+
+
+async def test_frames_queued_before_run_leave_first() -> None:
+    metrics = Metrics("n1", ("gateway",))
+    dispatcher = Dispatcher(
+        sync=FakeSync(), sender=FakeSender(), online=FakeOnline(), subscriptions=FakeSubs(), metrics=metrics
+    )
+    conn, outbox = FakeConnection(), Outbox()
+    session = Session(
+        conn, conn_id="c1", user_id=USER, platform_id=5, token="tok", is_admin=False, dispatcher=dispatcher,
+        metrics=metrics, limits=SessionLimits(), outbox=outbox,
+    )
+    assert session.push("handshake ok")
+    await settle()
+    assert conn.sent == []  # nothing leaves before the login is registered and the session runs
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(outbox.run)
+        nursery.start_soon(session.run)
+        await settle()
+        assert conn.sent == ["handshake ok"]
+        session.push(b"push")
+        await settle()
+        assert conn.sent == ["handshake ok", b"push"]
+        nursery.cancel_scope.cancel()
 
 
 # -- timers ---------------------------------------------------------------------------------------------------------

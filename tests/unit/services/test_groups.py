@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from openim.pipeline.msg import Sender
 from openim.services.groups import GroupService, Operator, check_member_info_permission, removed_users
 from openim.services.message_ops import Actor, check_may_revoke
-from openim.pipeline.msg import Sender
 from openim.storage.group_records import GroupMemberRecord, RoleLevel
 from openim.storage.records import StoredMessage, UserRecord
 from openim.storage.sqlite import SqliteStore

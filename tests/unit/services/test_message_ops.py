@@ -16,6 +16,7 @@ from openim.bus.memory import MemoryBus
 from openim.bus.port import PresenceEntry
 from openim.config import Config
 from openim.ops.metrics import Metrics
+from openim.pipeline.msg import Sender, SendService
 from openim.services.inbox import NodeInbox
 from openim.services.internal import KIND_DELIVER, Delivery
 from openim.services.message_ops import (
@@ -27,10 +28,7 @@ from openim.services.message_ops import (
     read_receipt_seqs,
 )
 from openim.services.notify import Notifier
-from openim.services.push import PushStage
-from openim.pipeline.msg import Sender, SendService
 from openim.services.sync import SyncService
-from openim.services.transfer import TransferStage
 from openim.services.users import UserService
 from openim.storage.records import StoredMessage, UserRecord
 from openim.storage.sqlite import SqliteStore
@@ -38,6 +36,7 @@ from openim.wire.constants import ContentType, MsgStatus, SessionType, single_co
 from openim.wire.envelope import decode_response
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.pb import sdkws_pb2
+from tests.unit.services.send_rig import running_send_path
 
 pytestmark = pytest.mark.trio
 
@@ -160,19 +159,6 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await bus.open()
     metrics = Metrics(NODE, ("all",))
     inbox = NodeInbox(bus, NODE)
-    send = SendService(store=store, bus=bus, inbox=inbox, node_id=NODE, messaging=cfg.messaging, metrics=metrics)
-    sync = SyncService(store)
-    users = UserService(store, cfg.auth)
-    ops = MessageOps(store, sync, Notifier(send), send, users)
-    w = World(store, bus, send, sync, ops)
-
-    def on_deliver(body: bytes) -> None:
-        delivery = Delivery.decode(body)
-        frame = decode_response(delivery.frame)
-        w.frames.append((delivery, frame.operation_id, sdkws_pb2.PushMessages.FromString(frame.data or b"")))
-        w.arrived.set()
-
-    inbox.register(KIND_DELIVER, on_deliver)
     await store.insert_users(
         [UserRecord("alice", "Alice"), UserRecord("bob", "Bob"), UserRecord("carol", "Carol"),
          UserRecord("imAdmin", "superAdmin", app_manager_level=2)]
@@ -180,15 +166,25 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     await bus.presence_add(
         [PresenceEntry(u, NODE, 5, f"{u}-1") for u in ("alice", "bob", "carol")], ttl_s=600
     )
-    transfer = TransferStage(store=store, bus=bus, node_id=NODE, messaging=cfg.messaging, metrics=metrics)
-    push = PushStage(bus=bus, node_id=NODE, messaging=cfg.messaging, metrics=metrics)
     async with trio.open_nursery() as nursery:
         await nursery.start(inbox.serve)
-        await nursery.start(transfer.serve)
-        await nursery.start(push.serve)
-        yield w
-        await transfer.drain()
-        await push.drain()
+        async with running_send_path(
+            "memory", store=store, bus=bus, inbox=inbox, node_id=NODE, messaging=cfg.messaging, metrics=metrics
+        ) as path:
+            send = path.send
+            sync = SyncService(store)
+            users = UserService(store, cfg.auth)
+            ops = MessageOps(store, sync, Notifier(send), send, users)
+            w = World(store, bus, send, sync, ops)
+
+            def on_deliver(body: bytes) -> None:
+                delivery = Delivery.decode(body)
+                frame = decode_response(delivery.frame)
+                w.frames.append((delivery, frame.operation_id, sdkws_pb2.PushMessages.FromString(frame.data or b"")))
+                w.arrived.set()
+
+            inbox.register(KIND_DELIVER, on_deliver)
+            yield w
         nursery.cancel_scope.cancel()
     await bus.aclose()
     await store.aclose()

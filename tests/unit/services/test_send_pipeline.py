@@ -2,12 +2,14 @@
 
 These hold DESIGN.md's invariants at the service level (the gateway and the SDK tests hold them again at
 the wire level): acked means stored, gapless seqs under concurrency, idempotent retries, targeted push
-that skips the sending connection (which gets the echo from its own gateway instead).
+that skips the sending connection (which gets the echo from its own gateway instead). Every test runs
+with both hand-offs (tests/unit/services/send_rig.py): objects in memory, and protobuf items on the
+bus's partitioned queues with the answers coming back through the node inbox, as in a cluster.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,61 +20,75 @@ from openim.bus.memory import MemoryBus
 from openim.bus.port import PresenceEntry
 from openim.config import Config
 from openim.ops.metrics import Metrics
+from openim.pipeline.jobs import SendJob
+from openim.pipeline.msg import Sender, SendService
 from openim.services.inbox import NodeInbox
 from openim.services.internal import KIND_DELIVER, Delivery
-from openim.services.push import PushStage
-from openim.pipeline.msg import Sender, SendService
-from openim.services.transfer import TransferStage
-from openim.storage.records import UserRecord
+from openim.storage.port import StoreUnavailable
+from openim.storage.records import NewMessage, PersistResult, UserRecord
 from openim.storage.sqlite import SqliteStore
 from openim.wire.constants import ContentType, MsgStatus, Option, SessionType, single_conversation_id
 from openim.wire.envelope import decode_response
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.pb import sdkws_pb2
+from tests.unit.services.send_rig import HANDOFFS, running_send_path
 
 pytestmark = pytest.mark.trio
 
 NODE = "node-a"
 
 
+class WatchedStore(SqliteStore):
+    """SQLite that records each committed batch and can be made to fail like a database outage."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.committed: list[str] = []  # client message ids, in commit order
+        self.down = False
+
+    async def persist_messages(self, batch: Sequence[NewMessage], now_ms: int) -> list[PersistResult]:
+        if self.down:
+            try:
+                raise ConnectionRefusedError("database down")
+            except ConnectionRefusedError as exc:
+                raise StoreUnavailable("persist failed") from exc
+        results = await super().persist_messages(batch, now_ms)
+        self.committed.extend(m.client_msg_id for m in batch)
+        return results
+
+
 @dataclass
 class Pipeline:
-    store: SqliteStore
+    store: WatchedStore
     bus: MemoryBus
     send: SendService
     deliveries: list[Delivery] = field(default_factory=list)
     arrived: trio.Event = field(default_factory=trio.Event)
 
 
-@pytest.fixture
-async def pipeline(tmp_path: Path) -> AsyncIterator[Pipeline]:
+@pytest.fixture(params=HANDOFFS)
+async def pipeline(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pipeline]:
     cfg = Config()
-    store = SqliteStore(tmp_path / "openim.db")
+    store = WatchedStore(tmp_path / "openim.db")
     await store.open()
     bus = MemoryBus()
     await bus.open()
     metrics = Metrics(NODE, ("all",))
     inbox = NodeInbox(bus, NODE)
-    send = SendService(
-        store=store, bus=bus, inbox=inbox, node_id=NODE, messaging=cfg.messaging, metrics=metrics
-    )
-    pipe = Pipeline(store, bus, send)
-
-    def on_deliver(body: bytes) -> None:
-        pipe.deliveries.append(Delivery.decode(body))
-        pipe.arrived.set()
-
-    inbox.register(KIND_DELIVER, on_deliver)
     await store.insert_users([UserRecord("alice", "Alice"), UserRecord("bob", "Bob")])
-    transfer = TransferStage(store=store, bus=bus, node_id=NODE, messaging=cfg.messaging, metrics=metrics)
-    push = PushStage(bus=bus, node_id=NODE, messaging=cfg.messaging, metrics=metrics)
     async with trio.open_nursery() as nursery:
         await nursery.start(inbox.serve)
-        await nursery.start(transfer.serve)
-        await nursery.start(push.serve)
-        yield pipe
-        await transfer.drain()
-        await push.drain()
+        async with running_send_path(
+            request.param, store=store, bus=bus, inbox=inbox, node_id=NODE, messaging=cfg.messaging, metrics=metrics
+        ) as path:
+            pipe = Pipeline(store, bus, path.send)
+
+            def on_deliver(body: bytes) -> None:
+                pipe.deliveries.append(Delivery.decode(body))
+                pipe.arrived.set()
+
+            inbox.register(KIND_DELIVER, on_deliver)
+            yield pipe
         nursery.cancel_scope.cancel()
     await bus.aclose()
     await store.aclose()
@@ -186,3 +202,87 @@ async def test_recipient_refusing_all_messages(pipeline: Pipeline) -> None:
     with pytest.raises(OpenIMError) as caught:
         await pipeline.send.send(text("alice", "bob", "x"), operation_id="op", sender=Sender("alice", 5))
     assert caught.value.code == ErrCode.ARGS and "not sent" in caught.value.detail
+
+
+async def test_submit_returns_at_once_and_on_done_runs_once_after_the_commit(pipeline: Pipeline) -> None:
+    events: list[str] = []
+    done: list[SendJob] = []
+    finished = trio.Event()
+
+    def on_done(job: SendJob) -> None:
+        # acked means stored: the batch holding this message has been committed by now
+        events.append("done" if job.client_msg_id in pipeline.store.committed else "done before the commit")
+        done.append(job)
+        finished.set()
+
+    msg = text("alice", "bob", "sub-1")
+    await pipeline.send.submit(msg, operation_id="op-s", sender=Sender("alice", 5, conn_id="a1"), on_done=on_done)
+    events.append("returned")
+    with trio.fail_after(5):
+        await finished.wait()
+    await trio.sleep(0.1)
+    assert events == ["returned", "done"]
+    [job] = done
+    assert (job.err_code, job.seq, job.duplicate, job.client_msg_id) == (0, 1, False, "sub-1")
+    assert job.want_echo and job.push is not None  # the sender is among the recipients (sender sync)
+    echo = sdkws_pb2.PushMessages.FromString(decode_response(job.push.frame).data or b"")
+    [pushed] = echo.msgs[job.conversation_id].Msgs
+    assert (pushed.seq, pushed.clientMsgID, pushed.serverMsgID) == (1, "sub-1", job.server_msg_id)
+
+
+async def test_one_connections_sends_get_seqs_in_submit_order(pipeline: Pipeline) -> None:
+    seqs: dict[str, int] = {}
+    all_done = trio.Event()
+
+    def on_done(job: SendJob) -> None:
+        assert job.err_code == 0, job.err_detail
+        seqs[job.client_msg_id] = job.seq
+        if len(seqs) == 30:
+            all_done.set()
+
+    for i in range(30):  # as a connection's reader does: submit, submit, ... without waiting
+        await pipeline.send.submit(
+            text("alice", "bob", f"o{i}"), operation_id=f"op{i}", sender=Sender("alice", 5), on_done=on_done
+        )
+    with trio.fail_after(5):
+        await all_done.wait()
+    assert [seqs[f"o{i}"] for i in range(30)] == list(range(1, 31))
+
+
+async def test_a_store_outage_is_answered_with_90002_and_nothing_is_pushed(pipeline: Pipeline) -> None:
+    await pipeline.bus.presence_add([PresenceEntry("bob", NODE, 5, "b1")], ttl_s=60)
+    pipeline.store.down = True
+    with pytest.raises(OpenIMError) as caught:
+        await pipeline.send.send(text("alice", "bob", "retry-me"), operation_id="op", sender=Sender("alice", 5))
+    assert caught.value.code == ErrCode.DATABASE
+    await trio.sleep(0.1)
+    assert pipeline.deliveries == []
+    pipeline.store.down = False  # the client's retry with the same clientMsgID is a first store
+    out = await pipeline.send.send(text("alice", "bob", "retry-me"), operation_id="op", sender=Sender("alice", 5))
+    assert (out.seq, out.duplicate) == (1, False)
+    with trio.fail_after(5):
+        await pipeline.arrived.wait()
+    assert len(pipeline.deliveries) == 1
+
+
+async def test_the_same_message_submitted_twice_at_once_is_stored_once(pipeline: Pipeline) -> None:
+    jobs: list[SendJob] = []
+    both = trio.Event()
+
+    def on_done(job: SendJob) -> None:
+        jobs.append(job)
+        if len(jobs) == 2:
+            both.set()
+
+    for _ in range(2):
+        await pipeline.send.submit(
+            text("alice", "bob", "twice"), operation_id="op", sender=Sender("alice", 5), on_done=on_done
+        )
+    with trio.fail_after(5):
+        await both.wait()
+    assert [j.err_code for j in jobs] == [0, 0]
+    assert [j.seq for j in jobs] == [1, 1]
+    assert [j.duplicate for j in jobs] == [False, True]
+    assert len({j.server_msg_id for j in jobs}) == 1
+    seqs = await pipeline.store.get_conversation_seqs([jobs[0].conversation_id])
+    assert seqs[jobs[0].conversation_id].max_seq == 1
