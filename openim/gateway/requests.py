@@ -29,6 +29,7 @@ from openim.ops.metrics import Metrics
 from openim.services.push import push_frame
 from openim.services.send import Sender, SendOutcome
 from openim.wire.constants import CLIENT_REQUESTS, ReqIdentifier
+from openim.wire.codec import FrameCodec
 from openim.wire.envelope import WsRequest, encode_response
 from openim.wire.errors import ErrCode, OpenIMError, args_error, no_permission
 from openim.wire.pb import msg_pb2, push_pb2, sdkws_pb2
@@ -77,6 +78,7 @@ class Requester(Protocol):
     conn_id: str
     is_admin: bool
     background: bool
+    codec: FrameCodec  # replies are encoded for the connection (JSON or gob, maybe gzip)
 
 
 class SyncReader(Protocol):
@@ -223,7 +225,7 @@ class Dispatcher:
                 exc_info=True,
             )
             return self._error(peer, req, ErrCode.SERVER_INTERNAL, "internal error")
-        reply = encode_response(req.req_identifier, req.msg_incr, req.operation_id, 0, "", result.data)
+        reply = peer.codec.encode_response(req.req_identifier, req.msg_incr, req.operation_id, 0, "", result.data)
         return Handled((reply, *result.after), result.close)
 
     def _error(self, peer: Requester, req: WsRequest, code: ErrCode, detail: str) -> Handled:
@@ -238,7 +240,9 @@ class Dispatcher:
             operation_id=req.operation_id,
         )
         # The envelope has no errDlt: errMsg carries the code's name, as the Go gateway sends it.
-        return Handled((encode_response(req.req_identifier, req.msg_incr, req.operation_id, code, code.err_msg),))
+        return Handled(
+            (peer.codec.encode_response(req.req_identifier, req.msg_incr, req.operation_id, code, code.err_msg),)
+        )
 
     # -- seqs and pulls ----------------------------------------------------------------------------
     async def _newest_seq(self, peer: Requester, req: WsRequest) -> _Result:
@@ -284,7 +288,8 @@ class Dispatcher:
         if outcome.echo is not None:
             # The fan-out skipped this connection so that its echo comes after the reply, with the
             # request's operationID: the JS SDK then patches its own message instead of showing it twice.
-            after.append(push_frame(outcome.conversation_id, outcome.echo.SerializeToString(), req.operation_id))
+            echo = push_frame(outcome.conversation_id, outcome.echo.SerializeToString(), req.operation_id)
+            after.append(peer.codec.from_json_frame(echo))
         return _Result(resp.SerializeToString(), after)
 
     async def _send_signal(self, peer: Requester, req: WsRequest) -> _Result:

@@ -12,7 +12,8 @@ It owns what ties a connection to the rest of the system:
 - multi-login (6.8): a new login ends the same user's sessions on the platforms the policy names,
   here and, through a Kick payload, on the other gateway nodes; a session with the same token is never
   kicked (fast reconnects, tabs sharing a token);
-- the inbox: deliveries (2001 frames already encoded once by the push stage, written untouched),
+- the inbox: deliveries (2001 frames already encoded once by the push stage, in JSON: written untouched
+  to JSON connections, re-encoded once per delivery for each other codec, e.g. gob for Go clients),
   kicks, and online-status changes for 2005 watchers;
 - online status: when a user's set of platforms on this node changes, a batching task looks up the
   user's platforms over the whole cluster, pushes 2005 to local watchers, and sends one StatusChange
@@ -52,6 +53,7 @@ from openim.services.inbox import NodeInbox
 from openim.services.internal import KIND_DELIVER, KIND_KICK, KIND_STATUS, Delivery, Kick, StatusChange
 from openim.services.tokens import Claims
 from openim.wire.constants import Platform
+from openim.wire.codec import JSON, FrameCodec
 from openim.wire.envelope import HANDSHAKE_OK_TEXT
 from openim.wire.errors import ErrCode, OpenIMError
 
@@ -68,6 +70,17 @@ PEERS_TTL_S: Final = 2.0  # how long the list of other gateway nodes is reused
 BUS_CALL_TIMEOUT_S: Final = 5.0  # a bus call on a connection's way out must not hold it forever
 DRAIN_WAIT_S: Final = 5.0
 JSON_CONTENT_TYPE: Final = "application/json; charset=utf-8"
+
+
+def frame_for(codec: FrameCodec, json_frame: bytes, encoded: dict[FrameCodec, bytes]) -> bytes:
+    """``json_frame`` as ``codec`` writes it, re-encoded at most once per codec (``encoded`` is the
+    cache of one fan-out): a push to many Go clients costs one gob encoding, not one per recipient."""
+    if codec is JSON:
+        return json_frame
+    frame = encoded.get(codec)
+    if frame is None:
+        frame = encoded[codec] = codec.from_json_frame(json_frame)
+    return frame
 
 
 class TokenChecker(Protocol):
@@ -243,6 +256,7 @@ class Gateway:
             dispatcher=self._dispatcher,
             metrics=self._metrics,
             limits=self._web_limits if platform == Platform.WEB else self._limits,
+            codec=args.codec,
         )
         if args.is_msg_resp:
             # First in the outbound queue, so it precedes any push; it is WRITTEN only once the session
@@ -278,6 +292,7 @@ class Gateway:
             platform_id=session.platform_id,
             conn_id=session.conn_id,
             remote=session.remote,
+            codec=session.codec.name,
         )
         try:
             await self._login(session, new_platform)
@@ -351,13 +366,14 @@ class Gateway:
         prefix = self._node.node_id + "/"
         exclude = delivery.exclude_conn[len(prefix) :] if delivery.exclude_conn.startswith(prefix) else None
         written = 0
+        encoded: dict[FrameCodec, bytes] = {}
         for user_id in delivery.user_ids:
             for session in self._local.of_user(user_id):
                 if session.conn_id == exclude:
                     continue  # it gets its echo from its own 1003 reply path, after the reply
                 if session.platform_id == Platform.IOS and session.background:
                     continue  # OpenIM counts a backgrounded iOS app as offline
-                if session.push(delivery.frame):
+                if session.push(frame_for(session.codec, delivery.frame, encoded)):
                     written += 1
         if written:
             self._metrics.pushes.inc(written)
@@ -407,8 +423,9 @@ class Gateway:
         watchers = self._local.watchers(user_id)
         if not watchers:
             return
-        frame = status_push_frame(user_id, platform_ids)  # once for all watchers
-        written = sum(1 for w in watchers if w.push(frame))
+        frame = status_push_frame(user_id, platform_ids)  # once for all watchers (and once per codec)
+        encoded: dict[FrameCodec, bytes] = {}
+        written = sum(1 for w in watchers if w.push(frame_for(w.codec, frame, encoded)))
         if written:
             self._metrics.pushes.inc(written)
 
