@@ -28,8 +28,8 @@ from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
 from openim.services.push import push_frame
 from openim.services.send import Sender, SendOutcome
-from openim.wire.constants import CLIENT_REQUESTS, ReqIdentifier
 from openim.wire.codec import FrameCodec
+from openim.wire.constants import CLIENT_REQUESTS, ReqIdentifier
 from openim.wire.envelope import WsRequest, encode_response
 from openim.wire.errors import ErrCode, OpenIMError, args_error, no_permission
 from openim.wire.pb import msg_pb2, push_pb2, sdkws_pb2

@@ -52,8 +52,8 @@ from openim.ops.logging import get_log
 from openim.services.inbox import NodeInbox
 from openim.services.internal import KIND_DELIVER, KIND_KICK, KIND_STATUS, Delivery, Kick, StatusChange
 from openim.services.tokens import Claims
-from openim.wire.constants import Platform
 from openim.wire.codec import JSON, FrameCodec
+from openim.wire.constants import Platform
 from openim.wire.envelope import HANDSHAKE_OK_TEXT
 from openim.wire.errors import ErrCode, OpenIMError
 

@@ -283,7 +283,8 @@ async def test_go_client_requests_and_replies_are_gob(rig: Rig) -> None:
             sub = sdkws_pb2.SubUserOnlineStatus(subscribeUserID=["u1"]).SerializeToString()
             await go.send_message(codec.encode_request(2005, "g1_1", "g1", "op-g", sub))
             reply = codec.decode_response(await next_frame(go))
-            assert (reply.req_identifier, reply.msg_incr, reply.operation_id, reply.err_code) == (2005, "g1_1", "op-g", 0)
+            assert (reply.req_identifier, reply.msg_incr, reply.operation_id) == (2005, "g1_1", "op-g")
+            assert reply.err_code == 0
             assert reply.data is not None
             assert sdkws_pb2.SubUserOnlineStatusTips.FromString(reply.data).subscribers[0].userID == "u1"
             # an error reply is gob too
@@ -328,11 +329,10 @@ async def test_a_delivery_is_encoded_once_per_codec(rig: Rig, monkeypatch: pytes
 
 
 async def test_go_client_is_kicked_with_a_gob_2002(rig: Rig) -> None:
-    async with connect_go(rig, "g1") as old:
-        async with connect(rig, "g1", token="g1:5:new"):
-            assert await next_frame(old) == GOB_GZIP.kick_frame
-            assert GOB_GZIP.decode_response(GOB_GZIP.kick_frame).req_identifier == 2002
-            assert await closed_code(old) == 1000
+    async with connect_go(rig, "g1") as old, connect(rig, "g1", token="g1:5:new"):
+        assert await next_frame(old) == GOB_GZIP.kick_frame
+        assert GOB_GZIP.decode_response(GOB_GZIP.kick_frame).req_identifier == 2002
+        assert await closed_code(old) == 1000
 
 
 async def test_go_client_token_error_is_one_json_text_frame(rig: Rig) -> None:
