@@ -4,8 +4,9 @@ WebSocket envelope of Go clients (openim-sdk-core) needs, and nothing more.
 A gob *stream* is a sequence of messages, each ``uint(length) + body``. A body starts with a signed
 type id: negative, it defines type ``-id`` (a ``wireType`` value follows); positive, a value of that
 type follows. OpenIM's gateway and the Go SDK encode every frame as a fresh stream, so each frame
-carries the definition of its struct (id 65, the first user type id, when the encoder is fresh) and
-then one value. The encoding rules used here (see docs/gob-framing.md for a worked example):
+carries the definition of its struct and then one value. The struct's id is the first user type id
+of the encoder's process: 64 with current Go (what the wasm SDK core sends), 65 with Go 1.19 and
+older, more if the process met other types first; a decoder must take whatever it is given. The encoding rules used here (see docs/gob-framing.md for a worked example):
 
 - unsigned integer: below 128 one byte; otherwise a byte holding the negated byte count, then the
   minimal big-endian bytes (256 -> ``FE 01 00``);
@@ -33,6 +34,7 @@ __all__ = [
     "BYTES",
     "FIRST_USER_ID",
     "INT",
+    "LAST_BUILTIN_ID",
     "STRING",
     "GobError",
     "GobStruct",
@@ -49,7 +51,8 @@ FLOAT: Final = 4
 BYTES: Final = 5
 STRING: Final = 6
 COMPLEX: Final = 7
-FIRST_USER_ID: Final = 65
+LAST_BUILTIN_ID: Final = 23  # mapType; ids up to here are Go's own
+FIRST_USER_ID: Final = 64  # what current Go gives the first type a fresh process encodes
 
 _WIRE_STRUCT_FIELD: Final = 2  # wireType.StructT
 _MAX_DEPTH: Final = 16  # nested struct values skipped on the way; more is a hostile stream
@@ -98,14 +101,15 @@ class GobStruct:
 
     name: str
     fields: tuple[tuple[str, int], ...]
+    type_id: int = FIRST_USER_ID
 
     def type_definition(self) -> bytes:
-        """The message defining this struct as type 65 (what a fresh Go encoder sends first)."""
-        body = bytearray(encode_int(-FIRST_USER_ID))
+        """The message defining this struct as ``type_id`` (what a fresh Go encoder sends first)."""
+        body = bytearray(encode_int(-self.type_id))
         body += encode_uint(_WIRE_STRUCT_FIELD + 1)  # wireType: delta to field 2, StructT
         body += b"\x01"  # structType field 0: CommonType
         body += b"\x01" + _encode_bytes(self.name.encode())  # CommonType.Name
-        body += b"\x01" + encode_int(FIRST_USER_ID)  # CommonType.Id
+        body += b"\x01" + encode_int(self.type_id)  # CommonType.Id
         body += b"\x00"  # end CommonType
         body += b"\x01" + encode_uint(len(self.fields))  # structType field 1: Field
         for fname, tid in self.fields:
@@ -118,7 +122,7 @@ class GobStruct:
 
         ``values`` follow ``fields``; zero values are omitted as Go omits them.
         """
-        body = bytearray(encode_int(FIRST_USER_ID))
+        body = bytearray(encode_int(self.type_id))
         last = -1
         for number, ((_fname, tid), value) in enumerate(zip(self.fields, values, strict=True)):
             if not value:
@@ -306,8 +310,8 @@ def decode_struct(stream: bytes, want: Mapping[str, int]) -> dict[str, Value]:
         r.pos += length
         tid = msg.int()
         if tid < 0:
-            if -tid < FIRST_USER_ID:
-                raise GobError(f"type definition redefines builtin id {-tid}")
+            if -tid <= LAST_BUILTIN_ID or -tid in types:
+                raise GobError(f"type {-tid} defined twice")  # Go: "duplicate type received"
             types[-tid] = _read_wire_type(msg)
             if msg.pos != msg.end:
                 raise GobError("extra bytes after a type definition")
