@@ -6,7 +6,9 @@ type id: negative, it defines type ``-id`` (a ``wireType`` value follows); posit
 type follows. OpenIM's gateway and the Go SDK encode every frame as a fresh stream, so each frame
 carries the definition of its struct and then one value. The struct's id is the first user type id
 of the encoder's process: 64 with current Go (what the wasm SDK core sends), 65 with Go 1.19 and
-older, more if the process met other types first; a decoder must take whatever it is given. The encoding rules used here (see docs/gob-framing.md for a worked example):
+older, more if the process met other types first; a decoder must take whatever it is given.
+
+The encoding rules used here (docs/gob-framing.md walks through a whole frame):
 
 - unsigned integer: below 128 one byte; otherwise a byte holding the negated byte count, then the
   minimal big-endian bytes (256 -> ``FE 01 00``);

@@ -71,9 +71,8 @@ def ensure_package() -> Path:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    routes: dict[str, Path] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         target = _resolve(path)
         if target is None:
@@ -88,7 +87,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
