@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 WASM_DIR = Path(__file__).resolve().parent
@@ -160,6 +161,9 @@ class WasmClient:
     def events(self) -> list[dict[str, Any]]:
         return list(self.driver.execute_script("return window.driver.events;"))
 
+    def event_names(self, last: int = 40) -> list[str]:
+        return [e["event"] for e in self.events()[-last:]]
+
     def wait_event(
         self, event: str, predicate: Callable[[Any], bool] = lambda _d: True, *, timeout: float = 30
     ) -> dict[str, Any]:
@@ -226,3 +230,123 @@ def open_client(site: StaticSite, profile: Path, name: str) -> WasmClient:
             raise AssertionError(f"{name}: the page did not load the SDK:\n{driver.get_log('browser')}")
         time.sleep(0.1)
     return WasmClient(driver, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# the scenario, shared by the embedded run (tests/wasm) and the cluster run (tests/cluster)
+# ---------------------------------------------------------------------------------------------
+
+
+class AdminApi:
+    """The REST calls a test makes as the admin: register users, issue their tokens."""
+
+    def __init__(self, api_addr: str, secret: str) -> None:
+        self.api_addr = api_addr
+        self.secret = secret
+        self._token = ""
+
+    def call(self, path: str, body: Any, token: str | None = None) -> Any:
+        headers = {"operationID": f"wasm-{time.time_ns()}"}
+        if token:
+            headers["token"] = token
+        env = httpx.post(self.api_addr + path, json=body, headers=headers, timeout=15).json()
+        assert env["errCode"] == 0, f"{path}: {env}"
+        return env.get("data")
+
+    def admin_token(self) -> str:
+        if not self._token:
+            self._token = str(self.call("/auth/get_admin_token", {"secret": self.secret, "userID": "imAdmin"})["token"])
+        return self._token
+
+    def register(self, *user_ids: str) -> None:
+        users = [{"userID": u, "nickname": f"nick-{u}", "faceURL": ""} for u in user_ids]
+        self.call("/user/user_register", {"users": users}, self.admin_token())
+
+    def user_token(self, user_id: str) -> str:
+        return str(self.call("/auth/get_user_token", {"userID": user_id, "platformID": 5}, self.admin_token())["token"])
+
+
+def _texts(messages: Any) -> list[str]:
+    return [m.get("textElem", {}).get("content", "") for m in messages or []]
+
+
+def _has_text(text: str) -> Callable[[Any], bool]:
+    return lambda messages: text in _texts(messages)
+
+
+def run_chat_scenario(
+    site: StaticSite, profiles: Path, admin: AdminApi, endpoints: list[tuple[str, str]], *, label: str
+) -> None:
+    """Two users of the official wasm core: one-to-one both ways, a group, read state, and the offline
+    history after a re-login. ``endpoints`` are (api, ws) addresses: the second user uses the last one,
+    so on a cluster the two users sit on different gateways."""
+    suffix = f"{time.time_ns() % 10**9}"
+    alice_id, bob_id = f"wasma{suffix}", f"wasmb{suffix}"
+    admin.register(alice_id, bob_id)
+    (alice_api, alice_ws), (bob_api, bob_ws) = endpoints[0], endpoints[-1]
+    single = "si_" + "_".join(sorted((alice_id, bob_id)))
+    alice = open_client(site, profiles / f"{label}-alice", "alice")
+    bob = open_client(site, profiles / f"{label}-bob", "bob")
+    clients = [alice, bob]
+    try:
+        alice.login(alice_id, admin.user_token(alice_id), alice_api, alice_ws)
+        bob.login(bob_id, admin.user_token(bob_id), bob_api, bob_ws)
+
+        # one-to-one, both ways: acked (status 2, the server's id), pushed to the other side with its seq
+        sent = alice.send_text("hello bob", to_user=bob_id)
+        assert sent["status"] == 2 and len(sent["serverMsgID"]) == 32, sent
+        got = bob.wait_event("OnRecvNewMessages", _has_text("hello bob"))
+        [msg] = [m for m in got["data"] if _texts([m]) == ["hello bob"]]
+        assert (msg["sendID"], msg["recvID"], msg["seq"], msg["serverMsgID"]) == (
+            alice_id, bob_id, 1, sent["serverMsgID"]
+        )
+        bob.send_text("hi alice", to_user=alice_id)
+        got = alice.wait_event("OnRecvNewMessages", _has_text("hi alice"))
+        assert [m["seq"] for m in got["data"] if _texts([m]) == ["hi alice"]] == [2]
+
+        # read state: bob has one unread from alice, marks it read; the server keeps it (checked after
+        # the re-login below, when the SDK takes the conversation from the server again)
+        conv = bob.call("getOneConversation", {"sourceID": alice_id, "sessionType": 1})
+        assert conv["conversationID"] == single and conv["unreadCount"] == 1, conv
+        bob.call("markConversationMessageAsRead", single)
+        assert bob.call("getOneConversation", {"sourceID": alice_id, "sessionType": 1})["unreadCount"] == 0
+
+        # a group: alice creates it with bob, both write, each gets the other's message
+        group = alice.call("createGroup", {
+            "memberUserIDs": [bob_id], "groupInfo": {"groupName": f"wasm {suffix}", "groupType": 2},
+        })  # fmt: skip
+        group_id = group["groupID"]
+        bob.wait_event("OnJoinedGroupAdded", lambda g: g and g.get("groupID") == group_id)
+        alice.send_text("hello group", to_group=group_id)
+        got = bob.wait_event("OnRecvNewMessages", _has_text("hello group"))
+        assert [m["groupID"] for m in got["data"] if _texts([m]) == ["hello group"]] == [group_id]
+        bob.send_text("group reply", to_group=group_id)
+        alice.wait_event("OnRecvNewMessages", _has_text("group reply"))
+
+        # offline: bob logs out, alice writes to him and to the group, bob logs in again
+        bob.call("logout")
+        offline = [f"while away {i}" for i in range(3)]
+        for text in offline:
+            alice.send_text(text, to_user=bob_id)
+        alice.send_text("group while away", to_group=group_id)
+        bob.login(bob_id, admin.user_token(bob_id), bob_api, bob_ws)
+        bob.wait_event("OnSyncServerFinish")
+
+        def history(conversation_id: str) -> list[dict[str, Any]]:
+            page = bob.call("getAdvancedHistoryMessageList", {
+                "count": 20, "viewType": 0, "startClientMsgID": "", "conversationID": conversation_id,
+            })  # fmt: skip
+            return sorted(page["messageList"] or [], key=lambda m: int(m["seq"]))
+
+        texts = _texts(history(single))
+        assert texts == ["hello bob", "hi alice", *offline], f"{texts}; events: {bob.event_names()}"
+        conv = bob.call("getOneConversation", {"sourceID": alice_id, "sessionType": 1})
+        assert conv["unreadCount"] == len(offline), conv  # the earlier read survived the re-login
+        group_texts = _texts(history(f"sg_{group_id}"))
+        assert {"hello group", "group reply", "group while away"} <= set(group_texts), group_texts
+    except AssertionError as exc:
+        logs = "\n".join(f"--- {c.name} browser log ---\n{c.logs()}" for c in clients)
+        raise AssertionError(f"{exc}\n{logs}") from None
+    finally:
+        for c in clients:
+            c.driver.quit()
