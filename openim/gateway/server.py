@@ -373,7 +373,9 @@ class Gateway:
                     continue  # it gets its echo from its own 1003 reply path, after the reply
                 if session.platform_id == Platform.IOS and session.background:
                     continue  # OpenIM counts a backgrounded iOS app as offline
-                if session.push(frame_for(session.codec, delivery.frame, encoded)):
+                codec = session.codec
+                frame = delivery.frame if codec is JSON else frame_for(codec, delivery.frame, encoded)
+                if session.push(frame):
                     written += 1
         if written:
             self._metrics.pushes.inc(written)

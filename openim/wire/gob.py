@@ -58,10 +58,15 @@ FIRST_USER_ID: Final = 64  # what current Go gives the first type a fresh proces
 
 _WIRE_STRUCT_FIELD: Final = 2  # wireType.StructT
 _MAX_DEPTH: Final = 16  # nested struct values skipped on the way; more is a hostile stream
+# A client sends the same type definition in every frame: parsed once, looked up by its bytes after.
+_DEFINITIONS: dict[bytes, _Fields] = {}
+_DEFINITIONS_MAX: Final = 256
+_DEFINITION_CACHED_BYTES: Final = 512  # a longer one is parsed every time (and never kept)
 _INT32_MIN: Final = -(2**31)
 _INT32_MAX: Final = 2**31 - 1
 
 Value = int | str | bytes
+_Fields = tuple[tuple[str, int], ...]
 
 
 class GobError(ValueError):
@@ -193,9 +198,6 @@ class _Reader:
             raise GobError("string is not valid UTF-8") from None
 
 
-_Fields = tuple[tuple[str, int], ...]
-
-
 def _read_common(r: _Reader) -> tuple[str, int]:
     name, tid, number = "", 0, -1
     while delta := r.uint():
@@ -314,9 +316,17 @@ def decode_struct(stream: bytes, want: Mapping[str, int]) -> dict[str, Value]:
         if tid < 0:
             if -tid <= LAST_BUILTIN_ID or -tid in types:
                 raise GobError(f"type {-tid} defined twice")  # Go: "duplicate type received"
-            types[-tid] = _read_wire_type(msg)
-            if msg.pos != msg.end:
-                raise GobError("extra bytes after a type definition")
+            definition = stream[msg.pos : msg.end]
+            known = _DEFINITIONS.get(definition)
+            if known is None:
+                known = _read_wire_type(msg)
+                if msg.pos != msg.end:
+                    raise GobError("extra bytes after a type definition")
+                if len(definition) <= _DEFINITION_CACHED_BYTES:
+                    if len(_DEFINITIONS) >= _DEFINITIONS_MAX:
+                        _DEFINITIONS.clear()
+                    _DEFINITIONS[definition] = known
+            types[-tid] = known
             continue
         fields = types.get(tid)
         if fields is None:
