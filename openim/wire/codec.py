@@ -184,6 +184,14 @@ class FrameCodec:
         return self.encode_response(ReqIdentifier.KICK_ONLINE_MSG, "", "", 0, "", None)
 
     # -- client side (openim bench, tests) -----------------------------------------------------------
+    @property
+    def handshake_params(self) -> dict[str, str]:
+        """The query parameters that make the gateway pick this codec (a Go client sends no sdkType)."""
+        params = {"sdkType": "js"} if self.kind == "json" else {}
+        if self.compressed:
+            params["compression"] = "gzip"
+        return params
+
     def encode_request(
         self, req_identifier: int, msg_incr: str, send_id: str, operation_id: str, data: bytes = b"", token: str = ""
     ) -> bytes:

@@ -29,6 +29,12 @@ def test_codec_for_follows_openim(sdk_type: str, compression: str, codec: FrameC
     assert codec_for(sdk_type, compression) is codec
 
 
+@pytest.mark.parametrize("codec", ALL, ids=lambda c: c.name)
+def test_handshake_params_choose_the_codec_again(codec: FrameCodec) -> None:
+    params = codec.handshake_params
+    assert codec_for(params.get("sdkType", ""), params.get("compression", "")) is codec
+
+
 def test_codec_for_unknown_sdk_type() -> None:
     with pytest.raises(ValueError):
         codec_for("rust")
