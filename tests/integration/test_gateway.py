@@ -355,6 +355,25 @@ async def test_go_clients_speak_gob_with_gzip_and_talk_to_json_clients(
         assert [m.clientMsgID for m in history] == [sent[alice_id], answer.clientMsgID]
 
 
+async def test_a_go_client_with_a_bad_token_is_told_why_and_the_log_says_so(
+    server: ServerProcess, users: dict[str, str]
+) -> None:
+    url = ws_url(server, users["gopher"], "not-a-jwt", sdkType=None, compression="gzip")
+    async with trio_websocket.open_websocket_url(url) as ws:
+        body = json.loads(str(await Client(ws, users["gopher"], GOB_GZIP).frame()))  # JSON text, not gob
+    assert body["errCode"] == 1503
+    with trio.fail_after(WAIT_S):
+        while True:
+            refused = [
+                json.loads(line) for line in server.log_path.read_text().splitlines()
+                if '"handshake.refused"' in line and users["gopher"] in line
+            ]  # fmt: skip
+            if refused:
+                break
+            await trio.sleep(0.05)
+    assert refused[-1]["code"] == 1503 and refused[-1]["detail"], refused
+
+
 async def test_a_json_frame_on_a_gob_connection_closes_it(server: ServerProcess, users: dict[str, str]) -> None:
     async with login(server, users["gopher"], codec=GOB_GZIP, platform_id=4) as gopher:
         await gopher.ws.send_message(JSON.encode_request(1001, "m", users["gopher"], "op", b""))
