@@ -131,8 +131,6 @@ def _gob_response(frame: bytes) -> WsResponse:
 class FrameCodec:
     """How one connection's binary frames are encoded. Use the shared instances (:func:`codec_for`)."""
 
-    __slots__ = ("__dict__", "compressed", "kind", "name")
-
     def __init__(self, kind: str, compressed: bool) -> None:
         if kind not in ("json", "gob"):
             raise ValueError(f"unknown codec kind {kind!r}")
