@@ -13,7 +13,6 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.openim-pyproject.sha256
 E2E    := tests/e2e
-E2E_STAMP := $(E2E)/node_modules/.openim-lock.sha256
 
 # The interpreter that creates .venv: python3.11, else python3 if it is 3.11 or newer. `make PYTHON=...` overrides.
 PYTHON ?= $(shell for p in python3.11 python3; do \
@@ -64,19 +63,25 @@ venv:
 	  echo "<== pip install: $$(( $$(date +%s) - start ))s"; \
 	fi
 
-# The JS SDK end-to-end tests need their node_modules; `npm ci` again only when package-lock.json changed.
+# The SDK end-to-end tests need their node_modules (tests/e2e: the JS SDK under Node; tests/wasm: the Go
+# core as wasm in Chromium); `npm ci` again only when a package-lock.json changed.
+NODE_DIRS := $(E2E) tests/wasm
+
 e2e-deps:
-	@if [ ! -f $(E2E)/package-lock.json ]; then exit 0; fi; \
-	command -v npm >/dev/null || { echo "make: ERROR: npm not found; the e2e tests need Node.js 20+ and npm" >&2; exit 1; }; \
-	want=$$(sha256sum $(E2E)/package-lock.json | cut -d' ' -f1); \
-	if [ "$$(cat $(E2E_STAMP) 2>/dev/null)" = "$$want" ]; then \
-	  echo "==> $(E2E)/node_modules is current"; \
-	else \
-	  echo "==> npm ci in $(E2E)"; start=$$(date +%s); \
-	  (cd $(E2E) && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
-	  echo "$$want" > $(E2E_STAMP); \
-	  echo "<== npm ci: $$(( $$(date +%s) - start ))s"; \
-	fi
+	@for dir in $(NODE_DIRS); do \
+	  [ -f $$dir/package-lock.json ] || continue; \
+	  command -v npm >/dev/null || { echo "make: ERROR: npm not found; the e2e tests need Node.js 20+ and npm" >&2; exit 1; }; \
+	  stamp=$$dir/node_modules/.openim-lock.sha256; \
+	  want=$$(sha256sum $$dir/package-lock.json | cut -d' ' -f1); \
+	  if [ "$$(cat $$stamp 2>/dev/null)" = "$$want" ]; then \
+	    echo "==> $$dir/node_modules is current"; \
+	  else \
+	    echo "==> npm ci in $$dir"; start=$$(date +%s); \
+	    (cd $$dir && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+	    echo "$$want" > $$stamp; \
+	    echo "<== npm ci: $$(( $$(date +%s) - start ))s"; \
+	  fi; \
+	done
 
 run: venv
 	exec $(BIN)/openim serve $(ARGS)

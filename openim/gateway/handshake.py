@@ -9,8 +9,8 @@ hold characters a strict parser would mangle: only valid ``%XX`` escapes are dec
 encode still work), ``+`` stays a plus, and the first occurrence of a key wins as in Go's
 ``Query().Get``. The ``v`` form (base64url JSON, used by newer SDKs) replaces every other key.
 
-We speak only the JSON envelope (``sdkType=js``) and no gzip; other clients are refused with 1602 and a
-detail that says so, instead of being answered in an encoding they cannot read.
+``sdkType`` and ``compression`` choose the connection's frame codec (openim.wire.codec): JSON for
+``js``, Go's gob for ``go`` or no sdkType (openim-sdk-core), gzip for ``compression=gzip``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import unquote
 
+from openim.wire.codec import FrameCodec, codec_for
 from openim.wire.constants import is_valid_platform
 from openim.wire.envelope import handshake_error_text
 from openim.wire.errors import ErrCode
@@ -70,6 +71,11 @@ class ConnArgs:
     sdk_type: str
     compression: str = ""
     sdk_version: str = ""
+
+    @property
+    def codec(self) -> FrameCodec:
+        """How this connection's binary frames are encoded (sdk_type is already validated)."""
+        return codec_for(self.sdk_type, self.compression)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,12 +245,6 @@ def _check_info(args: ConnArgs) -> None:
         raise _conn_args_error("platformID is invalid")
     if args.sdk_type not in _KNOWN_SDK_TYPES:
         raise _conn_args_error("sdkType is invalid")
-    # Valid for OpenIM, but not spoken here: answering a gob or gzip client in JSON would only
-    # fail later and less clearly.
-    if args.sdk_type != SDK_TYPE_JS:
-        raise _conn_args_error("only sdkType=js is supported")
-    if args.compression == "gzip":
-        raise _conn_args_error("compression is not supported")
 
 
 def check_claims(args: ConnArgs, claims_user_id: str, claims_platform_id: int) -> None:

@@ -29,6 +29,7 @@ from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
 from openim.pipeline.jobs import SendJob
 from openim.pipeline.msg import OnDone, Sender
+from openim.wire.codec import JSON, FrameCodec
 from openim.wire.constants import CLIENT_REQUESTS, ReqIdentifier
 from openim.wire.envelope import WsRequest, encode_response
 from openim.wire.errors import ErrCode, OpenIMError, args_error, no_permission
@@ -79,6 +80,7 @@ class Requester(Protocol):
     conn_id: str
     is_admin: bool
     background: bool
+    codec: FrameCodec  # replies are encoded for the connection (JSON or gob, maybe gzip)
 
     def push(self, frame: bytes | str) -> bool:
         """Queue a frame on the connection (a deferred reply); False when it is closing."""
@@ -248,7 +250,7 @@ class Dispatcher:
             return self._error(peer, req, ErrCode.SERVER_INTERNAL, "internal error")
         if result is _DEFERRED:
             return _NOTHING
-        reply = encode_response(req.req_identifier, req.msg_incr, req.operation_id, 0, "", result.data)
+        reply = peer.codec.encode_response(req.req_identifier, req.msg_incr, req.operation_id, 0, "", result.data)
         return Handled((reply, *result.after), result.close)
 
     def _error(self, peer: Requester, req: WsRequest, code: ErrCode, detail: str) -> Handled:
@@ -263,7 +265,9 @@ class Dispatcher:
             operation_id=req.operation_id,
         )
         # The envelope has no errDlt: errMsg carries the code's name, as the Go gateway sends it.
-        return Handled((encode_response(req.req_identifier, req.msg_incr, req.operation_id, code, code.err_msg),))
+        return Handled(
+            (peer.codec.encode_response(req.req_identifier, req.msg_incr, req.operation_id, code, code.err_msg),)
+        )
 
     # -- seqs and pulls ----------------------------------------------------------------------------
     async def _newest_seq(self, peer: Requester, req: WsRequest) -> _Result:
@@ -299,20 +303,21 @@ class Dispatcher:
         msg = sdkws_pb2.MsgData.FromString(req.data)
         msg_incr, operation_id = req.msg_incr, req.operation_id
         errors = self._metrics.ws_errors
+        codec = peer.codec
 
         def done(job: SendJob) -> None:
             # Called by the transfer stage after the commit (or with the error that prevented it).
             if job.err_code:
                 code = ErrCode(job.err_code)
                 errors.labels(code=str(job.err_code)).inc()
-                peer.push(encode_response(ReqIdentifier.SEND_MSG, msg_incr, operation_id, code, code.err_msg))
+                peer.push(codec.encode_response(ReqIdentifier.SEND_MSG, msg_incr, operation_id, code, code.err_msg))
                 return
             resp = send_msg_resp(job.server_msg_id, job.client_msg_id, job.send_time)
-            peer.push(encode_response(ReqIdentifier.SEND_MSG, msg_incr, operation_id, 0, "", resp))
+            peer.push(codec.encode_response(ReqIdentifier.SEND_MSG, msg_incr, operation_id, 0, "", resp))
             if job.want_echo and job.push is not None:
                 # The fan-out skipped this connection so that its echo comes after the reply, with the
                 # request's operationID: the JS SDK then patches its own message instead of showing it twice.
-                peer.push(job.push.frame)
+                peer.push(job.push.frame if codec is JSON else codec.from_json_frame(job.push.frame))
 
         await self._sender.submit(
             msg, operation_id=operation_id, sender=Sender(peer.user_id, peer.platform_id, peer.is_admin, peer.conn_id),

@@ -12,7 +12,8 @@ It owns what ties a connection to the rest of the system:
 - multi-login (6.8): a new login ends the same user's sessions on the platforms the policy names,
   here and, through a Kick payload, on the other gateway nodes; a session with the same token is never
   kicked (fast reconnects, tabs sharing a token);
-- the inbox: deliveries (2001 frames already encoded once by the push stage, written untouched),
+- the inbox: deliveries (2001 frames already encoded once by the push stage, in JSON: written untouched
+  to JSON connections, re-encoded once per delivery for each other codec, e.g. gob for Go clients),
   kicks, and online-status changes for 2005 watchers;
 - online status: when a user's set of platforms on this node changes, a batching task looks up the
   user's platforms over the whole cluster, pushes 2005 to local watchers, and sends one StatusChange
@@ -51,6 +52,7 @@ from openim.ops.logging import get_log
 from openim.services.inbox import NodeInbox
 from openim.services.internal import KIND_DELIVER, KIND_KICK, KIND_STATUS, Delivery, Kick, StatusChange
 from openim.services.tokens import Claims
+from openim.wire.codec import JSON, FrameCodec
 from openim.wire.constants import Platform
 from openim.wire.envelope import HANDSHAKE_OK_TEXT
 from openim.wire.errors import ErrCode, OpenIMError
@@ -68,6 +70,17 @@ PEERS_TTL_S: Final = 2.0  # how long the list of other gateway nodes is reused
 BUS_CALL_TIMEOUT_S: Final = 5.0  # a bus call on a connection's way out must not hold it forever
 DRAIN_WAIT_S: Final = 5.0
 JSON_CONTENT_TYPE: Final = "application/json; charset=utf-8"
+
+
+def frame_for(codec: FrameCodec, json_frame: bytes, encoded: dict[FrameCodec, bytes]) -> bytes:
+    """``json_frame`` as ``codec`` writes it, re-encoded at most once per codec (``encoded`` is the
+    cache of one fan-out): a push to many Go clients costs one gob encoding, not one per recipient."""
+    if codec is JSON:
+        return json_frame
+    frame = encoded.get(codec)
+    if frame is None:
+        frame = encoded[codec] = codec.from_json_frame(json_frame)
+    return frame
 
 
 class TokenChecker(Protocol):
@@ -247,6 +260,7 @@ class Gateway:
             metrics=self._metrics,
             limits=self._web_limits if platform == Platform.WEB else self._limits,
             outbox=self._outbox,
+            codec=args.codec,
         )
         if args.is_msg_resp:
             # First in the outbound queue, so it precedes any push; it is WRITTEN only once the session
@@ -282,6 +296,7 @@ class Gateway:
             platform_id=session.platform_id,
             conn_id=session.conn_id,
             remote=session.remote,
+            codec=session.codec.name,
         )
         try:
             await self._login(session, new_platform)
@@ -354,13 +369,14 @@ class Gateway:
         delivery = Delivery.decode(body)
         self.deliver(delivery.frame, delivery.user_ids, delivery.exclude_conn)
 
-    def deliver(self, frame: bytes, user_ids: Sequence[str], exclude_conn: str) -> int:
-        """Queue ``frame`` on every local connection of ``user_ids`` except ``exclude_conn``
-        ("<node>/<conn>"), which gets its echo after its 1003 reply instead. The push stage of this
-        process calls it directly (openim.pipeline.push.LocalDelivery)."""
+    def deliver(self, json_frame: bytes, user_ids: Sequence[str], exclude_conn: str) -> int:
+        """Queue ``json_frame`` (re-encoded once per other codec) on every local connection of
+        ``user_ids`` except ``exclude_conn`` ("<node>/<conn>"), which gets its echo after its 1003 reply
+        instead. The push stage of this process calls it directly (openim.pipeline.push.LocalDelivery)."""
         prefix = self._node_id_prefix
         exclude = exclude_conn[len(prefix) :] if exclude_conn.startswith(prefix) else None
         written = 0
+        encoded: dict[FrameCodec, bytes] = {}
         of_user = self._local.of_user
         for user_id in user_ids:
             for session in of_user(user_id):
@@ -368,6 +384,8 @@ class Gateway:
                     continue  # it gets its echo from its own 1003 reply path, after the reply
                 if session.platform_id == Platform.IOS and session.background:
                     continue  # OpenIM counts a backgrounded iOS app as offline
+                codec = session.codec
+                frame = frame_for(codec, json_frame, encoded) if codec is not JSON else json_frame
                 if session.push(frame):
                     written += 1
         if written:
@@ -428,8 +446,9 @@ class Gateway:
         watchers = self._local.watchers(user_id)
         if not watchers:
             return
-        frame = status_push_frame(user_id, platform_ids)  # once for all watchers
-        written = sum(1 for w in watchers if w.push(frame))
+        frame = status_push_frame(user_id, platform_ids)  # once for all watchers (and once per codec)
+        encoded: dict[FrameCodec, bytes] = {}
+        written = sum(1 for w in watchers if w.push(frame_for(w.codec, frame, encoded)))
         if written:
             self._metrics.pushes.inc(written)
 

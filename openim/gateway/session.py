@@ -47,7 +47,8 @@ from openim.gateway.transport import (
 )
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
-from openim.wire.envelope import KICK_FRAME, PONG_TEXT, EnvelopeError, decode_request, parse_text_frame
+from openim.wire.codec import JSON, FrameCodec
+from openim.wire.envelope import PONG_TEXT, EnvelopeError, parse_text_frame
 
 __all__ = ["Outbox", "Session", "SessionLimits"]
 
@@ -126,6 +127,7 @@ class Session:
         "background",
         "close_code",
         "close_reason",
+        "codec",
         "conn_id",
         "is_admin",
         "platform_id",
@@ -147,8 +149,10 @@ class Session:
         metrics: Metrics,
         limits: SessionLimits,
         outbox: Outbox,
+        codec: FrameCodec = JSON,
     ) -> None:
         self.conn_id = conn_id
+        self.codec = codec  # binary frames: JSON or gob, maybe gzip (chosen at the handshake)
         self.user_id = user_id
         self.platform_id = platform_id
         self.token = token
@@ -219,7 +223,7 @@ class Session:
 
     def kick(self) -> None:
         """Another login replaced this one (or an admin forced a logout): 2002, then close."""
-        self.push(KICK_FRAME)
+        self.push(self.codec.kick_frame)
         self.close_after_flush(CLOSE_NORMAL, "kicked")
 
     def end(self, code: int, reason: str, detail: str = "") -> None:
@@ -326,7 +330,7 @@ class Session:
                 self.push(PONG_TEXT)
             return
         try:
-            req = decode_request(frame)
+            req = self.codec.decode_request(frame)
         except EnvelopeError as exc:
             raise ProtocolViolation(f"envelope: {exc}") from None
         admit(req, self.user_id)

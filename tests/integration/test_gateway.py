@@ -3,7 +3,9 @@
 A small trio-websocket client speaks the protocol exactly as the JS SDK does (query keys unencoded,
 requests as JSON in binary frames, text pings) and checks the bytes that come back: the handshake
 text frame first, the 1003 reply before its echo, pushes with real seqs, kicks, and the conditions
-that close a connection without a reply. The last test checks that none of it hurt the process.
+that close a connection without a reply. The same client with the gob codec (gzip) connects as
+openim-sdk-core does (no sdkType) and talks to JSON clients. The last test checks that none of it hurt
+the process.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import pytest
 import trio
 import trio_websocket
 
+from openim.wire.codec import GOB_GZIP, JSON, FrameCodec
 from openim.wire.constants import single_conversation_id
-from openim.wire.envelope import WsResponse, decode_response, encode_request
+from openim.wire.envelope import WsResponse
 from openim.wire.pb import msg_pb2, sdkws_pb2
 
 if TYPE_CHECKING:  # the conftest is not importable by name at run time (no packages under tests/)
@@ -55,7 +58,7 @@ def ws_url(server: ServerProcess, user_id: str, token: str, *, platform_id: int 
 def users(server: ServerProcess) -> dict[str, str]:
     """Registered users of this module, by role, with unique ids (the server is shared)."""
     suffix = str(time.time_ns())[-9:]
-    ids = {role: f"gw{role}{suffix}" for role in ("alice", "bob", "carol", "dave")}
+    ids = {role: f"gw{role}{suffix}" for role in ("alice", "bob", "carol", "dave", "gopher", "gordon")}
     admin = server.admin_token()
     server.call(
         "/user/user_register",
@@ -68,16 +71,17 @@ def users(server: ServerProcess) -> dict[str, str]:
 class Client:
     """One logged-in connection; keeps frames that are not the awaited reply in ``others``."""
 
-    def __init__(self, ws: trio_websocket.WebSocketConnection, user_id: str) -> None:
+    def __init__(self, ws: trio_websocket.WebSocketConnection, user_id: str, codec: FrameCodec = JSON) -> None:
         self.ws = ws
         self.user_id = user_id
+        self.codec = codec
         self.others: list[str | WsResponse] = []
         self._n = 0
 
     async def frame(self) -> str | WsResponse:
         with trio.fail_after(WAIT_S):
             msg = await self.ws.get_message()
-        return msg if isinstance(msg, str) else decode_response(msg)
+        return msg if isinstance(msg, str) else self.codec.decode_response(msg)
 
     async def push(self) -> WsResponse:
         """The next server frame that is a push (taken from ``others`` first)."""
@@ -91,7 +95,8 @@ class Client:
     async def send(self, req_id: int, data: bytes, *, op: str | None = None, send_id: str | None = None) -> str:
         self._n += 1
         msg_incr = f"{self.user_id}-{self._n}"
-        frame = encode_request(req_id, msg_incr, self.user_id if send_id is None else send_id, op or _op(), data)
+        send_id = self.user_id if send_id is None else send_id
+        frame = self.codec.encode_request(req_id, msg_incr, send_id, op or _op(), data)
         await self.ws.send_message(frame)
         return msg_incr
 
@@ -105,12 +110,17 @@ class Client:
 
 
 @asynccontextmanager
-async def login(server: ServerProcess, user_id: str, token: str | None = None, **kw: Any) -> AsyncIterator[Client]:
+async def login(
+    server: ServerProcess, user_id: str, token: str | None = None, *, codec: FrameCodec = JSON, **kw: Any
+) -> AsyncIterator[Client]:
+    """Log in; with the gob codec as openim-sdk-core does (no sdkType, compression=gzip)."""
     token = token or server.user_token(user_id, kw.get("platform_id", WEB))
+    if codec is GOB_GZIP:
+        kw = {"sdkType": None, "compression": "gzip", **kw}
     async with trio_websocket.open_websocket_url(ws_url(server, user_id, token, **kw)) as ws:
-        first = await Client(ws, user_id).frame()
+        first = await Client(ws, user_id, codec).frame()
         assert first == '{"errCode":0,"errMsg":"","errDlt":""}', first
-        yield Client(ws, user_id)
+        yield Client(ws, user_id, codec)
 
 
 async def closed_without_reply(client: Client) -> int:
@@ -216,9 +226,9 @@ async def test_argument_errors_are_http_200_json_without_upgrade(server: ServerP
         "errMsg": "args err, need token, sendID, platformID",
         "errDlt": "platformID is not int",
     }
-    gob = await rejected_json(ws_url(server, users["carol"], token, sdkType="go"))
-    assert gob["errCode"] == 1602
-    assert gob["errDlt"] == "only sdkType=js is supported"
+    unknown_sdk = await rejected_json(ws_url(server, users["carol"], token, sdkType="java"))
+    assert unknown_sdk["errCode"] == 1602
+    assert unknown_sdk["errDlt"] == "sdkType is invalid"
     # an argument error wins over a bad token: the token is never looked at
     both = await rejected_json(ws_url(server, users["carol"], "not-a-jwt", operationID=""))
     assert both["errCode"] == 1602
@@ -301,6 +311,73 @@ async def test_send_replies_before_the_echo_and_pushes_to_the_recipient(
         assert ranged.data is not None
         ranged_msgs = sdkws_pb2.PullMessageBySeqsResp.FromString(ranged.data).msgs[conv_id].Msgs
         assert [(m.seq, m.clientMsgID) for m in ranged_msgs] == [(1, msg.clientMsgID)]
+
+
+async def test_go_clients_speak_gob_with_gzip_and_talk_to_json_clients(
+    server: ServerProcess, users: dict[str, str]
+) -> None:
+    gopher_id, gordon_id, alice_id = users["gopher"], users["gordon"], users["alice"]
+    async with (
+        login(server, gopher_id, codec=GOB_GZIP) as gopher,
+        login(server, gordon_id, codec=GOB_GZIP, platform_id=2) as gordon,
+        login(server, alice_id, platform_id=3) as alice,
+    ):
+        sent: dict[str, str] = {}
+        for recv_id, who in ((gordon_id, gordon), (alice_id, alice)):
+            msg = text_msg(gopher_id, recv_id, f"cm-{time.time_ns()}", f"hello {recv_id}")
+            msg_incr = await gopher.send(1003, msg.SerializeToString(), op=f"op-go-{recv_id}")
+            reply = await gopher.frame()
+            assert isinstance(reply, WsResponse)
+            assert (reply.req_identifier, reply.msg_incr, reply.err_code) == (1003, msg_incr, 0)
+            assert reply.data is not None
+            assert msg_pb2.SendMsgResp.FromString(reply.data).clientMsgID == msg.clientMsgID
+            echo = await gopher.frame()
+            assert isinstance(echo, WsResponse)
+            assert (echo.req_identifier, echo.operation_id) == (2001, f"op-go-{recv_id}")
+            pushed = await who.push()  # gob for gordon, JSON for alice
+            assert pushed.data is not None
+            conv_id = single_conversation_id(gopher_id, recv_id)
+            got = sdkws_pb2.PushMessages.FromString(pushed.data).msgs[conv_id].Msgs
+            assert [(m.clientMsgID, m.seq, m.content) for m in got] == [(msg.clientMsgID, 1, msg.content)]
+            sent[recv_id] = msg.clientMsgID
+        # and back: alice (JSON) answers, gopher (gob) gets the push and pulls the history
+        conv_id = single_conversation_id(gopher_id, alice_id)
+        answer = text_msg(alice_id, gopher_id, f"cm-{time.time_ns()}", "hi gopher")
+        assert (await alice.request(1003, answer.SerializeToString())).err_code == 0
+        pushed = await gopher.push()
+        assert pushed.data is not None
+        assert sdkws_pb2.PushMessages.FromString(pushed.data).msgs[conv_id].Msgs[0].seq == 2
+        by_range = sdkws_pb2.PullMessageBySeqsReq(userID=gopher_id)
+        by_range.seqRanges.add(conversationID=conv_id, begin=1, end=2, num=10)
+        ranged = await gopher.request(1002, by_range.SerializeToString())
+        assert ranged.data is not None
+        history = sdkws_pb2.PullMessageBySeqsResp.FromString(ranged.data).msgs[conv_id].Msgs
+        assert [m.clientMsgID for m in history] == [sent[alice_id], answer.clientMsgID]
+
+
+async def test_a_go_client_with_a_bad_token_is_told_why_and_the_log_says_so(
+    server: ServerProcess, users: dict[str, str]
+) -> None:
+    url = ws_url(server, users["gopher"], "not-a-jwt", sdkType=None, compression="gzip")
+    async with trio_websocket.open_websocket_url(url) as ws:
+        body = json.loads(str(await Client(ws, users["gopher"], GOB_GZIP).frame()))  # JSON text, not gob
+    assert body["errCode"] == 1503
+    with trio.fail_after(WAIT_S):
+        while True:
+            refused = [
+                json.loads(line) for line in server.log_path.read_text().splitlines()
+                if '"handshake.refused"' in line and users["gopher"] in line
+            ]  # fmt: skip
+            if refused:
+                break
+            await trio.sleep(0.05)
+    assert refused[-1]["code"] == 1503 and refused[-1]["detail"], refused
+
+
+async def test_a_json_frame_on_a_gob_connection_closes_it(server: ServerProcess, users: dict[str, str]) -> None:
+    async with login(server, users["gopher"], codec=GOB_GZIP, platform_id=4) as gopher:
+        await gopher.ws.send_message(JSON.encode_request(1001, "m", users["gopher"], "op", b""))
+        assert await closed_without_reply(gopher) == 1008
 
 
 async def test_online_status_subscription_and_push(server: ServerProcess, users: dict[str, str]) -> None:

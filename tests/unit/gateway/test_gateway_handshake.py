@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from openim.gateway.handshake import ConnArgs, HandshakeRefused, check_claims, parse_conn_args, parse_query
+from openim.wire.codec import GOB, GOB_GZIP, JSON, JSON_GZIP, FrameCodec
 from openim.wire.errors import ErrCode
 
 SDK_URL = (
@@ -96,9 +97,7 @@ def test_any_path_is_accepted() -> None:
         ({"platformID": "0"}, (1602, "platformID is invalid")),
         ({"platformID": "12"}, (1602, "platformID is invalid")),
         ({"sdkType": "java"}, (1602, "sdkType is invalid")),
-        ({"sdkType": "go"}, (1602, "only sdkType=js is supported")),
-        ({"sdkType": None}, (1602, "only sdkType=js is supported")),
-        ({"compression": "gzip"}, (1602, "compression is not supported")),
+        ({"sdkType": "JS"}, (1602, "sdkType is invalid")),
     ],
 )
 def test_each_argument_error(params: dict[str, Any], expected: tuple[int, str]) -> None:
@@ -123,8 +122,24 @@ def test_go_bool_spellings_and_optional_is_msg_resp() -> None:
 
 
 def test_compression_header_is_the_fallback() -> None:
-    assert refusal(query(), {"compression": "gzip"}) == (1602, "compression is not supported")
+    assert parse_conn_args(query(), {"compression": "gzip"}).codec is JSON_GZIP
+    assert parse_conn_args(query(compression="gzip"), {"compression": "none"}).compression == "gzip"
     assert parse_conn_args(query(), {"compression": "none"}).compression == "none"
+
+
+@pytest.mark.parametrize(
+    ("params", "codec"),
+    [
+        ({}, JSON),
+        ({"compression": "gzip"}, JSON_GZIP),
+        ({"sdkType": None}, GOB),  # what openim-sdk-core sends: no sdkType at all
+        ({"sdkType": "go"}, GOB),
+        ({"sdkType": None, "compression": "gzip"}, GOB_GZIP),
+        ({"sdkType": "go", "compression": "deflate"}, GOB),  # anything but gzip: uncompressed, as OpenIM
+    ],
+)
+def test_sdk_type_and_compression_choose_the_codec(params: dict[str, Any], codec: FrameCodec) -> None:
+    assert parse_conn_args(query(**params), {}).codec is codec
 
 
 def test_refusal_body_is_the_openim_error_json() -> None:
@@ -163,9 +178,11 @@ def test_v_form_defaults_and_errors() -> None:
         "v is not base64url JSON",
     )
     assert refusal(v_form(token=7, userID="u", platformID=5, operationID="o")) == (1602, "token is not a string")
-    assert refusal(v_form(token="t", userID="u", platformID=5, operationID="o", sdkType="go")) == (
+    go = parse_conn_args(v_form(token="t", userID="u", platformID=5, operationID="o", compression="gzip"), {})
+    assert go.codec is GOB_GZIP
+    assert refusal(v_form(token="t", userID="u", platformID=5, operationID="o", sdkType="c")) == (
         1602,
-        "only sdkType=js is supported",
+        "sdkType is invalid",
     )
 
 

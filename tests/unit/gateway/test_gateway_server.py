@@ -29,7 +29,8 @@ from openim.services.inbox import NodeInbox
 from openim.services.internal import Delivery, Kick, StatusChange
 from openim.services.tokens import Claims
 from openim.storage.port import Store
-from openim.wire.envelope import HANDSHAKE_OK_TEXT, KICK_FRAME, PONG_TEXT, decode_response, encode_request
+from openim.wire.codec import GOB, GOB_GZIP, FrameCodec
+from openim.wire.envelope import HANDSHAKE_OK_TEXT, KICK_FRAME, PONG_TEXT, decode_response, encode_push, encode_request
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.msgdata import with_seq
 from openim.wire.pb import msg_pb2, sdkws_pb2
@@ -106,7 +107,11 @@ class Rig:
             "sdkType": "js",
             **extra,
         }
-        return f"ws://127.0.0.1:{self.gateway.port}/?" + "&".join(f"{k}={v}" for k, v in params.items())
+        return f"ws://127.0.0.1:{self.gateway.port}/?" + "&".join(f"{k}={v}" for k, v in params.items() if v)
+
+    def go_url(self, user: str, platform: int = 5, token: str | None = None, gzip: bool = True) -> str:
+        """As openim-sdk-core connects: no sdkType, compression=gzip, isMsgResp=true."""
+        return self.url(user, platform, token, sdkType="", compression="gzip" if gzip else "")
 
 
 async def make_rig(nursery: trio.Nursery, sender: MessageSender | None = None, **gateway_cfg: Any) -> Rig:
@@ -143,6 +148,16 @@ async def connect(rig: Rig, user: str, platform: int = 5, token: str | None = No
     before = len(rig.gateway.sessions.of_user(user))
     async with trio_websocket.open_websocket_url(rig.url(user, platform, token)) as ws:
         assert await ws.get_message() == HANDSHAKE_OK_TEXT
+        await until(lambda: len(rig.gateway.sessions.of_user(user)) > before, f"{user} registered")
+        yield ws
+
+
+@asynccontextmanager
+async def connect_go(rig: Rig, user: str, platform: int = 5, *, gzip: bool = True) -> AsyncIterator[Any]:
+    """A logged-in Go client (gob frames, gzip unless told otherwise)."""
+    before = len(rig.gateway.sessions.of_user(user))
+    async with trio_websocket.open_websocket_url(rig.go_url(user, platform, f"{user}:{platform}:go", gzip)) as ws:
+        assert await ws.get_message() == HANDSHAKE_OK_TEXT  # the handshake answer stays a JSON text frame
         await until(lambda: len(rig.gateway.sessions.of_user(user)) > before, f"{user} registered")
         yield ws
 
@@ -315,6 +330,78 @@ async def test_a_send_over_the_socket_gets_its_reply_then_its_echo(transport: st
             assert (echo.clientMsgID, echo.seq, echo.serverMsgID) == ("c0", 1, "smid")
             assert await nothing_pending(ws)
         nursery.cancel_scope.cancel()
+
+
+# -- Go clients (gob, gzip) -------------------------------------------------------------------------------------
+
+
+async def test_go_client_requests_and_replies_are_gob(rig: Rig) -> None:
+    for codec, gzip in ((GOB_GZIP, True), (GOB, False)):
+        async with connect_go(rig, "g1", gzip=gzip) as go:
+            [session] = rig.gateway.sessions.of_user("g1")
+            assert session.codec is codec
+            sub = sdkws_pb2.SubUserOnlineStatus(subscribeUserID=["u1"]).SerializeToString()
+            await go.send_message(codec.encode_request(2005, "g1_1", "g1", "op-g", sub))
+            reply = codec.decode_response(await next_frame(go))
+            assert (reply.req_identifier, reply.msg_incr, reply.operation_id) == (2005, "g1_1", "op-g")
+            assert reply.err_code == 0
+            assert reply.data is not None
+            assert sdkws_pb2.SubUserOnlineStatusTips.FromString(reply.data).subscribers[0].userID == "u1"
+            # an error reply is gob too
+            await go.send_message(codec.encode_request(1001, "g1_2", "g1", "op-e", b"\xff"))
+            err = codec.decode_response(await next_frame(go))
+            assert (err.req_identifier, err.msg_incr, err.err_code, err.data) == (1001, "g1_2", 1001, None)
+            # the JSON heartbeats work whatever the codec
+            assert await nothing_pending(go)
+        await until(lambda: not rig.gateway.sessions.of_user("g1"), "g1 gone")
+
+
+async def test_a_json_frame_from_a_go_client_is_a_protocol_violation(rig: Rig) -> None:
+    async with connect_go(rig, "g1") as go:
+        await go.send_message(encode_request(1001, "m", "g1", "op", b""))
+        assert await closed_code(go) == 1008
+
+
+async def test_a_delivery_is_encoded_once_per_codec(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    original = FrameCodec.from_json_frame
+
+    def counting(self: FrameCodec, frame: bytes) -> bytes:
+        calls.append(self.name)
+        return original(self, frame)
+
+    monkeypatch.setattr(FrameCodec, "from_json_frame", counting)
+    async with (
+        connect(rig, "u1") as web,
+        connect_go(rig, "u1", 2) as go_a,
+        connect_go(rig, "u2", 3) as go_b,
+        connect_go(rig, "u3", 2, gzip=False) as go_plain,
+    ):
+        frame = encode_push(b"\x0a\x01x", "op-p")
+        await rig.bus.publish(NODE, [Delivery(frame, ("u1", "u2", "u3")).encode()])
+        assert await next_frame(web) == frame
+        expected = GOB_GZIP.from_json_frame(frame)
+        assert await next_frame(go_a) == expected
+        assert await next_frame(go_b) == expected
+        assert GOB_GZIP.decode_response(expected).data == b"\x0a\x01x"
+        assert GOB.decode_response(await next_frame(go_plain)).operation_id == "op-p"
+    assert sorted(calls) == ["gob", "gob+gzip", "gob+gzip"]  # the last: the test's own `expected`
+
+
+async def test_go_client_is_kicked_with_a_gob_2002(rig: Rig) -> None:
+    async with connect_go(rig, "g1") as old, connect(rig, "g1", token="g1:5:new"):
+        assert await next_frame(old) == GOB_GZIP.kick_frame
+        assert GOB_GZIP.decode_response(GOB_GZIP.kick_frame).req_identifier == 2002
+        assert await closed_code(old) == 1000
+
+
+async def test_go_client_token_error_is_one_json_text_frame(rig: Rig) -> None:
+    async with trio_websocket.open_websocket_url(rig.go_url("g1", token="bad")) as ws:
+        body = json.loads(str(await next_frame(ws)))
+        assert (body["errCode"], body["errDlt"]) == (1503, "token malformed")
+        assert await closed_code(ws) == 1008
+    assert rig.metrics.registry.get_sample_value("openim_gateway_handshake_errors_total", {"code": "1503"}) == 1
+
 
 # -- handshake edges -------------------------------------------------------------------------------------------
 
