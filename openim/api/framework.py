@@ -90,6 +90,11 @@ Handler = Callable[[Caller, Any], Awaitable[Message | None]]
 TypedHandler = Callable[[Caller, Req], Awaitable[Message | None]]
 
 
+def client_ip(request: Request) -> str:
+    """The peer address of a request (what per-address limits key on)."""
+    return request.client.host if request.client else ""
+
+
 def _has_fields(cls: type[Message]) -> bool:
     return bool(cls.DESCRIPTOR.fields)
 

@@ -26,6 +26,7 @@ from google.protobuf.message import DecodeError
 
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
+from openim.security.guards import Guards
 from openim.services.push import push_frame
 from openim.services.send import Sender, SendOutcome
 from openim.wire.constants import CLIENT_REQUESTS, ReqIdentifier
@@ -179,8 +180,10 @@ class Dispatcher:
         subscriptions: SubscriptionIndex,
         metrics: Metrics,
         forget_push_token: Callable[[str, int], Awaitable[None]] | None = None,
+        guards: Guards | None = None,
     ) -> None:
         self._forget_push_token = forget_push_token  # 2003: the device's offline-push token goes
+        self._guards = guards  # abuse limits (openim.security); None: unlimited
         self._sync = sync
         self._sender = sender
         self._online = online
@@ -271,6 +274,8 @@ class Dispatcher:
 
     # -- sending -------------------------------------------------------------------------------------
     async def _send_msg(self, peer: Requester, req: WsRequest) -> _Result:
+        if self._guards is not None:  # per-user send rate (openim.security): 1002 "rate limited"
+            self._guards.check_send(peer.user_id, peer.is_admin)
         msg = sdkws_pb2.MsgData.FromString(req.data)
         outcome = await self._sender.send(
             msg,

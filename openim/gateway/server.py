@@ -107,7 +107,7 @@ class Gateway:
         self._local = LocalSessions()
         self._dispatcher = Dispatcher(
             sync=sync, sender=sender, online=self, subscriptions=self._local, metrics=node.metrics,
-            forget_push_token=forget_push_token,
+            forget_push_token=forget_push_token, guards=node.guards,
         )
         self._transport_limits = TransportLimits(
             max_frame_size=int(self._cfg.max_frame_size), handshake_timeout=float(self._cfg.handshake_timeout)
