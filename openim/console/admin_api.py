@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -98,6 +98,9 @@ def endpoint(fn: Endpoint, *, admin: bool, services: Services) -> Callable[[Requ
                     raise OpenIMError(ErrCode.NO_PERMISSION, "only an app admin may use the console")
             data = await fn(request, claims)
             return json_response(ok_envelope(data, has_data=data is not None))
+        except ClientDisconnect:
+            log.debug("console.client_gone", path=request.url.path)
+            return Response(status_code=400)
         except OpenIMError as err:
             return json_response(error_envelope(err))
         except Exception:  # the edge: a bug becomes errCode 500, logged once, never a crash

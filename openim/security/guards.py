@@ -62,14 +62,14 @@ class Guards:
             self._refusals[SEND].inc()
             raise OpenIMError(ErrCode.NO_PERMISSION, f"rate limited: too many messages from {user_id}; {_retry(wait)}")
 
-    def check_login(self, user_id: str, ip: str = "", code: ErrCode = ErrCode.NO_PERMISSION) -> None:
-        """One login of ``user_id`` (from ``ip`` when given): refused with ``code`` past either rate."""
+    def check_login(self, user_id: str = "", ip: str = "", code: ErrCode = ErrCode.NO_PERMISSION) -> None:
+        """One login of ``user_id`` and/or from ``ip`` (either may be empty): ``code`` past either rate."""
         if ip:
             wait = self.login_ip.take(ip)
             if wait:
                 self._refusals[LOGIN_IP].inc()
                 raise OpenIMError(code, f"rate limited: too many logins from {ip}; {_retry(wait)}")
-        wait = self.login_user.take(user_id)
+        wait = self.login_user.take(user_id) if user_id else 0.0
         if wait:
             self._refusals[LOGIN_USER].inc()
             raise OpenIMError(code, f"rate limited: too many logins of {user_id}; {_retry(wait)}")
