@@ -73,7 +73,7 @@ class TokenBuckets:
 
 
 class FailureBackoff:
-    """Failed attempts per key with exponential backoff: after ``free`` failures the key is blocked for
+    """Failed attempts per key with exponential backoff: the ``free``-th failure blocks the key for
     ``base`` seconds, doubling with each further failure up to ``ceiling``. A key's record is forgotten
     ``forget_after`` seconds after its last failure; a success clears it.
 
@@ -128,10 +128,10 @@ class FailureBackoff:
             record = self._records[key] = [0.0, 0.0, now]
         record[0] += 1
         record[2] = now
-        over = int(record[0]) - self._free
-        if over <= 0:
+        over = int(record[0]) - self._free  # the free-th failure blocks for base, each further one doubles
+        if over < 0:
             return 0.0
-        delay = min(self._ceiling, self._base * 2.0 ** min(over - 1, 32))
+        delay = min(self._ceiling, self._base * 2.0 ** min(over, 32))
         record[1] = now + delay
         return delay
 
