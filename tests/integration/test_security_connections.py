@@ -17,10 +17,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import trio
-
-import httpx
 import trio_websocket
 
 from openim.wire.constants import ReqIdentifier
@@ -103,7 +102,10 @@ def _head(method: str, path: str, length: int, **headers: str) -> bytes:
 async def send_one(server: ServerProcess, user_id: str, to: str) -> int:
     """Log ``user_id`` in over the gateway (from 127.0.0.1), send one message; the reply's errCode."""
     token = server.user_token(user_id)
-    url = f"{server.ws_url}?sendID={user_id}&token={token}&platformID=5&operationID=o1&isBackground=false&isMsgResp=true&sdkType=js"
+    url = (
+        f"{server.ws_url}?sendID={user_id}&token={token}&platformID=5&operationID=o1"
+        "&isBackground=false&isMsgResp=true&sdkType=js"
+    )
     async with trio_websocket.open_websocket_url(url) as ws:
         with trio.fail_after(10):
             assert json.loads(await ws.get_message())["errCode"] == 0

@@ -63,8 +63,10 @@ def test_emfile_on_accept_is_logged_once_per_window(server: ServerProcess) -> No
     problems = []
     while time.monotonic() < deadline:  # serving again once the descriptors are back
         try:
-            env = httpx.post(server.api_url + "/auth/get_admin_token", json={"secret": server.secret, "userID": "imAdmin"},
-                             headers={"operationID": "after-flood"}, timeout=3).json()
+            env = httpx.post(
+                server.api_url + "/auth/get_admin_token", json={"secret": server.secret, "userID": "imAdmin"},
+                headers={"operationID": "after-flood"}, timeout=3,
+            ).json()
             assert env["errCode"] == 0, env
             return
         except Exception as exc:

@@ -82,7 +82,8 @@ async def _send_many(server: ServerProcess, user_id: str, to: str, count: int) -
         with trio.fail_after(20):
             assert json.loads(await ws.get_message())["errCode"] == 0
             for i in range(count):
-                await ws.send_message(encode_request(ReqIdentifier.SEND_MSG, f"m{i}", user_id, f"o{i}", _msg(user_id, to)))
+                frame = encode_request(ReqIdentifier.SEND_MSG, f"m{i}", user_id, f"o{i}", _msg(user_id, to))
+                await ws.send_message(frame)
             replies: dict[str, tuple[int, str]] = {}
             while len(replies) < count:
                 frame = await ws.get_message()
