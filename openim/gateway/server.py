@@ -112,7 +112,7 @@ class Gateway:
         self._transport_limits = TransportLimits(
             max_frame_size=int(self._cfg.max_frame_size), handshake_timeout=float(self._cfg.handshake_timeout),
             max_connections_per_ip=self._cfg.max_connections_per_ip, max_handshakes=self._cfg.max_handshakes,
-            max_handshakes_per_ip=self._cfg.max_handshakes_per_ip,
+            max_handshakes_per_ip=self._cfg.max_handshakes_per_ip, exempt_ips=node.guards.exempt_ips,
         )
         self._guards = node.guards
         self._limits = SessionLimits(idle_timeout=float(self._cfg.idle_timeout))

@@ -77,6 +77,7 @@ class TransportLimits:
     max_connections_per_ip: int = 0
     max_handshakes: int = 0
     max_handshakes_per_ip: int = 0
+    exempt_ips: frozenset[str] = frozenset()  # not limited per address (counted in totals only)
 
 
 class WsConnection(Protocol):
@@ -238,7 +239,7 @@ async def serve(
     touching live connections: graceful drain closes those itself with 1001. Reports the bound port.
     """
 
-    per_ip = ConnectionLimiter(0, limits.max_connections_per_ip)
+    per_ip = ConnectionLimiter(0, limits.max_connections_per_ip, limits.exempt_ips)
 
     async def on_request(req: trio_websocket.WebSocketRequest) -> None:
         upgrade = _TwsUpgrade(req, limits.close_timeout)

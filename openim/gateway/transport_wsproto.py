@@ -304,8 +304,8 @@ async def serve(
     touching live connections (graceful drain closes those itself).
     """
 
-    connections = ConnectionLimiter(0, limits.max_connections_per_ip)
-    handshakes = ConnectionLimiter(limits.max_handshakes, limits.max_handshakes_per_ip)
+    connections = ConnectionLimiter(0, limits.max_connections_per_ip, limits.exempt_ips)
+    handshakes = ConnectionLimiter(limits.max_handshakes, limits.max_handshakes_per_ip, limits.exempt_ips)
 
     async def refuse(stream: trio.SocketStream, limit: str) -> None:
         if on_refused is not None:

@@ -104,6 +104,7 @@ class HttpModule:
         max_connections_per_ip: int = 0,
         header_timeout: float = 75.0,
         body_timeout: float = 0.0,
+        exempt_ips: frozenset[str] = frozenset(),
         on_refused: RefusalCounter | None = None,
     ) -> None:
         self.name = name
@@ -118,7 +119,7 @@ class HttpModule:
         self._config.graceful_timeout = 5.0
         self._config.wsgi_max_body_size = max_body
         self._config.keep_alive_timeout = header_timeout
-        self._limiter = ConnectionLimiter(max_connections, max_connections_per_ip)
+        self._limiter = ConnectionLimiter(max_connections, max_connections_per_ip, exempt_ips)
         self._shutdown = trio.Event()
         self.bound: list[str] = []
 

@@ -14,13 +14,15 @@ from openim.wire.errors import ErrCode, error_envelope
 
 
 class ConnectionLimiter:
-    """At most ``max_total`` connections, and at most ``per_ip`` from one address (0 = no limit)."""
+    """At most ``max_total`` connections, and at most ``per_ip`` from one address (0 = no limit);
+    addresses in ``exempt`` count toward the total only."""
 
-    __slots__ = ("_by_ip", "_max_total", "_per_ip", "total")
+    __slots__ = ("_by_ip", "_exempt", "_max_total", "_per_ip", "total")
 
-    def __init__(self, max_total: int, per_ip: int) -> None:
+    def __init__(self, max_total: int, per_ip: int, exempt: frozenset[str] = frozenset()) -> None:
         self._max_total = max_total
         self._per_ip = per_ip
+        self._exempt = exempt
         self._by_ip: dict[str, int] = {}
         self.total = 0
 
@@ -28,6 +30,9 @@ class ConnectionLimiter:
         """Take a slot for ``ip``; answers None, or which limit refused it ("total" or "per_ip")."""
         if self._max_total and self.total >= self._max_total:
             return "total"
+        if ip in self._exempt:
+            self.total += 1
+            return None
         held = self._by_ip.get(ip, 0)
         if self._per_ip and held >= self._per_ip:
             return "per_ip"
@@ -36,6 +41,9 @@ class ConnectionLimiter:
         return None
 
     def release(self, ip: str) -> None:
+        if ip in self._exempt:
+            self.total -= 1
+            return
         held = self._by_ip.get(ip, 0) - 1
         if held > 0:
             self._by_ip[ip] = held

@@ -43,6 +43,7 @@ class Guards:
         self.send = TokenBuckets(sec.send_rate, sec.send_burst, max_keys=keys)
         self.login_user = TokenBuckets(sec.login_rate_user, sec.login_burst_user, max_keys=keys)
         self.login_ip = TokenBuckets(sec.login_rate_ip, sec.login_burst_ip, max_keys=keys)
+        self.exempt_ips = frozenset(sec.exempt_ips)
         self.admin_secret = FailureBackoff(
             sec.admin_secret_attempts, float(sec.admin_secret_backoff), float(sec.admin_secret_backoff_max),
             max_keys=keys,
@@ -64,7 +65,7 @@ class Guards:
 
     def check_login(self, user_id: str = "", ip: str = "", code: ErrCode = ErrCode.NO_PERMISSION) -> None:
         """One login of ``user_id`` and/or from ``ip`` (either may be empty): ``code`` past either rate."""
-        if ip:
+        if ip and ip not in self.exempt_ips:
             wait = self.login_ip.take(ip)
             if wait:
                 self._refusals[LOGIN_IP].inc()

@@ -20,6 +20,14 @@ def test_per_address_and_total_limits() -> None:
     assert limiter.total == 0 and limiter.held_by("a") == 0
 
 
+def test_exempt_addresses_count_toward_the_total_only() -> None:
+    limiter = ConnectionLimiter(max_total=3, per_ip=1, exempt=frozenset({"127.0.0.1"}))
+    assert [limiter.acquire("127.0.0.1") for _ in range(3)] == [None, None, None]
+    assert limiter.acquire("a") == "total"
+    limiter.release("127.0.0.1")
+    assert limiter.acquire("a") is None and limiter.acquire("a") == "total"
+
+
 def test_zero_means_no_limit() -> None:
     limiter = ConnectionLimiter(0, 0)
     assert all(limiter.acquire("a") is None for _ in range(10_000))
