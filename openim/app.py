@@ -196,7 +196,7 @@ async def _close(node: Node) -> None:
 
 def serve_forever(loaded: LoadedConfig, module_names: tuple[str, ...]) -> int:
     """Entry point of `openim serve`: returns the exit code."""
-    setup_logging(loaded.config.log.level, loaded.config.log.format)
+    setup_logging(loaded.config.log.level, loaded.config.log.format, float(loaded.config.log.repeat_window))
     try:
         return trio.run(_serve, loaded, module_names)
     except KeyboardInterrupt:

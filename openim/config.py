@@ -90,6 +90,14 @@ class ApiConfig(_Section):
     host: str = "0.0.0.0"
     port: Port = 10002
     max_body_size: ByteSize = 8 * 1024 * 1024
+    # Open connections on this listener, and from one client address (0 = no limit); past either the
+    # connection is answered 1601 and closed before anything is read from it.
+    max_connections: int = Field(default=10_000, ge=0)
+    max_connections_per_ip: int = Field(default=1000, ge=0)
+    # A connection must have sent a whole request head this long after it opened or after its last
+    # answer (idle keep-alive included), and a request's whole body this long after its head.
+    header_timeout: Duration = Field(default=30.0, gt=0)
+    body_timeout: Duration = Field(default=60.0, gt=0)
 
 
 class GatewayConfig(_Section):
@@ -99,6 +107,11 @@ class GatewayConfig(_Section):
     port: Port = 10001
     max_frame_size: ByteSize = 51200
     max_connections: int = Field(default=100_000, ge=1)
+    # Connections from one client address (handshakes included; 0 = no limit), and handshakes in
+    # progress in all and from one address: past them a socket is answered 1601 and closed at once.
+    max_connections_per_ip: int = Field(default=1000, ge=0)
+    max_handshakes: int = Field(default=2000, ge=0)
+    max_handshakes_per_ip: int = Field(default=100, ge=0)
     handshake_timeout: Duration = 10.0
     idle_timeout: Duration = 30.0
     presence_ttl: Duration = 60.0
@@ -146,6 +159,35 @@ class MessagingConfig(_Section):
 class LogConfig(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "human"] = "auto"
+    # An error logged again with the same event and cause within this window is counted, not written;
+    # the next line written says how many were suppressed (0 = write every one).
+    repeat_window: Duration = Field(default=10.0, ge=0)
+
+
+class SecurityConfig(_Section):
+    """Rates and throttles against floods and guessing (openim.security); 0 turns a rate off."""
+
+    # Messages a user may send per second (WebSocket 1003 and /msg/send_msg), and how many may be
+    # saved up for a burst. App admins are not limited.
+    send_rate: float = Field(default=200.0, ge=0)
+    send_burst: int = Field(default=2000, ge=1)
+    # Logins (WebSocket handshakes, /auth/get_user_token, the demo sign-in) per user per second and burst,
+    # and WebSocket handshakes per client address.
+    login_rate_user: float = Field(default=1.0, ge=0)
+    login_burst_user: int = Field(default=30, ge=1)
+    login_rate_ip: float = Field(default=20.0, ge=0)
+    login_burst_ip: int = Field(default=500, ge=1)
+    # Wrong admin secrets (/auth/get_admin_token, the console sign-in) one client address may try before
+    # it is blocked for admin_secret_backoff, doubling with every further failure up to
+    # admin_secret_backoff_max (0 attempts = no throttle).
+    admin_secret_attempts: int = Field(default=5, ge=0)
+    admin_secret_backoff: Duration = Field(default=1.0, gt=0)
+    admin_secret_backoff_max: Duration = Field(default=300.0, gt=0)
+    # Users and addresses tracked per limit; past it the idle ones are forgotten first.
+    max_tracked_keys: int = Field(default=100_000, ge=100)
+    # Client addresses the per-address limits (connections, handshakes, logins per address) do not
+    # apply to: a reverse proxy or load generator on this host. Wrong admin secrets count for every address.
+    exempt_ips: tuple[str, ...] = ("127.0.0.1", "::1")
 
 
 class OpsConfig(_Section):
@@ -355,6 +397,7 @@ class Config(_Section):
     auth: AuthConfig = AuthConfig()
     messaging: MessagingConfig = MessagingConfig()
     log: LogConfig = LogConfig()
+    security: SecurityConfig = SecurityConfig()
     ops: OpsConfig = OpsConfig()
     cluster: ClusterConfig = ClusterConfig()
     supervise: SuperviseConfig = SuperviseConfig()

@@ -31,6 +31,14 @@ api:
   port: 10002
   # Largest request body accepted.
   max_body_size: 8MiB
+  # Open connections on this listener and from one client address (0 = no limit); past either a
+  # connection is answered 1601 ConnOverMaxNumLimit and closed before anything is read.
+  max_connections: 10000
+  max_connections_per_ip: 1000
+  # A connection must send a whole request head within header_timeout (of opening, or of its last
+  # answer), and the whole body within body_timeout of the head; else it is answered 1001 and closed.
+  header_timeout: 30s
+  body_timeout: 60s
 
 gateway:
   # WebSocket message gateway the SDKs connect to.
@@ -40,6 +48,11 @@ gateway:
   max_frame_size: 51200
   # Connections refused past this (1601 ConnOverMaxNumLimit).
   max_connections: 100000
+  # Connections from one client address (handshakes included), handshakes in progress in all and
+  # from one address (0 = no limit); past them a socket is answered 1601 and closed at once.
+  max_connections_per_ip: 1000
+  max_handshakes: 2000
+  max_handshakes_per_ip: 100
   # Time allowed for the HTTP upgrade.
   handshake_timeout: 10s
   # A connection that sends nothing (not even a ping) for this long is closed.
@@ -93,6 +106,34 @@ log:
   level: info
   # json (one event per line), human, or auto (human on a terminal, else json).
   format: auto
+  # The same error (event and cause) again within this window is counted, not written; the next line
+  # written carries "suppressed": n. 0 = write every one.
+  repeat_window: 10s
+
+security:
+  # Limits against floods and guessing; refusals are counted in openim_limit_refusals_total and shown
+  # in /admin. A rate of 0 turns that limit off.
+  # Messages per second one user may send (WebSocket 1003, /msg/send_msg) and the burst saved up for;
+  # app admins are not limited. Past it a send is refused with 1002 "rate limited".
+  send_rate: 200
+  send_burst: 2000
+  # Logins per user (WebSocket handshakes, /auth/get_user_token, the demo sign-in) and WebSocket
+  # handshakes per client address: per second and burst.
+  login_rate_user: 1
+  login_burst_user: 30
+  login_rate_ip: 20
+  login_burst_ip: 500
+  # Wrong admin secrets (/auth/get_admin_token, the console sign-in) one address may try before it is
+  # blocked for admin_secret_backoff, doubled by each further failure up to admin_secret_backoff_max.
+  admin_secret_attempts: 5
+  admin_secret_backoff: 1s
+  admin_secret_backoff_max: 5m
+  # Users and addresses remembered per limit; past it the idle ones are forgotten first.
+  max_tracked_keys: 100000
+  # Addresses the per-address limits (connections, handshakes, logins) do not apply to: a reverse proxy
+  # or a load generator on this host (behind a proxy every client has its address). Wrong admin
+  # secrets are counted for every address.
+  exempt_ips: ["127.0.0.1", "::1"]
 
 ops:
   # /healthz, /readyz and /metrics listener for processes that do not run the api module

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from openim.bus.port import Bus
 from openim.config import Config
 from openim.ops.metrics import Metrics
+from openim.security.guards import Guards
 from openim.storage.port import Store
 
 
@@ -29,3 +30,7 @@ class Node:
     metrics: Metrics
     addresses: dict[str, str] = field(default_factory=dict)
     connections: int = 0  # live gateway connections in this process (kept by the gateway)
+    guards: Guards = field(init=False)  # the abuse limits (rates, throttles) of this process
+
+    def __post_init__(self) -> None:
+        self.guards = Guards(self.config, self.metrics)

@@ -34,4 +34,9 @@ def build_app(node: Node, services: Services, probes: list[Probe]) -> Starlette:
 
 def api_module(node: Node, services: Services, probes: list[Probe]) -> HttpModule:
     cfg = node.config.api
-    return HttpModule("api", build_app(node, services, probes), cfg.host, cfg.port, max_body=cfg.max_body_size)
+    return HttpModule(
+        "api", build_app(node, services, probes), cfg.host, cfg.port, max_body=cfg.max_body_size,
+        max_connections=cfg.max_connections, max_connections_per_ip=cfg.max_connections_per_ip,
+        header_timeout=float(cfg.header_timeout), body_timeout=float(cfg.body_timeout),
+        exempt_ips=node.guards.exempt_ips, on_refused=node.guards.refused,
+    )

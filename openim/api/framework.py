@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from google.protobuf.message import DecodeError, Message
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
@@ -38,6 +38,7 @@ CORS_HEADERS = {
     "Access-Control-Allow-Credentials": "false",
 }
 PROTOBUF_TYPES = ("application/x-protobuf", "application/protobuf")
+CLIENT_GONE = 499  # the metrics' code label for requests whose client left mid-body (nginx's convention)
 
 Req = TypeVar("Req", bound=Message)
 
@@ -88,6 +89,11 @@ class Caller:
 
 Handler = Callable[[Caller, Any], Awaitable[Message | None]]
 TypedHandler = Callable[[Caller, Req], Awaitable[Message | None]]
+
+
+def client_ip(request: Request) -> str:
+    """The peer address of a request (what per-address limits key on)."""
+    return request.client.host if request.client else ""
 
 
 def _has_fields(cls: type[Message]) -> bool:
@@ -166,6 +172,11 @@ class Router:
             try:
                 data, has_data = await self._call(spec, request)
                 return json_response(ok_envelope(data, has_data=has_data))
+            except ClientDisconnect:
+                # The client left before its body was in: nothing to answer, nothing wrong on our side.
+                code = CLIENT_GONE
+                log.debug("api.client_gone", path=spec.path)
+                return Response(status_code=400)
             except OpenIMError as err:
                 code = int(err.code)
                 status = 400 if spec.bind_400 and err.code == ErrCode.ARGS and getattr(err, "binding", False) else 200

@@ -30,6 +30,15 @@ def _total(metric: Any, *, skip_code: str | None = None) -> float:
     )
 
 
+def _by_label(metric: Any, label: str) -> dict[str, int]:
+    """A counter's ``_total`` per value of ``label``."""
+    found: dict[str, int] = {}
+    for name, labels, value in _samples(metric):
+        if name.endswith("_total") and label in labels:
+            found[labels[label]] = found.get(labels[label], 0) + int(value)
+    return found
+
+
 def _gauge(metric: Any) -> float:
     return sum(value for _, _, value in _samples(metric))
 
@@ -79,6 +88,8 @@ def snapshot(metrics: Metrics) -> dict[str, Any]:
             "api": int(_total(metrics.http_requests, skip_code="0")),
             "pushDropped": int(_total(metrics.push_dropped)),
         },
+        # Refusals by abuse limit (openim.security): connections, rates, the admin-secret throttle.
+        "limits": _by_label(metrics.limit_refusals, "limit"),
         "sendLatency": {
             # JSON has no Infinity: the last bucket's bound is sent as null.
             "buckets": [[None if math.isinf(b) else b, int(c)] for b, c in buckets],

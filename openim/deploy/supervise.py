@@ -368,7 +368,7 @@ def run(loaded: LoadedConfig) -> int:
     """Entry point of `openim supervise`: returns supervisord's exit code (0 after a clean shutdown)."""
     from openim.ops.logging import get_log, setup_logging
 
-    setup_logging(loaded.config.log.level, loaded.config.log.format)
+    setup_logging(loaded.config.log.level, loaded.config.log.format, float(loaded.config.log.repeat_window))
     log = get_log("supervise")
     cwd = Path.cwd()
     plan = make_plan(loaded, cwd=cwd)

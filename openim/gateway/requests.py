@@ -29,6 +29,7 @@ from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
 from openim.pipeline.jobs import SendJob
 from openim.pipeline.msg import OnDone, Sender
+from openim.security.guards import Guards
 from openim.wire.codec import JSON, FrameCodec
 from openim.wire.constants import CLIENT_REQUESTS, ReqIdentifier
 from openim.wire.envelope import WsRequest, encode_response
@@ -204,8 +205,10 @@ class Dispatcher:
         subscriptions: SubscriptionIndex,
         metrics: Metrics,
         forget_push_token: Callable[[str, int], Awaitable[None]] | None = None,
+        guards: Guards | None = None,
     ) -> None:
         self._forget_push_token = forget_push_token  # 2003: the device's offline-push token goes
+        self._guards = guards  # abuse limits (openim.security); None: unlimited
         self._sync = sync
         self._sender = sender
         self._online = online
@@ -300,6 +303,8 @@ class Dispatcher:
 
     # -- sending -------------------------------------------------------------------------------------
     async def _send_msg(self, peer: Requester, req: WsRequest) -> _Result:
+        if self._guards is not None:  # per-user send rate (openim.security): 1002 "rate limited"
+            self._guards.check_send(peer.user_id, peer.is_admin)
         msg = sdkws_pb2.MsgData.FromString(req.data)
         msg_incr, operation_id = req.msg_incr, req.operation_id
         errors = self._metrics.ws_errors

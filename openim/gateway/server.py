@@ -121,11 +121,14 @@ class Gateway:
         self._outbox = Outbox()  # connections with frames queued since the last flush
         self._dispatcher = Dispatcher(
             sync=sync, sender=sender, online=self, subscriptions=self._local, metrics=node.metrics,
-            forget_push_token=forget_push_token,
+            forget_push_token=forget_push_token, guards=node.guards,
         )
         self._transport_limits = TransportLimits(
-            max_frame_size=int(self._cfg.max_frame_size), handshake_timeout=float(self._cfg.handshake_timeout)
+            max_frame_size=int(self._cfg.max_frame_size), handshake_timeout=float(self._cfg.handshake_timeout),
+            max_connections_per_ip=self._cfg.max_connections_per_ip, max_handshakes=self._cfg.max_handshakes,
+            max_handshakes_per_ip=self._cfg.max_handshakes_per_ip, exempt_ips=node.guards.exempt_ips,
         )
+        self._guards = node.guards
         self._limits = SessionLimits(idle_timeout=float(self._cfg.idle_timeout))
         self._web_limits = SessionLimits(idle_timeout=float(self._cfg.idle_timeout), ping_interval=web_ping_interval)
         self._conn_ids = itertools.count(1)
@@ -169,6 +172,7 @@ class Gateway:
                 port=int(self._cfg.port),
                 limits=self._transport_limits,
                 handler_nursery=handler_nursery,
+                on_refused=self._guards.refused,
                 task_status=task_status,
             )
 
@@ -221,10 +225,15 @@ class Gateway:
             await self._respond(upgrade, bad_args)
             return None
         refusal: HandshakeRefused | None = None
+        ip = upgrade.remote.rpartition(":")[0]
         try:
+            # Login rates (openim.security): the address before the token check (it costs a lookup),
+            # the user after it (so a stranger cannot use up someone else's logins).
+            self._guards.check_login("", ip, ErrCode.CONN_OVER_MAX_NUM_LIMIT)
             with trio.fail_after(float(self._cfg.handshake_timeout)):
                 claims = await self._tokens.verify(args.token)
             check_claims(args, claims.user_id, claims.platform_id)
+            self._guards.check_login(claims.user_id, "", ErrCode.CONN_OVER_MAX_NUM_LIMIT)
         except HandshakeRefused as exc:
             refusal = exc
         except OpenIMError as err:

@@ -14,6 +14,8 @@ frames, so the type alone says which opcode to use.
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -21,6 +23,9 @@ from typing import Protocol
 
 import trio
 import trio_websocket
+
+from openim.security.connlimit import ConnectionLimiter
+from openim.wire.errors import ErrCode, error_envelope
 
 __all__ = [
     "TransportClosed",
@@ -66,6 +71,13 @@ class TransportLimits:
     handshake_timeout: float = 10.0
     close_timeout: float = 3.0
     receive_queue: int = 8
+    # Connections from one address, handshakes in progress in all and from one address (0 = no limit).
+    # Past them a socket is answered 1601 and closed (openim.security.connlimit); the wsproto transport
+    # counts from accept, trio-websocket (which owns its accept loop) from the parsed upgrade.
+    max_connections_per_ip: int = 0
+    max_handshakes: int = 0
+    max_handshakes_per_ip: int = 0
+    exempt_ips: frozenset[str] = frozenset()  # not limited per address (counted in totals only)
 
 
 class WsConnection(Protocol):
@@ -238,6 +250,7 @@ async def serve(
     port: int,
     limits: TransportLimits,
     handler_nursery: trio.Nursery,
+    on_refused: Callable[[str], None] | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Listen on ``host:port`` and run ``handler`` for every upgrade request, until cancelled.
@@ -247,8 +260,22 @@ async def serve(
     touching live connections: graceful drain closes those itself with 1001. Reports the bound port.
     """
 
+    per_ip = ConnectionLimiter(0, limits.max_connections_per_ip, limits.exempt_ips)
+
     async def on_request(req: trio_websocket.WebSocketRequest) -> None:
-        await handler(_TwsUpgrade(req, limits.close_timeout))
+        upgrade = _TwsUpgrade(req, limits.close_timeout)
+        ip = upgrade.remote.rpartition(":")[0]
+        if per_ip.acquire(ip) is not None:
+            if on_refused is not None:
+                on_refused("connections_per_ip")
+            body = json.dumps(error_envelope(ErrCode.CONN_OVER_MAX_NUM_LIMIT, "too many connections (per ip)"))
+            with contextlib.suppress(TransportClosed):
+                await upgrade.respond(200, body.encode(), "application/json; charset=utf-8")
+            return
+        try:
+            await handler(upgrade)
+        finally:
+            per_ip.release(ip)
 
     listen = partial(
         trio_websocket.serve_websocket,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+from collections.abc import Callable
 from functools import partial
 
 import trio
@@ -53,8 +54,10 @@ from openim.gateway.wsframes import (
     encode_frame,
     parse_close,
 )
+from openim.security.connlimit import ConnectionLimiter, refusal_response
 
 READ_SIZE = 65536
+REFUSAL_WRITE_TIMEOUT_S = 1.0
 _GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, OSError)
 
 
@@ -338,6 +341,7 @@ async def serve(
     port: int,
     limits: TransportLimits,
     handler_nursery: trio.Nursery,
+    on_refused: Callable[[str], None] | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Listen on ``host:port``; run ``handler`` for every upgrade request (any path), until cancelled.
@@ -346,15 +350,40 @@ async def serve(
     touching live connections (graceful drain closes those itself).
     """
 
+    connections = ConnectionLimiter(0, limits.max_connections_per_ip, limits.exempt_ips)
+    handshakes = ConnectionLimiter(limits.max_handshakes, limits.max_handshakes_per_ip, limits.exempt_ips)
+
+    async def refuse(stream: trio.SocketStream, limit: str) -> None:
+        if on_refused is not None:
+            on_refused(limit)
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            with trio.move_on_after(REFUSAL_WRITE_TIMEOUT_S):
+                await stream.send_all(refusal_response(f"too many {limit.replace('_', ' ')}"))
+        await stream.aclose()
+
     async def on_stream(stream: trio.SocketStream) -> None:
+        # Counted from accept, before a byte is read: a flood of idle or half-sent sockets from one
+        # address is refused at once instead of holding file descriptors until the handshake timeout.
+        ip = _remote_of(stream).rpartition(":")[0]
+        if connections.acquire(ip) is not None:
+            await refuse(stream, "connections_per_ip")
+            return
         try:
-            parsed = await _handshake(stream, limits)
+            refused = handshakes.acquire(ip)
+            if refused is not None:
+                await refuse(stream, "handshakes" if refused == "total" else "handshakes_per_ip")
+                return
+            try:
+                parsed = await _handshake(stream, limits)
+            finally:
+                handshakes.release(ip)
             if parsed is None:
                 return
             ws, request, rest = parsed
             upgrade = _WsprotoUpgrade(stream, ws, request, rest, limits, _remote_of(stream))
             await handler(upgrade)
         finally:
+            connections.release(ip)
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 await stream.aclose()
 

@@ -134,19 +134,25 @@ class ObjectService:
         return await self.backend.sign(upload, part_numbers, url_prefix + UPLOAD_PATH + upload_id)
 
     # -- parts through the API (local backend) -------------------------------------------------------------
-    async def receive_part(self, upload_id: str, part_number: int, data: bytes) -> None:
-        """A part PUT to this server. The unguessable uploadID is the credential, as a presigned URL's
-        signature is for S3; sizes are checked against the session so a client cannot fill the disk."""
+    async def part_length(self, upload_id: str, part_number: int) -> int:
+        """The exact size part ``part_number`` of a live upload must have. Asked BEFORE a part's body is
+        read, so an unknown upload or part number is refused without taking a byte of it."""
         upload = await self._live_upload(upload_id)
         if not 1 <= part_number <= upload.part_count:
             raise args_error(f"partNumber must be within 1..{upload.part_count}")
+        if getattr(self.backend, "write_part", None) is None:
+            raise OpenIMError(ErrCode.NO_PERMISSION, "parts are not uploaded through this server")
         last = part_number == upload.part_count
-        expected = upload.size - upload.part_size * (upload.part_count - 1) if last else upload.part_size
+        return upload.size - upload.part_size * (upload.part_count - 1) if last else upload.part_size
+
+    async def receive_part(self, upload_id: str, part_number: int, data: bytes) -> None:
+        """A part PUT to this server. The unguessable uploadID is the credential, as a presigned URL's
+        signature is for S3; sizes are checked against the session so a client cannot fill the disk."""
+        expected = await self.part_length(upload_id, part_number)
         if len(data) != expected:
             raise args_error(f"part {part_number} must be {expected} bytes, got {len(data)}")
         write_part = getattr(self.backend, "write_part", None)
-        if write_part is None:
-            raise OpenIMError(ErrCode.NO_PERMISSION, "parts are not uploaded through this server")
+        assert write_part is not None  # part_length refused otherwise
         await write_part(upload_id, part_number, data)
 
     # -- complete -----------------------------------------------------------------------------------------

@@ -47,6 +47,49 @@ class HumanFormatter(logging.Formatter):
         return line
 
 
+class RepeatFilter(logging.Filter):
+    """Identical warnings and errors written at most once per ``window`` seconds.
+
+    Identical means the same logger, event (message template and its arguments) and cause (exception
+    type and errno or text): a flood of one failure (EMFILE on accept, a client bug repeated by every
+    connection) costs one line per window instead of one per occurrence. The repeats are counted and
+    the next line written for that key carries ``"suppressed": n``. Debug and info lines pass untouched.
+    """
+
+    MAX_KEYS = 10_000
+
+    def __init__(self, window: float) -> None:
+        super().__init__()
+        self._window = window
+        self._seen: dict[tuple[str, str, str, str], list[float]] = {}  # key -> [last written, suppressed]
+
+    @staticmethod
+    def _cause(record: logging.LogRecord) -> str:
+        if not record.exc_info or record.exc_info[1] is None:
+            return ""
+        exc = record.exc_info[1]
+        errno = getattr(exc, "errno", None)
+        return f"{type(exc).__name__}:{errno}" if errno is not None else f"{type(exc).__name__}:{str(exc)[:200]}"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or self._window <= 0:
+            return True
+        key = (record.name, str(record.msg), repr(record.args)[:200], self._cause(record))
+        entry = self._seen.get(key)
+        if entry is not None and record.created - entry[0] < self._window:
+            entry[1] += 1
+            return False
+        if entry is None and len(self._seen) >= self.MAX_KEYS:
+            for old in list(self._seen)[: self.MAX_KEYS // 2]:
+                del self._seen[old]
+        self._seen[key] = [record.created, 0.0]
+        if entry is not None and entry[1]:
+            fields = dict(getattr(record, _FIELDS_ATTR, None) or {})
+            fields["suppressed"] = int(entry[1])
+            setattr(record, _FIELDS_ATTR, fields)
+        return True
+
+
 class Log:
     """A named logger that takes an event name and keyword fields."""
 
@@ -79,11 +122,14 @@ def get_log(name: str) -> Log:
     return Log(name)
 
 
-def setup_logging(level: str = "info", fmt: Literal["auto", "json", "human"] = "auto") -> None:
+def setup_logging(
+    level: str = "info", fmt: Literal["auto", "json", "human"] = "auto", repeat_window: float = 10.0
+) -> None:
     """Configure the root of our loggers once per process (idempotent)."""
     use_human = fmt == "human" or (fmt == "auto" and sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(HumanFormatter() if use_human else JsonFormatter())
+    handler.addFilter(RepeatFilter(repeat_window))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -59,6 +59,11 @@ class Metrics:
             "openim_send_latency_seconds", "From send request received to ack",
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5), registry=r,
         )
+        self.limit_refusals = Counter(
+            "openim_limit_refusals_total",
+            "Requests and connections refused by an abuse limit (openim.security), by limit",
+            ["limit"], registry=r,
+        )
         self.http_requests = Counter(
             "openim_api_requests_total", "REST requests by route and errCode", ["route", "code"], registry=r
         )

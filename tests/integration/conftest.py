@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -93,7 +94,25 @@ def server_extra_config() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, server_extra_config: str) -> Iterator[ServerProcess]:
+def server_env_extra() -> dict[str, str]:
+    """Environment variables for the server process (e.g. ``OPENIM_API__BODY_TIMEOUT``: the sections the
+    base config already writes, api and gateway, are overridden this way)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def server_nofile() -> int | None:
+    """A soft RLIMIT_NOFILE for the server process (None: inherited)."""
+    return None
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+    server_extra_config: str,
+    server_env_extra: dict[str, str],
+    server_nofile: int | None,
+) -> Iterator[ServerProcess]:
     base = tmp_path_factory.mktemp("server")
     api_port, ws_port = free_port(), free_port()
     config = base / "config.yaml"
@@ -108,6 +127,13 @@ def server(tmp_path_factory: pytest.TempPathFactory, server_extra_config: str) -
     log_path = base / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENIM_")}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(server_env_extra)
+
+    def limit_files() -> None:
+        if server_nofile is not None:
+            hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            resource.setrlimit(resource.RLIMIT_NOFILE, (server_nofile, hard))
+
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(
             [sys.executable, "-m", "openim", "serve", "-c", str(config), "--module", _modules()],
@@ -115,6 +141,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, server_extra_config: str) -
             stdout=log_file,
             stderr=subprocess.STDOUT,
             env=env,
+            preexec_fn=limit_files if server_nofile is not None else None,
         )
     srv = ServerProcess(
         f"http://127.0.0.1:{api_port}", f"ws://127.0.0.1:{ws_port}", SECRET, base / "data", log_path, proc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from openim.api.framework import Auth, Caller, Router
+from openim.api.framework import Auth, Caller, Router, client_ip
 from openim.node import Node
 from openim.services import Services
 from openim.services.internal import Kick
@@ -19,8 +19,9 @@ def register(router: Router, node: Node, services: Services) -> None:
     tokens, users = services.tokens, services.users
 
     async def admin_token(caller: Caller, req: auth_pb2.getAdminTokenReq) -> auth_pb2.getAdminTokenResp:
-        if not hmac.compare_digest(req.secret.encode(), node.config.secret.encode()):
-            raise OpenIMError(ErrCode.NO_PERMISSION, "secret invalid")
+        # Compared and judged in one synchronous step: parallel guesses are throttled one by one.
+        ok = hmac.compare_digest(req.secret.encode(), node.config.secret.encode())
+        node.guards.check_admin_secret(client_ip(caller.request), ok)
         if not tokens.is_admin(req.userID):
             raise args_error(f"userID {req.userID} is not an admin user")
         await users.get_one(req.userID)
@@ -44,6 +45,7 @@ def register(router: Router, node: Node, services: Services) -> None:
         user = await users.get_one(req.userID)
         if user.app_manager_level >= APP_NOTIFICATION_LEVEL:
             raise args_error("notification and robot accounts cannot log in")
+        node.guards.check_login(req.userID)  # per-user login rate (openim.security)
         token = await tokens.issue(req.userID, req.platformID)
         # Sessions the multi-login policy just retired are told so now, not at their next reconnect.
         kicked = tokens.platforms_to_kick(req.userID, req.platformID)

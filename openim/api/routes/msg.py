@@ -67,6 +67,7 @@ def register(router: Router, node: Node, services: Services) -> None:
     async def send_msg(caller: Caller, req: apistruct_pb2.SendMsgReq) -> msg_pb2.SendMsgResp:
         content = _content_of(caller, apistruct_pb2.SendMsgReq)
         _check_send_binding(req, needs_recv_id=True)
+        node.guards.check_send(req.sendID, False)  # per-sender rate (openim.security), admins' bots included
         msg = admin_message(req, content, recv_id=req.recvID)
         out = await ops.send_admin(msg, caller.operation_id)
         return msg_pb2.SendMsgResp(serverMsgID=out.server_msg_id, clientMsgID=out.client_msg_id, sendTime=out.send_time)

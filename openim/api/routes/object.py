@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -46,6 +46,18 @@ def _kv(pairs: tuple[tuple[str, str], ...]) -> list[pb.KeyValues]:
 
 def _parts(targets: list[PartTarget] | tuple[PartTarget, ...]) -> list[pb.SignPart]:
     return [pb.SignPart(partNumber=t.part_number, url=t.url, query=_kv(t.query), header=_kv(t.header)) for t in targets]
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it grows past ``limit`` bytes (the rest is never read)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _text_error(err: OpenIMError) -> Response:
@@ -125,22 +137,25 @@ def register(router: Router, node: Node, services: Services) -> None:
         return pb.AccessURLResp(url=url, expireTime=expire)
 
     async def put_part(request: Request) -> Response:
-        """A part of a local upload. No token: the session id in the URL is the credential."""
+        """A part of a local upload. No token: the session id in the URL is the credential, so it is
+        checked, with the part's size, before a byte of the body is read (a stranger's body is never
+        buffered), and the body is read up to that size only."""
         number = request.query_params.get("partNumber", "")
         upload_id = request.path_params["upload_id"]
-        limit = cfg.max_file_size if cfg.max_file_size < rules.MAX_PART_SIZE else rules.MAX_PART_SIZE
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                return PlainTextResponse("part too large", status_code=413, headers=CORS_HEADERS)
-            chunks.append(chunk)
-        data = b"".join(chunks)
         try:
             if not number.isdigit():
                 raise OpenIMError(ErrCode.ARGS, "partNumber must be a positive integer")
+            expected = await objects.part_length(upload_id, int(number))
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > expected:
+                return PlainTextResponse("part too large", status_code=413, headers=CORS_HEADERS)
+            data = await _read_at_most(request, expected)
+            if data is None:
+                return PlainTextResponse("part too large", status_code=413, headers=CORS_HEADERS)
             await objects.receive_part(upload_id, int(number), data)
+        except ClientDisconnect:
+            log.debug("object.client_gone", upload_id=upload_id)
+            return Response(status_code=400)
         except OpenIMError as err:
             return _text_error(err)
         etag = hashlib.md5(data).hexdigest()

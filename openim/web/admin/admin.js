@@ -192,7 +192,8 @@ function dashboardView(view) {
     const errors = series(perSecond(errorTotal));
     draw(cards.errors, [{ name: "errors/s", points: errors }], errors.length ? errors[errors.length - 1][1] : null, 2);
     const e = last.f.errors;
-    cards.errors.note.textContent = `since start: api ${e.api}, gateway ${e.gateway}, handshake ${e.handshake}, refused ${e.refused}, dropped ${e.pushDropped}`;
+    const limited = Object.entries(last.f.limits || {}).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+    cards.errors.note.textContent = `since start: api ${e.api}, gateway ${e.gateway}, handshake ${e.handshake}, refused ${e.refused}, dropped ${e.pushDropped}; limits: ${limited.length ? limited.join(", ") : "none hit"}`;
   }
 
   async function poll() {
