@@ -101,11 +101,13 @@ class Session:
         dispatcher: Dispatcher,
         metrics: Metrics,
         limits: SessionLimits,
+        token_issued_ms: int = 0,
     ) -> None:
         self.conn_id = conn_id
         self.user_id = user_id
         self.platform_id = platform_id
         self.token = token
+        self.token_issued_ms = token_issued_ms  # "newest login wins" compares this (tokens.Claims.issued_ms)
         self.is_admin = is_admin
         self.background = False  # only 2004 changes it (OpenIM ignores the handshake's isBackground)
         self.remote = conn.remote
