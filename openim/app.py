@@ -112,7 +112,6 @@ def build_modules(node: Node, services: Services) -> list[Module]:
     if "api" in node.modules:
         from openim.api.app import api_module
         from openim.objects import UploadSweeper
-
         from openim.services.token_sweeper import TokenSweeper
 
         modules.append(UploadSweeper(services.objects))  # checks the object backend at start, then sweeps

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from openim.api import routes
-from openim.api.framework import Router
 from openim.wire.constants import CLIENT_REQUESTS, ReqIdentifier, group_conversation_id, single_conversation_id
 from openim.wire.pb import msg_pb2, sdkws_pb2
+from tests.integration.route_table import route_table
 from tests.integration.wsclient import WsClient, ws_login
 
 if TYPE_CHECKING:  # the fixture module is conftest.py, which pytest loads itself
@@ -35,23 +34,6 @@ N_GROUP = "n_" + GROUP
 N_SELF = f"n_{A}_{A}"
 CONVS = [SI, N_PAIR, SG, N_GROUP, N_SELF]
 PAGE = {"pageNumber": 1, "showNumber": 100}
-
-
-class _Anything:
-    """Stands in for the node and services: registering routes only stores their handlers."""
-
-    def __getattr__(self, name: str) -> _Anything:
-        return _Anything()
-
-    def __call__(self, *args: object, **kwargs: object) -> _Anything:
-        return _Anything()
-
-
-def route_table() -> dict[str, str]:
-    """Every OpenIM REST route of the app -> its auth level ("none", "user", "admin")."""
-    router = Router(_Anything(), _Anything(), 1 << 20)  # type: ignore[arg-type]
-    routes.register_all(router, _Anything(), _Anything())  # type: ignore[arg-type]
-    return {path: spec.auth.value for path, spec in router._specs.items()}
 
 
 # -- what each read path discloses about CONVS ------------------------------------------------------------

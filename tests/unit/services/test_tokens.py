@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import jwt
-import trio
 import pytest
+import trio
 
 from openim.bus.memory import MemoryBus
 from openim.config import AuthConfig
