@@ -310,3 +310,14 @@ async def test_the_peer_reads_the_pair_and_group_streams_but_not_the_others_own(
     async with ws_login(server.ws_url, B, world[B]) as client:
         assert await w_pull_range(client) == {SI, N_PAIR, SG, N_GROUP}  # N_SELF is A's own stream
         assert await w_has_read(client) == {SI, N_PAIR, SG, N_GROUP}
+
+
+def test_revoke_tells_a_non_member_nothing_about_which_messages_exist(
+    server: ServerProcess, world: dict[str, str]
+) -> None:
+    """A stranger's revoke gets the same answer for a stored seq, a revoked one and a missing one."""
+    codes = set()
+    for seq in (1, 3, 999):  # revoked, stored, missing
+        env = server.post("/msg/revoke_msg", {"userID": X, "conversationID": SI, "seq": seq}, token=world[X]).json()
+        codes.add(env["errCode"])
+    assert codes == {1004}
