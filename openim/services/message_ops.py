@@ -27,8 +27,8 @@ from google.protobuf.message import Message
 
 from openim.ops.logging import get_log
 from openim.services.notify import Notifier
-from openim.services.send import Sender, SendOutcome, SendService, now_ms
 from openim.services.read_access import readable
+from openim.services.send import Sender, SendOutcome, SendService, now_ms
 from openim.services.sync import SyncService
 from openim.services.users import UserService
 from openim.storage.group_records import RoleLevel
