@@ -118,8 +118,10 @@ def build_modules(node: Node, services: Services) -> list[Module]:
     if "api" in node.modules:
         from openim.api.app import api_module
         from openim.objects import UploadSweeper
+        from openim.services.token_sweeper import TokenSweeper
 
         modules.append(UploadSweeper(services.objects))  # checks the object backend at start, then sweeps
+        modules.append(TokenSweeper(node.store, node.bus, node.config.auth, node.node_id))
         modules.append(api_module(node, services, probes))
         node.addresses["api"] = advertised_address(node.config, node.config.api.host, node.config.api.port)
     else:

@@ -141,6 +141,9 @@ class AuthConfig(_Section):
     # 5 PC unlimited / one other.
     multi_login_policy: Literal[0, 1, 4, 5] = 1
     max_tokens_per_platform: int = Field(default=30, ge=1)
+    # How often expired and long-kicked tokens are deleted (0: never); kicked ones after this long.
+    token_purge_interval: Duration = Field(default=3600.0, ge=0)
+    kicked_token_retention: Duration = Field(default=86400.0, ge=0)
 
     @model_validator(mode="after")
     def _admins(self) -> AuthConfig:

@@ -90,6 +90,10 @@ auth:
   multi_login_policy: 1
   # Tokens kept per platform under policy 0.
   max_tokens_per_platform: 30
+  # How often expired tokens, and kicked ones older than kicked_token_retention, are deleted (0: never).
+  # Until then a kicked token is answered 1506 TokenKicked, afterwards 1507 TokenNotExist.
+  token_purge_interval: 1h
+  kicked_token_retention: 1d
 
 messaging:
   # true: one-to-one messages only between friends (refused with 1303 otherwise).

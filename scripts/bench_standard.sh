@@ -65,6 +65,7 @@ data_dir: $dir/data
 api: {host: 127.0.0.1, port: $api_port}
 gateway: {host: 127.0.0.1, port: $ws_port}
 log: {format: json, level: warning}
+security: {send_rate: 0}  # a load generator is not a person: the per-user send limit is off
 EOF
     (cd "$dir" && exec taskset -c "$SERVER_CPU" "${OPENIM[@]}" serve -c "$dir/config.yaml" > "$dir/server.log" 2>&1) &
     SERVER_PID=$!

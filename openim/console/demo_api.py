@@ -54,7 +54,8 @@ def demo_api_routes(node: Node, services: Services) -> list[Route]:
         # Sessions the multi-login policy just retired are told so now, as /auth/get_user_token does.
         kicked = tokens.platforms_to_kick(user_id, Platform.WEB)
         if kicked:
-            await broadcast_kick(node, Kick(user_id, tuple(kicked), except_token=token))
+            issued = tokens.issued_ms(token)
+            await broadcast_kick(node, Kick(user_id, tuple(kicked), except_token=token, issued_before_ms=issued))
         log.info("demo.login", user_id=user_id, registered=not found)
         return {"userID": user_id, "nickname": found[0].nickname if found else nickname, "token": token}
 

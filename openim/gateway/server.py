@@ -90,7 +90,9 @@ class TokenChecker(Protocol):
 
     def platforms_to_kick(self, user_id: str, platform_id: int) -> list[int]: ...
 
-    async def kick(self, user_id: str, platform_ids: Sequence[int], *, except_token: str = "") -> list[str]: ...
+    async def kick(
+        self, user_id: str, platform_ids: Sequence[int], *, except_token: str = "", issued_before_ms: int | None = None
+    ) -> list[str]: ...
 
     def is_admin(self, user_id: str) -> bool: ...
 
@@ -264,6 +266,7 @@ class Gateway:
             user_id=args.user_id,
             platform_id=platform,
             token=args.token,
+            token_issued_ms=claims.issued_ms,
             is_admin=self._tokens.is_admin(args.user_id),
             dispatcher=self._dispatcher,
             metrics=self._metrics,
@@ -335,14 +338,24 @@ class Gateway:
         user, token = session.user_id, session.token
         platforms = self._tokens.platforms_to_kick(user, session.platform_id)
         if platforms:
-            for other in self._local.of_user(user):
-                if other is not session and other.platform_id in platforms and other.token != token:
-                    other.kick()
+            # Newest login wins: this session ends the older ones, and is itself ended when a newer login
+            # already holds one of those platforms (it connected first but was issued later). No
+            # checkpoint since LocalSessions.add, so of two local logins the second to get here sees both.
+            kick = Kick(user, tuple(platforms), token, session.token_issued_ms)
+            rivals = [
+                o for o in self._local.of_user(user)
+                if o is not session and o.platform_id in platforms and o.token != token
+            ]
+            if any(not kick.ends(user, o.platform_id, o.token, o.token_issued_ms) for o in rivals):
+                session.kick()
+                return
+            for other in rivals:
+                other.kick()
             try:
-                await self._tokens.kick(user, platforms, except_token=token)
+                await self._tokens.kick(user, platforms, except_token=token, issued_before_ms=session.token_issued_ms)
             except Exception as exc:  # the sessions are kicked already; the token marks are best effort
                 log.warning("login.kick_failed", user_id=user, error=f"{type(exc).__name__}: {exc}")
-            await self._publish_to_peers([Kick(user, tuple(platforms), token).encode()])
+            await self._publish_to_peers([kick.encode()])
         try:
             await self._bus.presence_add([self._entry(session)], float(self._cfg.presence_ttl))
         except BusUnavailable as exc:
@@ -414,7 +427,7 @@ class Gateway:
         """End a user's sessions on some platforms, except those using the surviving token."""
         kick = Kick.decode(body)
         for session in self._local.of_user(kick.user_id):
-            if session.platform_id in kick.platform_ids and session.token != kick.except_token:
+            if kick.ends(session.user_id, session.platform_id, session.token, session.token_issued_ms):
                 session.kick()
 
     def on_status(self, body: bytes) -> None:

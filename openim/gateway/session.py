@@ -133,6 +133,7 @@ class Session:
         "platform_id",
         "remote",
         "token",
+        "token_issued_ms",
         "user_id",
     )
 
@@ -150,12 +151,14 @@ class Session:
         limits: SessionLimits,
         outbox: Outbox,
         codec: FrameCodec = JSON,
+        token_issued_ms: int = 0,
     ) -> None:
         self.conn_id = conn_id
         self.codec = codec  # binary frames: JSON or gob, maybe gzip (chosen at the handshake)
         self.user_id = user_id
         self.platform_id = platform_id
         self.token = token
+        self.token_issued_ms = token_issued_ms  # "newest login wins" compares this (tokens.Claims.issued_ms)
         self.is_admin = is_admin
         self.background = False  # only 2004 changes it (OpenIM ignores the handshake's isBackground)
         self.remote = conn.remote

@@ -31,6 +31,7 @@ from openim.pipeline.jobs import PushJob, SendJob
 from openim.pipeline.partitioning import partition_of
 from openim.pipeline.replies import Replies
 from openim.services.cache import TtlCache
+from openim.services.send_content import check_content_type
 from openim.storage.port import Store, StoreUnavailable
 from openim.storage.records import UserRecord
 from openim.wire.constants import (
@@ -39,7 +40,6 @@ from openim.wire.constants import (
     Option,
     SessionType,
     conversation_id_for_msg,
-    is_notification_content,
     option_on,
 )
 from openim.wire.errors import ErrCode, OpenIMError, args_error
@@ -319,6 +319,7 @@ class SendService:
             raise args_error("clientMsgID is empty")
         if msg.contentType <= 0:
             raise args_error("contentType is empty")
+        check_content_type(msg.contentType, is_admin=sender.is_admin, system=sender.system)
         st = msg.sessionType
         if st in (SessionType.SINGLE, SessionType.NOTIFICATION):
             if not msg.recvID:
@@ -336,7 +337,7 @@ class SendService:
             recv = await self._user(msg.recvID)
             if recv is None:
                 raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"recvID {msg.recvID} is not a registered user")
-            privileged = sender.is_admin or is_notification_content(msg.contentType)
+            privileged = sender.is_admin
             if not privileged:
                 sender_user = await self._user(msg.sendID)
                 privileged = sender_user is not None and sender_user.app_manager_level >= APP_ADMIN_LEVEL

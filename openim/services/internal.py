@@ -40,21 +40,33 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class Kick:
-    """End the sessions of ``user_id`` on ``platform_ids`` (all but those using ``except_token``)."""
+    """End the sessions of ``user_id`` on ``platform_ids`` (all but those using ``except_token``; with
+    ``issued_before_ms`` only sessions whose token was issued before it, so a kick that arrives late never
+    ends a newer login)."""
 
     user_id: str
     platform_ids: tuple[int, ...]
     except_token: str = ""
+    issued_before_ms: int = 0  # 0: no time limit (force_logout, bans)
 
     def encode(self) -> bytes:
         return KIND_KICK + json.dumps(
-            [self.user_id, list(self.platform_ids), self.except_token], separators=(",", ":")
+            [self.user_id, list(self.platform_ids), self.except_token, self.issued_before_ms], separators=(",", ":")
         ).encode()
 
     @classmethod
     def decode(cls, body: bytes) -> Kick:
-        uid, platforms, keep = json.loads(body)
-        return cls(uid, tuple(int(p) for p in platforms), keep)
+        uid, platforms, keep, *rest = json.loads(body)  # a 3-element kick comes from an older process
+        return cls(uid, tuple(int(p) for p in platforms), keep, int(rest[0]) if rest else 0)
+
+    def ends(self, user_id: str, platform_id: int, token: str, issued_ms: int) -> bool:
+        """Whether this kick ends a session of that user, platform and token (issued at ``issued_ms``)."""
+        return (
+            user_id == self.user_id
+            and platform_id in self.platform_ids
+            and token != self.except_token
+            and (not self.issued_before_ms or (issued_ms, token) < (self.issued_before_ms, self.except_token))
+        )
 
 
 @dataclass(frozen=True, slots=True)

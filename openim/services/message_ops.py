@@ -28,6 +28,7 @@ from google.protobuf.message import Message
 from openim.ops.logging import get_log
 from openim.pipeline.msg import Sender, SendOutcome, SendService, now_ms
 from openim.services.notify import Notifier
+from openim.services.read_access import readable
 from openim.services.sync import SyncService
 from openim.services.users import UserService
 from openim.storage.group_records import RoleLevel
@@ -375,6 +376,12 @@ class MessageOps:
             raise args_error("conversationID is empty")
         if seq < 1:
             raise args_error(f"seq {seq} is invalid")
+        if not actor.is_admin and not (await readable(self._store, actor.user_id, [conversation_id])).allows(
+            conversation_id
+        ):
+            # Not the actor's conversation: answered as a missing message, so the codes tell nothing about
+            # which seqs exist or are revoked (the read rule, openim.services.read_access).
+            raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"message {conversation_id}:{seq} not found")
         found = await self._store.get_messages(conversation_id, [seq])
         message = found.get(seq)
         if message is None:

@@ -5,6 +5,9 @@ A user sees a conversation through a window: from max(conversation min_seq, the 
 by clearing history — to the conversation's max_seq, capped by the user's max_seq when set (left a
 group). Seqs without a readable message come back as placeholders ``{seq, status: 4}`` so clients can
 tell "deleted" from "not loaded".
+
+Every read asks :func:`openim.services.read_access.readable` first: a conversation the user does not own
+is answered as if it did not exist (no messages, no max seq, no time).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from openim.ops.logging import get_log
+from openim.services.read_access import readable
 from openim.storage.port import Store, StoreError
 from openim.storage.records import ConversationSeq, StoredMessage, UserConversation
 from openim.wire.constants import (
@@ -89,10 +93,15 @@ class SyncService:
     ) -> msg_pb2.GetConversationsHasReadAndMaxSeqResp:
         """1006: every requested conversation (all of the user's when none) with maxSeq, hasReadSeq and
         maxSeqTime; the JS SDK builds its conversation list from this map."""
-        rows = await self._store.get_user_conversations(user_id, list(conversation_ids) or None)
+        if conversation_ids:
+            access = await readable(self._store, user_id, conversation_ids)
+            ids = [c for c in dict.fromkeys(conversation_ids) if access.allows(c)]
+            rows = list(access.rows.values())
+        else:
+            rows = await self._store.get_user_conversations(user_id)
+            ids = [r.conversation_id for r in rows]
         by_id = {r.conversation_id: r for r in rows}
-        ids = list(dict.fromkeys(conversation_ids)) if conversation_ids else [r.conversation_id for r in rows]
-        seqs = await self._store.get_conversation_seqs(ids)
+        seqs = await self._store.get_conversation_seqs(ids) if ids else {}
         resp = msg_pb2.GetConversationsHasReadAndMaxSeqResp()
         for conv_id in ids:
             row, seq = by_id.get(conv_id), seqs.get(conv_id)
@@ -109,22 +118,18 @@ class SyncService:
         """1002: per range, the newest ``num`` messages of [begin, end] inside the user's window."""
         user_id = req.userID
         conv_ids = [r.conversationID for r in req.seqRanges]
-        rows = {
-            r.conversation_id: r
-            for r in await self._store.get_user_conversations(user_id, [c for c in conv_ids if c])
-        }
-        seqs = await self._store.get_conversation_seqs(conv_ids)
+        access = await readable(self._store, user_id, conv_ids)
+        seqs = await self._store.get_conversation_seqs([c for c in conv_ids if access.allows(c)])
         resp = sdkws_pb2.PullMessageBySeqsResp()
         desc = req.order == sdkws_pb2.PullOrderDesc
         for rng in req.seqRanges:
             conv_id = rng.conversationID
             if not conv_id:
                 raise args_error("seqRanges: conversationID is empty")
+            if not access.allows(conv_id):
+                continue  # not the user's: answered as if it did not exist
             notification = is_notification_conversation(conv_id)
-            row = rows.get(conv_id)
-            if not notification and row is None:
-                continue  # not one of the user's conversations
-            window = Window(seqs.get(conv_id), row)
+            window = Window(seqs.get(conv_id), access.row(conv_id))
             begin, end = max(rng.begin, window.min_seq), min(rng.end, window.max_seq)
             if end < begin:
                 continue
@@ -149,8 +154,8 @@ class SyncService:
         present, maybe empty: the JS SDK dereferences it)."""
         user_id = req.userID
         conv_ids = [c.conversationID for c in req.conversations]
-        rows = {r.conversation_id: r for r in await self._store.get_user_conversations(user_id, conv_ids)}
-        seqs = await self._store.get_conversation_seqs(conv_ids)
+        access = await readable(self._store, user_id, conv_ids)
+        seqs = await self._store.get_conversation_seqs([c for c in conv_ids if access.allows(c)])
         resp = msg_pb2.GetSeqMessageResp()
         for conv in req.conversations:
             conv_id = conv.conversationID
@@ -158,10 +163,10 @@ class SyncService:
                 raise args_error("conversations: conversationID is empty")
             notification = is_notification_conversation(conv_id)
             target = (resp.notificationMsgs if notification else resp.msgs)[conv_id]
-            window = Window(seqs.get(conv_id), rows.get(conv_id))
-            if not notification and conv_id not in rows:
-                target.isEnd = True
+            if not access.allows(conv_id):
+                target.isEnd = True  # an empty entry, as for a conversation without messages
                 continue
+            window = Window(seqs.get(conv_id), access.row(conv_id))
             wanted: list[int] = []
             for seq in conv.seqs[:MAX_SEQS_PER_REQUEST]:
                 if seq <= 0:
@@ -188,12 +193,12 @@ class SyncService:
     ) -> dict[str, sdkws_pb2.MsgData]:
         """Per conversation, the newest message the user can see (deleted/hidden ones skipped, looking
         back at most ``scan`` seqs); conversations without one are absent."""
-        ids = list(dict.fromkeys(conversation_ids))
-        rows = {r.conversation_id: r for r in await self._store.get_user_conversations(user_id, ids)}
-        seqs = await self._store.get_conversation_seqs(ids)
+        access = await readable(self._store, user_id, conversation_ids)
+        ids = [c for c in dict.fromkeys(conversation_ids) if access.allows(c)]
+        seqs = await self._store.get_conversation_seqs(ids) if ids else {}
         out: dict[str, sdkws_pb2.MsgData] = {}
         for conv_id in ids:
-            window = Window(seqs.get(conv_id), rows.get(conv_id))
+            window = Window(seqs.get(conv_id), access.row(conv_id))
             if window.max_seq < window.min_seq:
                 continue
             begin = max(window.min_seq, window.max_seq - scan + 1)

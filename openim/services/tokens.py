@@ -3,6 +3,12 @@
 A token is valid when its signature and times check out AND the store knows it in state NORMAL (absent:
 1507 TokenNotExist; kicked: 1506). Issuing a token applies the multi-login policy to the user's older
 tokens; the gateway applies it to live connections.
+
+Logins of one user are serialised (a bus lease ``login:<userID>``, so across processes too) and each
+token carries its issue time in milliseconds (claim ``iat_ms``, strictly increasing per process; the
+store row's create_time is the same value). "Newest wins" compares that time everywhere: a kick only
+ever retires tokens and sessions issued *before* the login that causes it, so two concurrent logins
+cannot retire each other and the survivor is always the newest.
 """
 
 from __future__ import annotations
@@ -10,10 +16,12 @@ from __future__ import annotations
 import secrets
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import jwt
+import trio
 
 from openim.bus.port import Bus
 from openim.config import AuthConfig
@@ -32,6 +40,9 @@ warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning
 ADMIN_TOKEN_GRACE_MS = 5 * 60 * 1000  # older admin tokens keep working this long after a new one
 IAT_SKEW_S = 5  # OpenIM back-dates iat so slightly fast clocks elsewhere accept fresh tokens
 TOKEN_CACHE_TTL_S = 300.0
+LOGIN_LEASE_TTL_S = 10.0  # a login holds its user's lease at most this long (a crashed holder's expires)
+LOGIN_WAIT_S = 10.0  # a login waits at most this long for the concurrent ones before it
+LOGIN_POLL_S = 0.005
 _USER_PLATFORMS = tuple(int(p) for p in Platform if p != Platform.ADMIN)
 
 
@@ -41,6 +52,7 @@ class Claims:
     platform_id: int
     expire_at: int  # Unix seconds
     token: str
+    issued_ms: int = 0  # the iat_ms claim; 0 for tokens issued before it existed (the oldest of all)
 
 
 def now_ms() -> int:
@@ -54,6 +66,7 @@ class TokenService:
         self._store = store
         self._bus = bus
         self.admin_user_ids = frozenset(auth.admin_user_ids)
+        self._last_issued_ms = 0
 
     @property
     def expire_seconds(self) -> int:
@@ -70,25 +83,48 @@ class TokenService:
         # An operator's ban (web console "block") stops every way in: no token, so no login anywhere.
         if await self._store.get_bans([user_id]):
             raise OpenIMError(ErrCode.NO_PERMISSION, f"user {user_id} is blocked by an operator")
-        now = int(time.time())
-        claims = {
-            "UserID": user_id,
-            "PlatformID": platform_id,
-            "exp": now + self.expire_seconds,
-            "iat": now - IAT_SKEW_S,
-            # Not in OpenIM's claims: without it two logins in the same second get the SAME token, and
-            # the multi-login policy could not tell the new session from the old one. Clients never
-            # read the claims, so an extra one is invisible to them.
-            "jti": secrets.token_hex(8),
-        }
-        token = jwt.encode(claims, self._key, algorithm="HS256")
-        created = now_ms()
-        await self._retire_older(user_id, platform_id, created)
-        await self._store.save_token(
-            TokenRecord(user_id, platform_id, token, TokenState.NORMAL, (now + self.expire_seconds) * 1000, created)
-        )
-        await self._bus.token_state_drop(user_id, platform_id)
-        return token
+        async with self._login_lock(user_id):
+            # Strictly increasing, so the order of issue is the order of iat_ms even within one ms.
+            created = self._last_issued_ms = max(now_ms(), self._last_issued_ms + 1)
+            now = created // 1000
+            claims = {
+                "UserID": user_id,
+                "PlatformID": platform_id,
+                "exp": now + self.expire_seconds,
+                "iat": now - IAT_SKEW_S,
+                # Not in OpenIM's claims: without them two logins in the same second get the SAME token,
+                # and the multi-login policy could not tell the new session from the old one, nor which
+                # is newer. Clients never read the claims, so extra ones are invisible to them.
+                "jti": secrets.token_hex(8),
+                "iat_ms": created,
+            }
+            token = jwt.encode(claims, self._key, algorithm="HS256")
+            await self._retire_older(user_id, platform_id, created)
+            await self._store.save_token(
+                TokenRecord(
+                    user_id, platform_id, token, TokenState.NORMAL, (now + self.expire_seconds) * 1000, created
+                )
+            )
+            await self._bus.token_state_drop(user_id, platform_id)
+            return token
+
+    @asynccontextmanager
+    async def _login_lock(self, user_id: str) -> AsyncIterator[None]:
+        """Hold the user's login lease: concurrent logins of one user (any process) run one at a time."""
+        name, owner = f"login:{user_id}", secrets.token_hex(8)
+        with trio.move_on_after(LOGIN_WAIT_S) as waited:
+            while not await self._bus.lease_acquire(name, owner, LOGIN_LEASE_TTL_S):
+                await trio.sleep(LOGIN_POLL_S)
+        if waited.cancelled_caught:
+            raise OpenIMError(ErrCode.SERVER_INTERNAL, f"another login of {user_id} is still running; retry")
+        try:
+            yield
+        finally:
+            with trio.CancelScope(shield=True):
+                try:
+                    await self._bus.lease_release(name, owner)
+                except Exception as exc:  # the lease expires by itself
+                    log.warning("login.lease_release_failed", user_id=user_id, error=f"{type(exc).__name__}: {exc}")
 
     async def _retire_older(self, user_id: str, platform_id: int, now: int) -> None:
         if platform_id == Platform.ADMIN:
@@ -102,7 +138,7 @@ class TokenService:
             return
         kicked = self.platforms_to_kick(user_id, platform_id)
         if kicked:
-            await self.kick(user_id, kicked)
+            await self.kick(user_id, kicked, issued_before_ms=now)
         if self._auth.multi_login_policy == 0:
             keep = self._auth.max_tokens_per_platform - 1
             normal = [
@@ -149,7 +185,9 @@ class TokenService:
         user_id, platform_id = claims.get("UserID"), claims.get("PlatformID")
         if not isinstance(user_id, str) or not isinstance(platform_id, int) or isinstance(platform_id, bool):
             raise OpenIMError(ErrCode.TOKEN_UNKNOWN, "claims UserID/PlatformID missing")
-        return Claims(user_id, platform_id, int(claims["exp"]), token)
+        issued = claims.get("iat_ms", 0)
+        issued_ms = issued if isinstance(issued, int) and not isinstance(issued, bool) else 0
+        return Claims(user_id, platform_id, int(claims["exp"]), token, issued_ms)
 
     async def verify(self, token: str) -> Claims:
         """Full check: JWT, then the server-side status (1506 kicked, 1507 unknown to the server)."""
@@ -177,10 +215,18 @@ class TokenService:
         raise OpenIMError(ErrCode.TOKEN_UNKNOWN, f"token state {state}")
 
     # -- kicking ------------------------------------------------------------------------------------
-    async def kick(self, user_id: str, platform_ids: Sequence[int], *, except_token: str = "") -> list[str]:
-        """Mark the user's tokens on those platforms kicked (all but ``except_token``)."""
+    def issued_ms(self, token: str) -> int:
+        """The issue time (ms) of a token this service issued (0 when it has none)."""
+        return self.decode(token).issued_ms
+
+    async def kick(
+        self, user_id: str, platform_ids: Sequence[int], *, except_token: str = "", issued_before_ms: int | None = None
+    ) -> list[str]:
+        """Mark the user's tokens on those platforms kicked (all but ``except_token``; with
+        ``issued_before_ms`` only those issued before it, so a late kick never retires a newer login)."""
         changed = await self._store.set_token_states(
-            user_id, list(platform_ids), TokenState.KICKED, except_token=except_token
+            user_id, list(platform_ids), TokenState.KICKED, except_token=except_token,
+            created_before_ms=issued_before_ms,
         )
         for platform in platform_ids:
             await self._bus.token_state_drop(user_id, platform)

@@ -264,14 +264,16 @@ def list_tokens(user_id: str, platform_id: int | None) -> Txn[list[TokenRecord]]
 
 
 def set_token_states(
-    user_id: str, platform_ids: Sequence[int], state: TokenState, except_token: str
+    user_id: str, platform_ids: Sequence[int], state: TokenState, except_token: str, created_before_ms: int
 ) -> Txn[list[str]]:
     rows = yield from fetch(
         "{with} UPDATE tokens SET state = $2 WHERE user_id = $1 "
-        "AND platform_id IN (SELECT platform_id FROM k) AND token <> $3 AND state <> $2 RETURNING token",
+        "AND platform_id IN (SELECT platform_id FROM k) AND token <> $3 AND state <> $2 "
+        "AND create_time < $4 RETURNING token",
         user_id,
         int(state),
         except_token,
+        created_before_ms,
         rows=_ids("platform_id", list(dict.fromkeys(platform_ids)), "int"),
     )
     return sorted(r[0] for r in rows)
@@ -285,8 +287,15 @@ def delete_tokens(user_id: str, tokens: Sequence[str]) -> Txn[None]:
     )
 
 
-def purge_expired_tokens(now_ms: int) -> Txn[int]:
-    return (yield from execute("DELETE FROM tokens WHERE expire_time < $1", now_ms))
+def purge_expired_tokens(now_ms: int, kicked_before_ms: int) -> Txn[int]:
+    return (
+        yield from execute(
+            "DELETE FROM tokens WHERE expire_time < $1 OR (state = $2 AND create_time < $3)",
+            now_ms,
+            int(TokenState.KICKED),
+            kicked_before_ms,
+        )
+    )
 
 
 # -- messages -------------------------------------------------------------------------------------------

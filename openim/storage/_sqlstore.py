@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 # (only possible with two writers on one conversation, i.e. a partition failover on PostgreSQL). The retry
 # sees the committed original and reports it as a duplicate, so one retry normally suffices.
 PERSIST_ATTEMPTS = 4
+_NO_LIMIT_MS = 2**62  # "no created_before limit": later than any create_time (fits a BIGINT)
 
 
 class SqlStore(RelationQueries, GroupQueries, ObjectQueries, abc.ABC):
@@ -110,17 +111,19 @@ class SqlStore(RelationQueries, GroupQueries, ObjectQueries, abc.ABC):
         state: TokenState,
         *,
         except_token: str = "",
+        created_before_ms: int | None = None,
     ) -> list[str]:
         if not platform_ids:
             return []
-        return await self._write(lambda: q.set_token_states(user_id, platform_ids, state, except_token))
+        before = _NO_LIMIT_MS if created_before_ms is None else created_before_ms
+        return await self._write(lambda: q.set_token_states(user_id, platform_ids, state, except_token, before))
 
     async def delete_tokens(self, user_id: str, tokens: Sequence[str]) -> None:
         if tokens:
             await self._write(lambda: q.delete_tokens(user_id, tokens))
 
-    async def purge_expired_tokens(self, now_ms: int) -> int:
-        return await self._write(lambda: q.purge_expired_tokens(now_ms))
+    async def purge_expired_tokens(self, now_ms: int, kicked_before_ms: int = 0) -> int:
+        return await self._write(lambda: q.purge_expired_tokens(now_ms, kicked_before_ms))
 
     # -- messages ---------------------------------------------------------------------------------------
     async def persist_messages(self, batch: Sequence[NewMessage], now_ms: int) -> list[PersistResult]:

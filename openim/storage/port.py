@@ -87,14 +87,17 @@ class Store(RelationStore, GroupStore, ObjectStore, Protocol):
         state: TokenState,
         *,
         except_token: str = "",
+        created_before_ms: int | None = None,
     ) -> list[str]:
-        """Set ``state`` on every token of the user on those platforms except ``except_token``; return the
-        tokens whose state changed."""
+        """Set ``state`` on every token of the user on those platforms except ``except_token`` (and, when
+        ``created_before_ms`` is given, only on tokens created before it); return the tokens whose state
+        changed."""
 
     async def delete_tokens(self, user_id: str, tokens: Sequence[str]) -> None: ...
 
-    async def purge_expired_tokens(self, now_ms: int) -> int:
-        """Delete tokens whose expire_time has passed; return how many."""
+    async def purge_expired_tokens(self, now_ms: int, kicked_before_ms: int = 0) -> int:
+        """Delete tokens whose expire_time has passed, and kicked tokens created before
+        ``kicked_before_ms``; return how many."""
 
     # -- bans (operator blocks) -------------------------------------------------------------------
     async def save_ban(self, ban: BanRecord) -> None:

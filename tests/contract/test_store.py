@@ -162,6 +162,25 @@ async def test_set_token_states_reports_only_changes(store: Store) -> None:
     assert (await store.get_token("bob", 1, "b1")).state == TokenState.NORMAL  # type: ignore[union-attr]
 
 
+async def test_set_token_states_created_before_spares_newer_tokens(store: Store) -> None:
+    await store.save_token(token("carl", 1, "older", created=NOW - 10))
+    await store.save_token(token("carl", 1, "mine", created=NOW))
+    await store.save_token(token("carl", 1, "newer", created=NOW + 10))
+    changed = await store.set_token_states(
+        "carl", [1], TokenState.KICKED, except_token="mine", created_before_ms=NOW
+    )
+    assert changed == ["older"]
+    assert (await store.get_token("carl", 1, "newer")).state == TokenState.NORMAL  # type: ignore[union-attr]
+
+
+async def test_purge_takes_kicked_tokens_created_before_the_cutoff(store: Store) -> None:
+    await store.save_token(TokenRecord("dora", 1, "kicked-old", TokenState.KICKED, NOW + 1000, NOW - 10))
+    await store.save_token(TokenRecord("dora", 1, "kicked-new", TokenState.KICKED, NOW + 1000, NOW + 10))
+    await store.save_token(TokenRecord("dora", 1, "normal-old", TokenState.NORMAL, NOW + 1000, NOW - 10))
+    assert await store.purge_expired_tokens(NOW, kicked_before_ms=NOW) == 1
+    assert [t.token for t in await store.list_tokens("dora")] == ["normal-old", "kicked-new"]
+
+
 async def test_delete_and_purge_tokens(store: Store) -> None:
     await store.save_token(token("alice", 1, "old", expire=NOW - 1))
     await store.save_token(token("alice", 1, "live", expire=NOW + 1))

@@ -104,6 +104,12 @@ def test_unreachable_server_is_a_usage_error(server: ServerProcess) -> None:
 
 
 @pytest.fixture(scope="module")
+def server_extra_config() -> str:
+    """A load generator sends far above any person's rate: the per-user send limit is off here."""
+    return "security: {send_rate: 0}\n"
+
+
+@pytest.fixture(scope="module")
 def standin() -> Iterator[tuple[str, str, int]]:
     """scripts/bench_standin.py, the storage-less stand-in the bench's own cost is measured against."""
     api_port, ws_port = free_port(), free_port()

@@ -50,7 +50,8 @@ def register(router: Router, node: Node, services: Services) -> None:
         # Sessions the multi-login policy just retired are told so now, not at their next reconnect.
         kicked = tokens.platforms_to_kick(req.userID, req.platformID)
         if kicked:
-            await broadcast_kick(node, Kick(req.userID, tuple(kicked), except_token=token))
+            issued = tokens.issued_ms(token)
+            await broadcast_kick(node, Kick(req.userID, tuple(kicked), except_token=token, issued_before_ms=issued))
         return auth_pb2.getUserTokenResp(token=token, expireTimeSeconds=tokens.expire_seconds)
 
     @router.route("/auth/parse_token", auth_pb2.parseTokenReq, auth_pb2.parseTokenResp, auth=Auth.NONE)

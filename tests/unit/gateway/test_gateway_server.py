@@ -55,7 +55,9 @@ class FakeTokens:
     def platforms_to_kick(self, user_id: str, platform_id: int) -> list[int]:
         return [platform_id]  # policy 1
 
-    async def kick(self, user_id: str, platform_ids: Sequence[int], *, except_token: str = "") -> list[str]:
+    async def kick(
+        self, user_id: str, platform_ids: Sequence[int], *, except_token: str = "", issued_before_ms: int | None = None
+    ) -> list[str]:
         self.kicked.append((user_id, list(platform_ids), except_token))
         return []
 
@@ -441,3 +443,19 @@ async def test_drain_closes_with_going_away_and_stops_accepting(rig: Rig) -> Non
     assert await rig.bus.presence_get(["u1", "u2"]) == {}
     with pytest.raises(OSError):
         await trio.open_tcp_stream("127.0.0.1", rig.gateway.port)
+
+
+async def test_an_older_login_arriving_second_is_kicked_not_the_newer(rig: Rig) -> None:
+    # The fake's claims carry no issue time; sessions get theirs from Claims.issued_ms, set here.
+    async def verify(token: str) -> Claims:
+        user, platform, rest = token.split(":", 2)
+        return Claims(user, int(platform), 0, token, issued_ms=int(rest))
+
+    rig.tokens.verify = verify  # type: ignore[method-assign]
+    async with connect(rig, "u1", token="u1:5:200") as newer, connect(rig, "u1", token="u1:5:100") as older:
+        assert await next_frame(older) == KICK_FRAME
+        assert await closed_code(older) == 1000
+        assert await nothing_pending(newer)
+        # A late kick from the older login's issue (another node) spares the newer session too.
+        await rig.bus.publish(NODE, [Kick("u1", (5,), except_token="u1:5:100", issued_before_ms=100).encode()])
+        assert await nothing_pending(newer)

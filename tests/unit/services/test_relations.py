@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 
 from openim.config import AuthConfig, MessagingConfig
 from openim.services.relations import RelationService, split_sort_marker
@@ -159,6 +160,7 @@ async def test_respond_codes(world: World) -> None:
 
 async def test_request_lists(world: World) -> None:
     await world.service.apply("u1", "u3", "a", "", operation_id="op")
+    await trio.sleep(0.005)  # newest first: two requests in the same millisecond would tie
     await world.service.apply("u2", "u3", "b", "", operation_id="op")
     await world.service.respond("u1", "u3", -1, "", handler="u3", operation_id="op")
     total, got = await world.service.request_page("u3", received=True, handle_results=[], pagination=PAGE)

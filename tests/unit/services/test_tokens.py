@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jwt
 import pytest
+import trio
 
 from openim.bus.memory import MemoryBus
 from openim.config import AuthConfig
@@ -109,3 +110,40 @@ async def test_invalid_platform_is_refused(store: SqliteStore) -> None:
     with pytest.raises(OpenIMError) as caught:
         await service(store).issue("u1", 42)
     assert caught.value.code == ErrCode.ARGS
+
+
+async def test_concurrent_logins_leave_exactly_the_newest_token(store: SqliteStore) -> None:
+    tokens = service(store)
+    issued: list[str] = []
+
+    async def login() -> None:
+        issued.append(await tokens.issue("race", Platform.WEB))
+
+    for _ in range(5):
+        issued.clear()
+        async with trio.open_nursery() as nursery:
+            for _ in range(8):
+                nursery.start_soon(login)
+        valid = []
+        for token in issued:
+            try:
+                await tokens.verify(token)
+                valid.append(token)
+            except OpenIMError as err:
+                assert err.code == ErrCode.TOKEN_KICKED
+        newest = max(issued, key=tokens.issued_ms)
+        assert valid == [newest]
+
+
+async def test_issue_times_strictly_increase(store: SqliteStore) -> None:
+    tokens = service(store)
+    times = [tokens.issued_ms(await tokens.issue("u1", Platform.WEB)) for _ in range(20)]
+    assert times == sorted(set(times)) and times[0] > 0
+
+
+async def test_a_kick_spares_tokens_issued_after_it(store: SqliteStore) -> None:
+    tokens = service(store, multi_login_policy=0)
+    older = await tokens.issue("u1", Platform.WEB)
+    newer = await tokens.issue("u1", Platform.WEB)
+    await tokens.kick("u1", [Platform.WEB], except_token=older, issued_before_ms=tokens.issued_ms(older))
+    assert (await tokens.verify(newer)).user_id == "u1"
