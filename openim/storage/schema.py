@@ -96,7 +96,7 @@ user_bans = sa.Table(
 
 # PostgreSQL: the tables whose rows every send updates in place leave room on each page, so an update
 # stays on its page and touches no index (migration 0004).
-_HOT_UPDATES = {"postgresql_with": {"fillfactor": 85}}
+_HOT_UPDATES = {"fillfactor": 85}
 
 # The source of truth for seqs (invariant 2): persist_messages advances max_seq under the row lock in the
 # same transaction that inserts the messages.
@@ -107,7 +107,7 @@ conversation_seqs = sa.Table(
     _ms("max_seq"),
     _ms("min_seq"),
     _ms("max_seq_time"),
-    **_HOT_UPDATES,
+    postgresql_with=_HOT_UPDATES,
 )
 
 messages = sa.Table(
@@ -164,7 +164,7 @@ user_conversations = sa.Table(
     _ms("update_time"),
     # get_conversation_owners and group-wide updates look rows up by conversation.
     sa.Index(None, "conversation_id"),
-    **_HOT_UPDATES,
+    postgresql_with=_HOT_UPDATES,
 )
 
 # -- incremental sync (rest-api.md 4.3) ----------------------------------------------------------------
