@@ -152,3 +152,14 @@ async def test_postgres_rows_updated_by_every_send_leave_room_for_hot_updates(fr
         "user_conversations": ["fillfactor=85"],
         "messages": None,  # insert-only: full pages
     }
+
+
+async def test_sqlite_too_old_for_our_sql_is_refused_at_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openim.storage.sqlite as sqlite_adapter
+    from openim.storage.port import StoreUnavailable
+
+    monkeypatch.setattr(sqlite_adapter, "MIN_SQLITE", (99, 0, 0))
+    store = SqliteStore(tmp_path / "openim.db")
+    with pytest.raises(StoreUnavailable, match="too old"):
+        await store.open()
+    assert not (tmp_path / "openim.db").exists()  # refused before anything was created
