@@ -364,7 +364,7 @@ def persist_messages(batch: Sequence[NewMessage], now_ms: int) -> Txn[list[Persi
             if key not in firsts:
                 firsts[key] = m
         for r in stored:
-            del firsts[(r[0], r[1])]
+            firsts.pop((r[0], r[1]), None)
         fresh = list(firsts.values())
     new_results: list[PersistResult] = []
     if fresh:

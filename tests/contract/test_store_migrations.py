@@ -127,3 +127,39 @@ async def _postgres_async(work: Any) -> Any:
     import trio
 
     return await trio.to_thread.run_sync(asyncio.run, work)
+
+
+async def _reloptions(dsn: str) -> dict[str, list[str] | None]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT relname, reloptions FROM pg_class WHERE relname IN ('conversation_seqs', 'user_conversations', "
+            "'messages')"
+        )
+        return {r[0]: r[1] for r in rows}
+    finally:
+        await conn.close()
+
+
+@pytest.mark.postgres
+async def test_postgres_rows_updated_by_every_send_leave_room_for_hot_updates(fresh_postgres_dsn: str) -> None:
+    store = PostgresStore(fresh_postgres_dsn, pool_size=1)
+    await store.open()
+    await store.aclose()
+    options = await _postgres_async(_reloptions(fresh_postgres_dsn))
+    assert options == {
+        "conversation_seqs": ["fillfactor=85"],
+        "user_conversations": ["fillfactor=85"],
+        "messages": None,  # insert-only: full pages
+    }
+
+
+async def test_sqlite_too_old_for_our_sql_is_refused_at_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openim.storage.sqlite as sqlite_adapter
+    from openim.storage.port import StoreUnavailable
+
+    monkeypatch.setattr(sqlite_adapter, "MIN_SQLITE", (99, 0, 0))
+    store = SqliteStore(tmp_path / "openim.db")
+    with pytest.raises(StoreUnavailable, match="too old"):
+        await store.open()
+    assert not (tmp_path / "openim.db").exists()  # refused before anything was created
