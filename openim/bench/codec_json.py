@@ -31,6 +31,8 @@ import time
 from json.encoder import encode_basestring_ascii
 from typing import Final
 
+from google.protobuf.message import DecodeError
+
 from openim.bench.codec import ACK, ECHO, IGNORE, MSG, MSGS, OTHER, CodecSetup, Scan
 from openim.bench.stats import KEY_SEQ_BITS
 from openim.wire.constants import ContentType, MsgFrom, ReqIdentifier, SessionType
@@ -186,7 +188,7 @@ class JsonEnvelopeCodec:
         try:
             req = decode_request(payload)
             msg = sdkws_pb2.MsgData.FromString(req.data)
-        except (EnvelopeError, ValueError) as exc:  # protobuf's DecodeError is a ValueError
+        except (EnvelopeError, DecodeError) as exc:
             return f"a built send does not decode: {exc}"
         key = sender.key_base | (seq & _SEQ_MASK)
         want_peer = ("", self._group_id) if self._group else (self._setup.all_user_ids[peer], "")
@@ -280,7 +282,7 @@ class JsonEnvelopeCodec:
             return (OTHER,)
         try:
             push = sdkws_pb2.PushMessages.FromString(resp.data)
-        except ValueError:
+        except DecodeError:
             return (OTHER,)
         entries: list[tuple[int, int, bool]] = []
         others = sum(len(p.Msgs) for p in push.notificationMsgs.values())
@@ -307,7 +309,7 @@ class JsonEnvelopeCodec:
             resp = decode_response(payload)
             try:
                 cmid = msg_pb2.SendMsgResp.FromString(resp.data or b"").clientMsgID
-            except ValueError as exc:
+            except DecodeError as exc:
                 return f"reply data does not decode: {exc}"
             parsed = parse_client_msg_id(cmid)
             if parsed is None or parsed[0] != receiver.key_base | (full[1] & _SEQ_MASK):
@@ -316,7 +318,7 @@ class JsonEnvelopeCodec:
             resp = decode_response(payload)
             try:
                 push = sdkws_pb2.PushMessages.FromString(resp.data or b"")
-            except ValueError as exc:
+            except DecodeError as exc:
                 return f"echo data does not decode: {exc}"
             msgs = [m for p in push.msgs.values() for m in p.Msgs]
             if len(msgs) != 1 or msgs[0].sendID != receiver.user_id:
