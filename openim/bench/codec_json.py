@@ -309,7 +309,7 @@ class JsonEnvelopeCodec:
             resp = decode_response(payload)
             try:
                 cmid = msg_pb2.SendMsgResp.FromString(resp.data or b"").clientMsgID
-            except ValueError as exc:
+            except DecodeError as exc:
                 return f"reply data does not decode: {exc}"
             parsed = parse_client_msg_id(cmid)
             if parsed is None or parsed[0] != receiver.key_base | (full[1] & _SEQ_MASK):
@@ -318,7 +318,7 @@ class JsonEnvelopeCodec:
             resp = decode_response(payload)
             try:
                 push = sdkws_pb2.PushMessages.FromString(resp.data or b"")
-            except ValueError as exc:
+            except DecodeError as exc:
                 return f"echo data does not decode: {exc}"
             msgs = [m for p in push.msgs.values() for m in p.Msgs]
             if len(msgs) != 1 or msgs[0].sendID != receiver.user_id:
