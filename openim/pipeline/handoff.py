@@ -42,6 +42,9 @@ class Handoff(Protocol[T]):
     async def put(self, partition: int, items: Sequence[T]) -> None:
         """Queue ``items`` for the consumer of ``partition``, in order."""
 
+    def put_nowait(self, partition: int, items: Sequence[T]) -> bool:
+        """Queue ``items`` now if that needs no waiting and no I/O; False (nothing queued) otherwise."""
+
     async def consume(
         self, handle: BatchHandler[T], *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
@@ -75,6 +78,14 @@ class MemoryHandoff(Generic[T]):
         self._items.extend(items)
         if len(self._ready):
             self._ready.unpark_all()
+
+    def put_nowait(self, partition: int, items: Sequence[T]) -> bool:
+        if len(self._items) >= self._max * _BACKLOG_BATCHES and not self._stopping:
+            return False
+        self._items.extend(items)
+        if len(self._ready):
+            self._ready.unpark_all()
+        return True
 
     async def consume(
         self, handle: BatchHandler[T], *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -135,6 +146,9 @@ class BusHandoff(Generic[T]):
     @property
     def owned(self) -> set[int]:
         return self._consumers.owned if self._consumers is not None else set()
+
+    def put_nowait(self, partition: int, items: Sequence[T]) -> bool:
+        return False  # a write to the bus is I/O
 
     async def put(self, partition: int, items: Sequence[T]) -> None:
         if items:

@@ -281,8 +281,11 @@ class SendService:
             return
         if not self._in_process:
             self._replies.expect(job)
+        partition = self._partition(conversation_id, self._sends)
+        if self._sends.put_nowait(partition, (job,)):
+            return
         try:
-            await self._sends.put(self._partition(conversation_id, self._sends), [job])
+            await self._sends.put(partition, (job,))
         except BusUnavailable:
             if not self._in_process:
                 self._replies.forget(job)

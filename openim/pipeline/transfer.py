@@ -24,7 +24,6 @@ from openim.pipeline.jobs import PushJob, SendJob
 from openim.pipeline.partitioning import partition_of
 from openim.pipeline.replies import Replies
 from openim.storage.port import Store, StoreError
-from openim.storage.records import NewMessage
 from openim.wire.errors import ErrCode
 from openim.wire.msgdata import with_seq
 
@@ -62,15 +61,7 @@ class TransferStage:
         self._sends.stop()
 
     async def handle(self, partition: int, jobs: list[SendJob]) -> None:
-        batch = [
-            NewMessage(
-                conversation_id=j.conversation_id, send_id=j.send_id, client_msg_id=j.client_msg_id,
-                server_msg_id=j.server_msg_id, send_time=j.send_time, session_type=j.session_type,
-                content_type=j.content_type, payload=j.payload, recv_id=j.recv_id, group_id=j.group_id,
-                owners=j.owners, conversation_type=j.conversation_type, reader_user_id=j.reader_user_id,
-            )
-            for j in jobs
-        ]
+        batch = jobs  # a SendJob has every attribute the store reads of a message (MessageToStore)
         pushes: dict[int, list[PushJob]] = defaultdict(list)
         try:
             results = await self._store.persist_messages(batch, time.time_ns() // 1_000_000)

@@ -11,10 +11,10 @@ After each change the service sends the 12xx notification OpenIM sends, carrying
 operationID. Notifications are online pushes only (not stored): a failed push is logged, never returned
 to the caller, because the change is committed and clients converge through incremental sync.
 
-The send path asks :meth:`RelationService.check_single_send` about every single-chat message. Its answer
-is cached for a few seconds per (recipient, sender) pair so a chat does not cost a SQL read per message
-(DESIGN.md section 4); changes made in this process drop the cached pair at once, other processes of a
-cluster see them within ``CACHE_TTL_S``.
+The send path asks :meth:`RelationService.check_single_send` about every single-chat message. It reads the
+recipient's blacklist (and, under friend_verify, friend list) once and keeps it, so a chat does not cost a
+SQL read per message: every change here drops the recipient's entry at once and, in a cluster, in every
+other process (openim.cluster.coherence); ``SEND_CACHE_TTL_S`` only bounds an invalidation lost with Redis.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from google.protobuf.message import Message
 
 from openim.config import MessagingConfig
 from openim.ops.logging import get_log
-from openim.pipeline.msg import CACHE_TTL_S, SendService
+from openim.pipeline.msg import SEND_CACHE_TTL_S, SendService
 from openim.services.cache import TtlCache
 from openim.services.conversations import check_pagination, id_hash, plan_incremental
 from openim.services.notify import Notifier
@@ -159,7 +159,7 @@ class RelationService:
         self._messaging = messaging
         # recipient -> (whom they blacklisted, their friends or None when friend_verify is off): per
         # recipient rather than per pair, so a user who hears from many peers costs one read, not one each.
-        self._lists: TtlCache[str, tuple[frozenset[str], frozenset[str] | None]] = TtlCache(CACHE_TTL_S)
+        self._lists: TtlCache[str, tuple[frozenset[str], frozenset[str] | None]] = TtlCache(SEND_CACHE_TTL_S)
 
     # -- the send path ------------------------------------------------------------------------------
     async def check_single_send(self, send_id: str, recv_id: str) -> None:

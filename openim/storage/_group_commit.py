@@ -17,15 +17,15 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import trio
 
-from openim.storage.records import NewMessage, PersistResult
+from openim.storage.records import MessageToStore, PersistResult
 
-Persist = Callable[[Sequence[NewMessage], int], Awaitable[list[PersistResult]]]
+Persist = Callable[[Sequence[MessageToStore], int], Awaitable[list[PersistResult]]]
 
 
 class _Waiter:
     __slots__ = ("batch", "error", "finished", "results", "wake")
 
-    def __init__(self, batch: Sequence[NewMessage]) -> None:
+    def __init__(self, batch: Sequence[MessageToStore]) -> None:
         self.batch = batch
         self.wake = trio.Event()  # set when finished, or when promoted to leader
         self.finished = False
@@ -39,7 +39,7 @@ class GroupCommit:
         self._queue: list[_Waiter] = []
         self._leader: _Waiter | None = None
 
-    async def persist(self, batch: Sequence[NewMessage], now_ms: int) -> list[PersistResult]:
+    async def persist(self, batch: Sequence[MessageToStore], now_ms: int) -> list[PersistResult]:
         me = _Waiter(batch)
         self._queue.append(me)
         if self._leader is None:

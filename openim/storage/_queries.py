@@ -17,7 +17,7 @@ from openim.storage.records import (
     USER_CONVERSATION_MUTABLE,
     BanRecord,
     ConversationSeq,
-    NewMessage,
+    MessageToStore,
     PersistResult,
     StoredMessage,
     TokenRecord,
@@ -337,7 +337,7 @@ _PERSIST_OWNERS = (
 )
 
 
-def persist_messages(batch: Sequence[NewMessage], now_ms: int) -> Txn[list[PersistResult]]:
+def persist_messages(batch: Sequence[MessageToStore], now_ms: int) -> Txn[list[PersistResult]]:
     """The send path's durable step; four statements whatever the batch size (see Store.persist_messages).
 
     1. one lookup of every (send_id, client_msg_id) of the batch: duplicates of stored messages;
@@ -357,9 +357,9 @@ def persist_messages(batch: Sequence[NewMessage], now_ms: int) -> Txn[list[Persi
     unique = dict.fromkeys(keys)
     stored = yield from fetch(_PERSIST_DEDUPE, rows=RowSet("k", _PERSIST_KEYS, ("text", "text"), list(unique)))
     # The common case, no duplicate at all, skips every per-key bookkeeping below.
-    fresh: Sequence[NewMessage] = batch
+    fresh: Sequence[MessageToStore] = batch
     if stored or len(unique) != len(keys):
-        firsts: dict[tuple[str, str], NewMessage] = {}
+        firsts: dict[tuple[str, str], MessageToStore] = {}
         for m, key in zip(batch, keys, strict=True):
             if key not in firsts:
                 firsts[key] = m
@@ -425,7 +425,7 @@ def _as_duplicate(result: PersistResult) -> PersistResult:
     return PersistResult(result.conversation_id, result.seq, result.server_msg_id, result.send_time, True)
 
 
-def _owner_row(owner: str, m: NewMessage, now_ms: int) -> list[Any]:
+def _owner_row(owner: str, m: MessageToStore, now_ms: int) -> list[Any]:
     """A new owner row (``_OWNER_COLS``); its user_id is, for two-party conversations, the other side."""
     peer = "" if m.conversation_type == GROUP_CHAT else (m.recv_id if owner == m.send_id else m.send_id)
     return [owner, m.conversation_id, m.conversation_type, peer, m.group_id, 0, now_ms, now_ms]

@@ -22,7 +22,7 @@ from openim.storage.port import AlreadyExists
 from openim.storage.records import (
     BanRecord,
     ConversationSeq,
-    NewMessage,
+    MessageToStore,
     PersistResult,
     StoredMessage,
     TokenRecord,
@@ -126,7 +126,7 @@ class SqlStore(RelationQueries, GroupQueries, ObjectQueries, abc.ABC):
         return await self._write(lambda: q.purge_expired_tokens(now_ms, kicked_before_ms))
 
     # -- messages ---------------------------------------------------------------------------------------
-    async def persist_messages(self, batch: Sequence[NewMessage], now_ms: int) -> list[PersistResult]:
+    async def persist_messages(self, batch: Sequence[MessageToStore], now_ms: int) -> list[PersistResult]:
         if not batch:
             return []
         for attempt in range(1, PERSIST_ATTEMPTS + 1):

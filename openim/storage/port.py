@@ -20,7 +20,7 @@ from openim.storage.port_relations import RelationStore
 from openim.storage.records import (
     BanRecord,
     ConversationSeq,
-    NewMessage,
+    MessageToStore,
     PersistResult,
     StoredMessage,
     TokenRecord,
@@ -110,7 +110,7 @@ class Store(RelationStore, GroupStore, ObjectStore, Protocol):
         """The bans among ``user_ids``, in request order."""
 
     # -- messages: the durable half of the send path ------------------------------------------------
-    async def persist_messages(self, batch: Sequence[NewMessage], now_ms: int) -> list[PersistResult]:
+    async def persist_messages(self, batch: Sequence[MessageToStore], now_ms: int) -> list[PersistResult]:
         """In ONE transaction: for each message not already stored under (send_id, client_msg_id),
         allocate the next seq of its conversation (gapless: max_seq + 1, in batch order), insert it,
         advance the conversation's max_seq/max_seq_time, ensure a UserConversation row for every

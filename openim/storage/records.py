@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,38 @@ USER_CONVERSATION_MUTABLE = frozenset(
         "latest_msg_destruct_time",
     }
 )
+
+
+class MessageToStore(Protocol):
+    """What Store.persist_messages reads of each message: :class:`NewMessage`, or any object with these
+    attributes (the send path hands its own jobs over as they are, without a copy per message)."""
+
+    @property
+    def conversation_id(self) -> str: ...
+    @property
+    def send_id(self) -> str: ...
+    @property
+    def client_msg_id(self) -> str: ...
+    @property
+    def server_msg_id(self) -> str: ...
+    @property
+    def send_time(self) -> int: ...
+    @property
+    def session_type(self) -> int: ...
+    @property
+    def content_type(self) -> int: ...
+    @property
+    def payload(self) -> bytes: ...
+    @property
+    def recv_id(self) -> str: ...
+    @property
+    def group_id(self) -> str: ...
+    @property
+    def owners(self) -> tuple[str, ...]: ...
+    @property
+    def conversation_type(self) -> int: ...
+    @property
+    def reader_user_id(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from openim.storage._group_commit import GroupCommit
 from openim.storage._sqlstore import SqlStore
 from openim.storage._txn import Row, Stmt, T, TxnFactory, drive, empty_result
 from openim.storage.port import AlreadyExists, StoreUnavailable
-from openim.storage.records import NewMessage, PersistResult
+from openim.storage.records import MessageToStore, PersistResult
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 MIN_SQLITE = (3, 38, 0)  # RETURNING, UPSERT .. WHERE, MATERIALIZED CTEs and the ->> JSON operator
@@ -137,7 +137,7 @@ class SqliteStore(SqlStore):
         self.applied_migrations: list[str] = []  # what the last open() applied (tests, startup log)
         self._group_commit = GroupCommit(super().persist_messages)
 
-    async def persist_messages(self, batch: Sequence[NewMessage], now_ms: int) -> list[PersistResult]:
+    async def persist_messages(self, batch: Sequence[MessageToStore], now_ms: int) -> list[PersistResult]:
         """Concurrent callers (the transfer partitions) share one transaction and one fsync."""
         if not batch:
             return []
