@@ -324,10 +324,10 @@ class Dispatcher:
                 # request's operationID: the JS SDK then patches its own message instead of showing it twice.
                 peer.push(job.push.frame if codec is JSON else codec.from_json_frame(job.push.frame))
 
-        await self._sender.submit(
-            msg, operation_id=operation_id, sender=Sender(peer.user_id, peer.platform_id, peer.is_admin, peer.conn_id),
-            on_done=done,
-        )
+        sender = getattr(peer, "as_sender", None)  # a Session keeps its own, built once
+        if sender is None:
+            sender = Sender(peer.user_id, peer.platform_id, peer.is_admin, peer.conn_id)
+        await self._sender.submit(msg, operation_id=operation_id, sender=sender, on_done=done)
         return _DEFERRED
 
     async def _send_signal(self, peer: Requester, req: WsRequest) -> _Result:

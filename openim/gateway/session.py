@@ -47,6 +47,7 @@ from openim.gateway.transport import (
 )
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
+from openim.pipeline.msg import Sender
 from openim.wire.codec import JSON, FrameCodec
 from openim.wire.envelope import PONG_TEXT, EnvelopeError, parse_text_frame
 
@@ -124,6 +125,7 @@ class Session:
         "_scope",
         "_violation",
         "_writing",
+        "as_sender",
         "background",
         "close_code",
         "close_reason",
@@ -160,6 +162,7 @@ class Session:
         self.token = token
         self.token_issued_ms = token_issued_ms  # "newest login wins" compares this (tokens.Claims.issued_ms)
         self.is_admin = is_admin
+        self.as_sender = Sender(user_id, platform_id, is_admin, conn_id)  # who this connection sends as
         self.background = False  # only 2004 changes it (OpenIM ignores the handshake's isBackground)
         self.remote = conn.remote
         self._conn = conn

@@ -237,14 +237,15 @@ class SendService:
         started = time.perf_counter()
         try:
             self._validate(msg, sender)
-            await self._permit(msg, sender)
+            conversation_id = conversation_id_for_msg(msg)
+            await self._permit(msg, sender, conversation_id)
             if self._hooks is not None and not sender.system:
                 await self._hooks.before_send(msg, operation_id=operation_id, is_admin=sender.is_admin)
+                conversation_id = conversation_id_for_msg(msg)  # a callback may have changed the message
         except OpenIMError as err:
             self._metrics.messages_refused.labels(code=str(int(err.code))).inc()
             raise
         self._stamp(msg)
-        conversation_id = conversation_id_for_msg(msg)
         recipients = self.recipients_of(msg)
         history = option_on(msg.options, Option.HISTORY)
         if history:
@@ -333,7 +334,7 @@ class SendService:
         else:
             raise args_error(f"unknown sessionType {st}")
 
-    async def _permit(self, msg: sdkws_pb2.MsgData, sender: Sender) -> None:
+    async def _permit(self, msg: sdkws_pb2.MsgData, sender: Sender, conversation_id: str) -> None:
         if sender.system:
             return
         if msg.sessionType in (SessionType.SINGLE, SessionType.NOTIFICATION):
@@ -347,8 +348,7 @@ class SendService:
             if not privileged:
                 if self._policy is not None:
                     await self._policy.check(msg, sender)
-                conv_id = conversation_id_for_msg(msg)
-                opt = max(recv.global_recv_msg_opt, await self._recv_opt(msg.recvID, conv_id))
+                opt = max(recv.global_recv_msg_opt, await self._recv_opt(msg.recvID, conversation_id))
                 if opt == RECV_OPT_NOT_RECEIVE:
                     raise args_error("message is not sent: the recipient does not receive messages")
                 if opt == RECV_OPT_NO_OFFLINE_PUSH:
