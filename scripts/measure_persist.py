@@ -13,7 +13,7 @@ Each figure is the median of ``--runs`` runs, each on a fresh store (a new SQLit
 Workloads (``--case``):
 
 * ``direct``  one-to-one messages among 200 users, random sender and peer; owners are both peers and the
-              sender reads his own message, as openim.services.send builds them;
+              sender reads his own message, as openim.pipeline.msg builds them;
 * ``group``   messages into 20 groups of 100 members (random sender among the members); owners are the
               sender only, except each group's first message, which names every member (the send path
               ensures member rows once per minute).
