@@ -124,6 +124,12 @@ def _translate(exc: Exception) -> Exception:
     return StoreUnavailable(f"sqlite: {exc}")
 
 
+# Per connection: pages kept in memory (KiB), and how much of the file is read through a memory map
+# instead of one pread per page (the send path's lookups touch index pages all over the file).
+CACHE_KIB = 65536
+MMAP_BYTES = 1 << 30
+
+
 class SqliteStore(SqlStore):
     def __init__(self, path: Path | str, *, readers: int = 4, busy_timeout: float = 10.0) -> None:
         self.path = Path(path)
@@ -150,6 +156,8 @@ class SqliteStore(SqlStore):
             self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
         )
         conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         if reader:
             conn.execute("PRAGMA query_only=ON")
         return conn
