@@ -90,6 +90,8 @@ class ApiConfig(_Section):
     host: str = "0.0.0.0"
     port: Port = 10002
     max_body_size: ByteSize = 8 * 1024 * 1024
+    # GET /openapi.json (app admins only): the routes as an OpenAPI document, for the fuzzer and tools.
+    openapi: bool = False
 
 
 class GatewayConfig(_Section):

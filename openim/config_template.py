@@ -31,6 +31,9 @@ api:
   port: 10002
   # Largest request body accepted.
   max_body_size: 8MiB
+  # Serve GET /openapi.json (to an app admin's token only): every route as an OpenAPI 3 document,
+  # generated from the routes' protobuf request types; what the REST fuzzer reads.
+  openapi: false
 
 gateway:
   # WebSocket message gateway the SDKs connect to.

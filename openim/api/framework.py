@@ -105,7 +105,9 @@ def json_response(body: dict[str, Any], status: int = 200) -> Response:
 
 
 @dataclass(frozen=True)
-class _RouteSpec:
+class RouteSpec:
+    """One OpenIM route as registered: what it decodes, who may call it, how it answers."""
+
     path: str
     req_cls: type[Message]
     resp_cls: type[Message] | None
@@ -126,7 +128,7 @@ class Router:
         self._tokens = tokens
         self._metrics = metrics
         self._max_body = max_body
-        self._specs: dict[str, _RouteSpec] = {}
+        self._specs: dict[str, RouteSpec] = {}
         self._raw: list[BaseRoute] = []  # non-envelope routes (e.g. GET /object/<name>, part uploads)
 
     def route(
@@ -144,7 +146,7 @@ class Router:
         def register(fn: TypedHandler[Req]) -> TypedHandler[Req]:
             if path in self._specs:
                 raise ValueError(f"route {path} registered twice")
-            self._specs[path] = _RouteSpec(path, req_cls, resp_cls, fn, auth, bind_400, protobuf, data_field, json_hook)
+            self._specs[path] = RouteSpec(path, req_cls, resp_cls, fn, auth, bind_400, protobuf, data_field, json_hook)
             return fn
 
         return register
@@ -152,6 +154,11 @@ class Router:
     @property
     def paths(self) -> list[str]:
         return sorted(self._specs)
+
+    @property
+    def specs(self) -> list[RouteSpec]:
+        """Every OpenIM route, by path (what the OpenAPI document describes)."""
+        return [self._specs[p] for p in sorted(self._specs)]
 
     def add_raw(self, route: BaseRoute) -> None:
         """A route outside OpenIM's POST/envelope convention; served after the POST routes."""
@@ -161,7 +168,7 @@ class Router:
         posts: list[BaseRoute] = [Route(s.path, self._endpoint(s), methods=["POST"]) for s in self._specs.values()]
         return posts + self._raw
 
-    def _endpoint(self, spec: _RouteSpec) -> Callable[[Request], Awaitable[Response]]:
+    def _endpoint(self, spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             code = 0
             try:
@@ -180,7 +187,7 @@ class Router:
 
         return endpoint
 
-    async def _call(self, spec: _RouteSpec, request: Request) -> tuple[Any, bool]:
+    async def _call(self, spec: RouteSpec, request: Request) -> tuple[Any, bool]:
         operation_id = request.headers.get("operationID", "")
         if not operation_id:
             raise OpenIMError(ErrCode.ARGS, "header must have operationID")
@@ -227,7 +234,7 @@ class Router:
 
     @staticmethod
     def _decode(
-        spec: _RouteSpec, body: bytes, as_protobuf: bool
+        spec: RouteSpec, body: bytes, as_protobuf: bool
     ) -> tuple[Message, frozenset[str], dict[str, Any] | None]:
         if as_protobuf:
             try:

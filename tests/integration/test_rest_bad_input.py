@@ -160,3 +160,8 @@ def test_null_inside_a_list_of_scalars_is_1001_not_500(server: ServerProcess, ad
     _refused(server.post("/conversation/get_conversations", body, token=admin), "conversationIDs[1]")
     body = {"userID": "imAdmin", "conversationID": "si_a_b", "seqs": [None, 1]}
     _refused(server.post("/msg/mark_msgs_as_read", body, token=admin), "seqs[0]")
+
+
+def test_the_api_document_is_off_by_default(server: ServerProcess, admin: str) -> None:
+    resp = httpx.get(server.api_url + "/openapi.json", headers={"token": admin}, timeout=15)
+    assert resp.status_code == 404, resp.text[:200]
