@@ -55,7 +55,7 @@ def find_lone_surrogate(obj: Any, raw: bytes | str) -> str | None:
             for key, item in value.items():
                 sub = f"{path}.{key}" if path else str(key)
                 if _bad(key):
-                    return (f"{path}.<key>" if path else "<key>")
+                    return f"{path}.<key>" if path else "<key>"
                 stack.append((item, sub))
         elif t is list:
             stack.extend((item, f"{path}[{i}]") for i, item in enumerate(value))

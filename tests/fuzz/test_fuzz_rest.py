@@ -117,7 +117,9 @@ def test_no_rest_route_answers_500_hangs_or_kills_the_server(fuzz_server: FuzzSe
                 pytest.fail(f"the server exited:\n{fuzz_server.log_tail()}\n" + "\n".join(failures.values()))
     print(f"REST fuzz: {ran} route x mode runs, {EXAMPLES} examples each, {time.monotonic() - started:.0f}s")
     logged = fuzz_server.internal_errors()
-    assert not failures, f"{len(failures)} routes failed:\n\n" + "\n\n".join(failures.values()) + (
-        "\n\nserver log:\n" + "\n".join(logged[:10])
+    assert not failures, (
+        f"{len(failures)} routes failed:\n\n"
+        + "\n\n".join(failures.values())
+        + ("\n\nserver log:\n" + "\n".join(logged[:10]))
     )
     assert not logged, "the server logged internal errors:\n" + "\n".join(logged[:10])
