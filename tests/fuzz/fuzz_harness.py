@@ -4,6 +4,7 @@ The process started here is stopped here, by pid."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -12,9 +13,13 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import wsproto
+from wsproto.events import AcceptConnection, CloseConnection, Message, Ping, RejectConnection, Request
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "fuzz-secret-0123456789abcdef"
@@ -134,3 +139,101 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(STOP_TIMEOUT_S)
+
+
+# -- a blocking WebSocket client (wsproto over a socket), so that hypothesis drives it example by example ------
+
+
+class Closed(Exception):
+    """The server closed the connection (code and reason in the message)."""
+
+
+class SyncWs:
+    """One logged-in connection, as the JS SDK opens it (``sdkType=js``, ``isMsgResp=true``)."""
+
+    def __init__(self, ws_url: str, user_id: str, token: str, *, timeout: float = 10.0) -> None:
+        parts = urlsplit(ws_url)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+        self.ws = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+        target = (f"/?sendID={user_id}&token={token}&platformID=5&operationID=fz{time.time_ns()}"
+                  "&isBackground=false&isMsgResp=true&sdkType=js")  # fmt: skip
+        self.sock.sendall(self.ws.send(Request(host=f"{parts.hostname}:{parts.port}", target=target)))
+        self.closed: str | None = None
+        self._pending: list[str | bytes] = []
+        self._parts: list[str | bytes] = []
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self._events(deadline):
+                if isinstance(event, RejectConnection):
+                    raise Closed(f"handshake refused: HTTP {event.status_code}")
+                if isinstance(event, AcceptConnection):
+                    first = self.recv(deadline - time.monotonic())
+                    if first != '{"errCode":0,"errMsg":"","errDlt":""}':
+                        raise Closed(f"handshake result: {first!r}")
+                    return
+
+    def _events(self, deadline: float) -> list[Any]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("no frame from the server in time")
+        self.sock.settimeout(remaining)
+        try:
+            data = self.sock.recv(65536)
+        except TimeoutError:
+            raise
+        except OSError as exc:
+            self.closed = f"socket error: {exc}"
+            raise Closed(self.closed) from exc
+        if not data:
+            self.closed = self.closed or "EOF"
+            raise Closed(self.closed)
+        self.ws.receive_data(data)
+        out: list[Any] = []
+        for event in self.ws.events():
+            if isinstance(event, Ping):
+                self.sock.sendall(self.ws.send(event.response()))
+            elif isinstance(event, CloseConnection):
+                self.closed = f"close {event.code} {event.reason}"
+                with contextlib.suppress(Exception):
+                    self.sock.sendall(self.ws.send(event.response()))
+                raise Closed(self.closed)
+            elif isinstance(event, Message):
+                self._parts.append(event.data)
+                if event.message_finished:
+                    texts = [p for p in self._parts if isinstance(p, str)]
+                    blobs = [p for p in self._parts if isinstance(p, bytes)]
+                    whole: str | bytes = "".join(texts) if texts else b"".join(blobs)
+                    self._parts = []
+                    self._pending.append(whole)
+            else:
+                out.append(event)
+        return out
+
+    def send(self, frame: str | bytes) -> None:
+        if self.closed:
+            raise Closed(self.closed)
+        try:
+            self.sock.sendall(self.ws.send(Message(data=frame)))
+        except OSError as exc:
+            self.closed = f"socket error: {exc}"
+            raise Closed(self.closed) from exc
+
+    def recv(self, timeout: float) -> str | bytes:
+        """The next whole message; Closed when the server closed, TimeoutError after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not self._pending:
+            if self.closed:
+                raise Closed(self.closed)
+            try:
+                self._events(deadline)
+            except Closed:
+                if not self._pending:
+                    raise
+        return self._pending.pop(0)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            if not self.closed:
+                self.sock.sendall(self.ws.send(CloseConnection(code=1000)))
+        with contextlib.suppress(OSError):
+            self.sock.close()
