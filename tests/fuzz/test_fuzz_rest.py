@@ -123,3 +123,27 @@ def test_no_rest_route_answers_500_hangs_or_kills_the_server(fuzz_server: FuzzSe
         + ("\n\nserver log:\n" + "\n".join(logged[:10]))
     )
     assert not logged, "the server logged internal errors:\n" + "\n".join(logged[:10])
+
+
+def test_a_lone_surrogate_is_1001_on_every_route(fuzz_server: FuzzServer) -> None:
+    """Every route, every top-level string field of its request: ``"\\ud800"`` is refused with 1001."""
+    admin = fuzz_server.admin_token()
+    doc = httpx.get(fuzz_server.api_url + "/openapi.json", headers={"token": admin}, timeout=15).json()
+    schemas = doc["components"]["schemas"]
+    wrong: list[str] = []
+    sent = 0
+    for path, item in sorted(doc["paths"].items()):
+        body_schema = item["post"]["requestBody"]["content"]["application/json"]["schema"]
+        ref = body_schema["allOf"][0]["$ref"] if "allOf" in body_schema else body_schema["$ref"]
+        props = schemas[ref.rsplit("/", 1)[1]]["properties"]
+        fields = [name for name, p in props.items() if p.get("type") == "string" and "format" not in p]
+        for name in fields or ["unknownKey"]:
+            body = json.dumps({name: "a\ud800b", "content": {}}).encode()  # ensure_ascii: sent as \ud800
+            headers = {"operationID": f"sur-{sent}", "token": admin, "content-type": "application/json"}
+            resp = httpx.post(fuzz_server.api_url + path, content=body, headers=headers, timeout=15)
+            sent += 1
+            env = resp.json()
+            if resp.status_code >= 500 or env.get("errCode") != 1001:
+                wrong.append(f"{path} {name}: HTTP {resp.status_code} {env}")
+    assert sent > 100
+    assert not wrong, "\n".join(wrong)
