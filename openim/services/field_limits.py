@@ -5,9 +5,10 @@ Every write path (register and update alike) passes what it is about to store th
 field has the same limit wherever it is written. A text over its limit is refused with 1001 (ArgsError)
 and ``errDlt`` saying which field, how long it was and what is allowed; nothing is stored.
 
-Lengths are counted in characters (code points), as the clients count them. The limits are generous
-for what the fields are for (a URL, a display name, an app's JSON extension) and small enough that a
-profile fetched by every contact stays small.
+Lengths are counted in characters (code points), as the clients count them. The limits are config
+(``field_limits``: one key per field); the defaults are generous for what the fields are for (a URL, a
+display name, an app's JSON extension) and small enough that a profile fetched by every contact stays
+small.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from openim.config import FieldLimitsConfig
 from openim.wire.errors import args_error
 
-__all__ = ["FIELD_LIMITS", "FieldLimit", "check_fields"]
+__all__ = ["FIELD_LIMITS", "FieldLimit", "check_fields", "configure"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,24 +29,34 @@ class FieldLimit:
     max_chars: int
 
 
-FIELD_LIMITS: Final[Mapping[str, FieldLimit]] = {
-    # users, group members, friends
-    "nickname": FieldLimit("nickname", 255),
-    "face_url": FieldLimit("faceURL", 2048),
-    "ex": FieldLimit("ex", 4096),
-    "remark": FieldLimit("remark", 255),
-    # friend and group requests
-    "req_msg": FieldLimit("reqMsg", 1024),
-    "handle_msg": FieldLimit("handleMsg", 1024),
-    # groups
-    "group_name": FieldLimit("groupName", 255),
-    "notification": FieldLimit("notification", 4096),
-    "introduction": FieldLimit("introduction", 4096),
-    # per-user conversation settings
-    "attached_info": FieldLimit("attachedInfo", 4096),
-    # offline push
-    "device_token": FieldLimit("fcmToken", 1024),
+# Stored field -> its name on the wire. The limits themselves are config (``field_limits``).
+_WIRE_NAMES: Final[Mapping[str, str]] = {
+    "nickname": "nickname",
+    "face_url": "faceURL",
+    "ex": "ex",
+    "remark": "remark",
+    "req_msg": "reqMsg",
+    "handle_msg": "handleMsg",
+    "group_name": "groupName",
+    "notification": "notification",
+    "introduction": "introduction",
+    "attached_info": "attachedInfo",
+    "device_token": "fcmToken",
 }
+
+
+def _table(cfg: FieldLimitsConfig) -> dict[str, FieldLimit]:
+    return {name: FieldLimit(_WIRE_NAMES.get(name, name), int(limit)) for name, limit in cfg.model_dump().items()}
+
+
+# The limits in force: the defaults until the process applies its config (configure, at start).
+FIELD_LIMITS: Final[dict[str, FieldLimit]] = _table(FieldLimitsConfig())
+
+
+def configure(cfg: FieldLimitsConfig) -> None:
+    """Apply the config's limits to this process (services.build_services calls it once, at start)."""
+    FIELD_LIMITS.clear()
+    FIELD_LIMITS.update(_table(cfg))
 
 
 def check_fields(fields: Mapping[str, object], *, subject: str = "") -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from openim.services.field_limits import FIELD_LIMITS, check_fields
+from openim.config import FieldLimitsConfig
+from openim.services.field_limits import FIELD_LIMITS, check_fields, configure
 from openim.services.users import MAX_NICKNAME_LEN
 from openim.wire.errors import ErrCode, OpenIMError
 
@@ -27,3 +28,16 @@ def test_characters_not_bytes_and_other_fields_pass() -> None:
 
 def test_registration_and_update_share_the_nickname_limit() -> None:
     assert FIELD_LIMITS["nickname"].max_chars == MAX_NICKNAME_LEN == 255
+
+
+def test_the_config_sets_the_limits() -> None:
+    try:
+        configure(FieldLimitsConfig(nickname=10, ex=20))
+        check_fields({"nickname": "x" * 10, "face_url": "f" * 2048})
+        with pytest.raises(OpenIMError, match="nickname is 11 characters long, at most 10 allowed"):
+            check_fields({"nickname": "x" * 11})
+        with pytest.raises(OpenIMError, match="ex is 21 characters"):
+            check_fields({"ex": "x" * 21})
+    finally:
+        configure(FieldLimitsConfig())
+    check_fields({"nickname": "x" * 255})
