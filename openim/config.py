@@ -98,6 +98,8 @@ class ApiConfig(_Section):
     # answer (idle keep-alive included), and a request's whole body this long after its head.
     header_timeout: Duration = Field(default=30.0, gt=0)
     body_timeout: Duration = Field(default=60.0, gt=0)
+    # GET /openapi.json (app admins only): the routes as an OpenAPI document, for the fuzzer and tools.
+    openapi: bool = False
 
 
 class GatewayConfig(_Section):
@@ -157,6 +159,23 @@ class MessagingConfig(_Section):
     transfer_partitions: int = Field(default=8, ge=1, le=1024)
     batch_max: int = Field(default=1000, ge=1, le=100_000)
     sender_sync: bool = True
+
+
+class FieldLimitsConfig(_Section):
+    """Longest text, in characters, a client may store in each field (openim.services.field_limits):
+    register and update alike; longer is refused with 1001 (ArgsError)."""
+
+    nickname: int = Field(default=255, ge=1)  # users, group members
+    face_url: int = Field(default=2048, ge=1)  # users, groups, group members
+    ex: int = Field(default=4096, ge=1)  # users, friends, blacks, groups, members, requests, conversations
+    remark: int = Field(default=255, ge=1)  # friends
+    req_msg: int = Field(default=1024, ge=1)  # friend and group requests
+    handle_msg: int = Field(default=1024, ge=1)  # answers to them
+    group_name: int = Field(default=255, ge=1)
+    notification: int = Field(default=4096, ge=1)  # group notice
+    introduction: int = Field(default=4096, ge=1)  # group introduction
+    attached_info: int = Field(default=4096, ge=1)  # conversations
+    device_token: int = Field(default=1024, ge=1)  # offline-push tokens (/third/fcm_update_token)
 
 
 class LogConfig(_Section):
@@ -399,6 +418,7 @@ class Config(_Section):
     bus: BusConfig = BusConfig()
     auth: AuthConfig = AuthConfig()
     messaging: MessagingConfig = MessagingConfig()
+    field_limits: FieldLimitsConfig = FieldLimitsConfig()
     log: LogConfig = LogConfig()
     security: SecurityConfig = SecurityConfig()
     ops: OpsConfig = OpsConfig()

@@ -39,6 +39,9 @@ api:
   # answer), and the whole body within body_timeout of the head; else it is answered 1001 and closed.
   header_timeout: 30s
   body_timeout: 60s
+  # Serve GET /openapi.json (to an app admin's token only): every route as an OpenAPI 3 document,
+  # generated from the routes' protobuf request types; what the REST fuzzer reads.
+  openapi: false
 
 gateway:
   # WebSocket message gateway the SDKs connect to.
@@ -104,6 +107,21 @@ messaging:
   batch_max: 1000
   # Push a sender's own message to his other devices.
   sender_sync: true
+
+field_limits:
+  # Longest text, in characters, a client may store in each field: registration and every update
+  # use the same limit; longer is refused with errCode 1001 (ArgsError) naming the field in errDlt.
+  nickname: 255         # users, group members
+  face_url: 2048        # users, groups, group members
+  ex: 4096              # users, friends, blacklist, groups, members, requests, conversations
+  remark: 255           # friends
+  req_msg: 1024         # friend and group requests
+  handle_msg: 1024      # the answers to them
+  group_name: 255
+  notification: 4096    # group notice
+  introduction: 4096    # group introduction
+  attached_info: 4096   # conversations
+  device_token: 1024    # offline-push tokens (/third/fcm_update_token)
 
 log:
   # debug, info, warning, error

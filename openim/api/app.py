@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from openim.api.framework import Router, not_found, options_preflight
+from openim.api.openapi import openapi_route
 from openim.console import console_routes
 from openim.node import Node
 from openim.ops.health import Probe, ops_routes
@@ -23,8 +24,10 @@ def build_router(node: Node, services: Services) -> Router:
 
 def build_app(node: Node, services: Services, probes: list[Probe]) -> Starlette:
     router = build_router(node, services)
+    docs = [openapi_route(router, services.tokens)] if node.config.api.openapi else []
     all_routes = [
         *ops_routes(node.metrics, probes),
+        *docs,
         *router.starlette_routes(),
         *console_routes(node, services),  # /admin (operators' console), /demo (web client), /ui (their assets)
         Route("/{path:path}", options_preflight, methods=["OPTIONS"]),

@@ -27,6 +27,7 @@ from openim.ops.metrics import Metrics
 from openim.services.tokens import Claims, TokenService
 from openim.wire.errors import ErrCode, OpenIMError, error_envelope, ok_envelope
 from openim.wire.jsoncodec import message_from_json, message_to_json
+from openim.wire.jsontext import find_lone_surrogate
 
 log = get_log("api")
 
@@ -110,7 +111,9 @@ def json_response(body: dict[str, Any], status: int = 200) -> Response:
 
 
 @dataclass(frozen=True)
-class _RouteSpec:
+class RouteSpec:
+    """One OpenIM route as registered: what it decodes, who may call it, how it answers."""
+
     path: str
     req_cls: type[Message]
     resp_cls: type[Message] | None
@@ -131,7 +134,7 @@ class Router:
         self._tokens = tokens
         self._metrics = metrics
         self._max_body = max_body
-        self._specs: dict[str, _RouteSpec] = {}
+        self._specs: dict[str, RouteSpec] = {}
         self._raw: list[BaseRoute] = []  # non-envelope routes (e.g. GET /object/<name>, part uploads)
 
     def route(
@@ -149,7 +152,7 @@ class Router:
         def register(fn: TypedHandler[Req]) -> TypedHandler[Req]:
             if path in self._specs:
                 raise ValueError(f"route {path} registered twice")
-            self._specs[path] = _RouteSpec(path, req_cls, resp_cls, fn, auth, bind_400, protobuf, data_field, json_hook)
+            self._specs[path] = RouteSpec(path, req_cls, resp_cls, fn, auth, bind_400, protobuf, data_field, json_hook)
             return fn
 
         return register
@@ -157,6 +160,11 @@ class Router:
     @property
     def paths(self) -> list[str]:
         return sorted(self._specs)
+
+    @property
+    def specs(self) -> list[RouteSpec]:
+        """Every OpenIM route, by path (what the OpenAPI document describes)."""
+        return [self._specs[p] for p in sorted(self._specs)]
 
     def add_raw(self, route: BaseRoute) -> None:
         """A route outside OpenIM's POST/envelope convention; served after the POST routes."""
@@ -166,7 +174,7 @@ class Router:
         posts: list[BaseRoute] = [Route(s.path, self._endpoint(s), methods=["POST"]) for s in self._specs.values()]
         return posts + self._raw
 
-    def _endpoint(self, spec: _RouteSpec) -> Callable[[Request], Awaitable[Response]]:
+    def _endpoint(self, spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             code = 0
             try:
@@ -190,7 +198,7 @@ class Router:
 
         return endpoint
 
-    async def _call(self, spec: _RouteSpec, request: Request) -> tuple[Any, bool]:
+    async def _call(self, spec: RouteSpec, request: Request) -> tuple[Any, bool]:
         operation_id = request.headers.get("operationID", "")
         if not operation_id:
             raise OpenIMError(ErrCode.ARGS, "header must have operationID")
@@ -237,7 +245,7 @@ class Router:
 
     @staticmethod
     def _decode(
-        spec: _RouteSpec, body: bytes, as_protobuf: bool
+        spec: RouteSpec, body: bytes, as_protobuf: bool
     ) -> tuple[Message, frozenset[str], dict[str, Any] | None]:
         if as_protobuf:
             try:
@@ -251,6 +259,9 @@ class Router:
                 obj = json.loads(body)
             except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 raise _binding_error(f"body is not valid JSON: {exc}") from exc
+            bad = find_lone_surrogate(obj, body)
+            if bad is not None:
+                raise _binding_error(f"{bad}: a lone UTF-16 surrogate is not text")
         if not isinstance(obj, dict):
             raise _binding_error("body must be a JSON object")
         keys = frozenset(k.lower() for k, v in obj.items() if v is not None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from openim.services.field_limits import check_fields
 from openim.storage.object_records import DeviceTokenRecord
 from openim.storage.port import Store
 
@@ -20,6 +21,7 @@ class DeviceRegistry:
 
     async def register(self, user_id: str, platform_id: int, token: str, *, expire_time: int = 0) -> None:
         """One token per (user, platform): a new one replaces the old, as the SDK re-registers on start."""
+        check_fields({"device_token": token})
         await self._store.set_device_token(DeviceTokenRecord(user_id, platform_id, token, expire_time, _now_ms()))
 
     async def forget(self, user_id: str, platform_id: int) -> None:

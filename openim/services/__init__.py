@@ -63,6 +63,7 @@ def build_services(node: Node) -> Services:
     from openim.objects import ObjectService, make_backend
     from openim.offline_push.devices import DeviceRegistry
     from openim.pipeline.msg import SendService
+    from openim.services import field_limits
     from openim.services.conversations import ConversationService
     from openim.services.groups import GroupService
     from openim.services.inbox import NodeInbox
@@ -77,6 +78,7 @@ def build_services(node: Node) -> Services:
     from openim.webhooks.dispatcher import Webhooks
 
     cfg = node.config
+    field_limits.configure(cfg.field_limits)
     inbox = NodeInbox(node.bus, node.node_id)
     tokens = TokenService(cfg.secret, cfg.auth, node.store, node.bus)
     users = UserService(node.store, cfg.auth)

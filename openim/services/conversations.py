@@ -29,6 +29,7 @@ from typing import Any
 
 from openim.ops.logging import get_log
 from openim.pipeline.msg import SendService
+from openim.services.field_limits import check_fields
 from openim.services.notify import Notifier
 from openim.services.sync import SyncService
 from openim.storage.port import Store
@@ -323,6 +324,7 @@ class ConversationService:
         check_conversation_req(req)
         owners = list(dict.fromkeys(user_ids))
         changes = patch_of(req)
+        check_fields(changes)
         private = req.isPrivateChat.value if req.HasField("isPrivateChat") else None
         mirror = private is not None and req.conversationType != SessionType.READ_GROUP
         if private is not None and not mirror:
@@ -417,6 +419,7 @@ class ConversationService:
 
     async def set_ex_for_all(self, owner: str, ex: str, *, operation_id: str) -> None:
         """update_conversations_by_user: the same ``ex`` on every row of the user."""
+        check_fields({"ex": ex})
         changed = [r.conversation_id for r in await self._store.get_user_conversations(owner) if r.ex != ex]
         for cid in changed:
             await self._store.update_user_conversation(owner, cid, {"ex": ex})

@@ -26,7 +26,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from google.protobuf.message import Message
 
@@ -34,6 +34,7 @@ from openim.ops.logging import get_log
 from openim.pipeline.msg import Sender, SendService
 from openim.services.cache import TtlCache
 from openim.services.conversations import check_pagination, id_hash, plan_incremental
+from openim.services.field_limits import check_fields
 from openim.services.notify import Notifier
 from openim.services.users import UserService
 from openim.storage.group_records import (
@@ -264,6 +265,10 @@ def check_member_info_permission(
 # ---------------------------------------------------------------------------------------------
 
 
+# SetGroupMemberInfo's text wrappers -> the stored member fields they set.
+_MEMBER_TEXTS: Final = (("nickname", "nickname"), ("faceURL", "face_url"), ("ex", "ex"))
+
+
 class GroupService:
     webhooks: Webhooks | None = None  # OpenIM's group callbacks, set by openim.webhooks.attach_webhooks
 
@@ -436,6 +441,8 @@ class GroupService:
             raise args_error("groupInfo is empty")
         if info.groupType != 2:
             raise args_error("groupType must be 2 (working group)")
+        check_fields({"group_name": info.groupName, "notification": info.notification,
+                      "introduction": info.introduction, "face_url": info.faceURL, "ex": info.ex})  # fmt: skip
         if not req.ownerUserID:
             raise args_error("ownerUserID is empty")
         if not op.is_admin and op.user_id != req.ownerUserID:
@@ -560,6 +567,7 @@ class GroupService:
             raise args_error("groupName cannot be empty")
         if "need_verification" in changes and changes["need_verification"] not in tuple(Verification):
             raise args_error("needVerification must be 0, 1 or 2")
+        check_fields(changes)
         if not changes:
             return
         patch = dict(changes)
@@ -706,6 +714,7 @@ class GroupService:
             raise no_permission(f"{op.user_id} may not apply for {applicant}")
         if req.joinSource not in tuple(JoinSource):
             raise args_error("joinSource must be 1..4")
+        check_fields({"req_msg": req.reqMessage, "ex": req.ex})
         group = await self._live_group(req.groupID)
         members = await self._member_list(req.groupID)
         if applicant in members.by_id:
@@ -807,6 +816,7 @@ class GroupService:
         send_message: bool | None = None,
     ) -> None:
         invited = unique(user_ids, "invitedUserIDs")
+        check_fields({"req_msg": reason})
         group = await self._live_group(group_id)
         users = await self._profiles(invited)
         if len(users) != len(invited):
@@ -998,6 +1008,7 @@ class GroupService:
         for item in items:
             if not item.groupID or not item.userID:
                 raise args_error("members: groupID and userID are required")
+            check_fields({attr: getattr(item, name).value for name, attr in _MEMBER_TEXTS if item.HasField(name)})
             if item.HasField("roleLevel"):
                 if item.roleLevel.value == RoleLevel.OWNER:
                     raise no_permission("the owner role is given by transfer_group only")
@@ -1171,6 +1182,7 @@ class GroupService:
             raise args_error("groupID and fromUserID are required")
         if result not in (HandleResult.ACCEPTED, HandleResult.REFUSED):
             raise args_error("handleResult must be 1 or -1")
+        check_fields({"handle_msg": handled_msg})
         await self._manager(op, group_id)
         group = await self._live_group(group_id)
         _, found = await self._store.get_group_requests(group_ids=[group_id], user_ids=[applicant])

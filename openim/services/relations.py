@@ -31,6 +31,7 @@ from openim.ops.logging import get_log
 from openim.pipeline.msg import SEND_CACHE_TTL_S, SendService
 from openim.services.cache import TtlCache
 from openim.services.conversations import check_pagination, id_hash, plan_incremental
+from openim.services.field_limits import check_fields
 from openim.services.notify import Notifier
 from openim.services.users import UserService
 from openim.storage.port import Store
@@ -231,6 +232,7 @@ class RelationService:
         """add_friend: store (or renew) the request and tell the target with 1203."""
         if from_id == to_id:
             raise OpenIMError(ErrCode.CAN_NOT_ADD_YOURSELF, "cannot add yourself as a friend")
+        check_fields({"req_msg": req_msg, "ex": ex})
         users = await self._require_users(from_id, to_id)
         in_from, in_to = await self.is_friend(from_id, to_id)
         if in_from and in_to:
@@ -254,6 +256,7 @@ class RelationService:
         """add_friend_response: ``to_id`` accepts (1) or refuses (-1) ``from_id``'s request."""
         if handle_result not in (HandleResult.AGREED, HandleResult.REFUSED):
             raise args_error("handleResult must be 1 (accept) or -1 (refuse)")
+        check_fields({"handle_msg": handle_msg})
         pending = [
             r for r in await self._store.get_friend_requests_between(from_id, to_id) if r.from_user_id == from_id
         ]
@@ -412,6 +415,7 @@ class RelationService:
         self, owner: str, friend_ids: Sequence[str], changes: Mapping[str, Any], *, operation_id: str
     ) -> None:
         """update_friends: set remark / pin / ex on several friends; 1210 to the owner's devices."""
+        check_fields(changes)
         found = {r.friend_user_id for r in await self._store.get_friends(owner, friend_ids)}
         missing = [f for f in friend_ids if f not in found]
         if missing:
@@ -436,6 +440,7 @@ class RelationService:
             answer = await self.webhooks.before("beforeSetFriendRemark", hook, operation_id=operation_id)
             if answer is not None and isinstance(answer.changed("remark"), str):
                 remark = answer.changed("remark")
+        check_fields({"remark": remark})
         version = await self._store.update_friends(owner, [friend], {"remark": remark})
         if version is None:
             raise not_found(f"{friend} is not a friend of {owner}")
@@ -567,6 +572,7 @@ class RelationService:
         """add_black: blocks single-chat messages from ``black`` to ``owner`` (1302); friendship stays."""
         if owner == black:
             raise args_error("cannot blacklist yourself")
+        check_fields({"ex": ex})
         await self._require_users(owner, black)
         if self.webhooks is not None:
             hook = {"ownerUserID": owner, "blackUserID": black}

@@ -9,6 +9,7 @@ from typing import Any
 
 from openim.config import AuthConfig
 from openim.ops.logging import get_log
+from openim.services.field_limits import FIELD_LIMITS, check_fields
 from openim.storage.port import AlreadyExists, Store
 from openim.storage.records import UserRecord
 from openim.wire.errors import ErrCode, OpenIMError, args_error
@@ -19,7 +20,7 @@ APP_ADMIN_LEVEL = 2
 # OpenIM: letters, digits and underscore (Unicode letters included), never ':' (it separates cache keys).
 _USER_ID_RE = re.compile(r"^[^\W]+$", re.UNICODE)
 MAX_USER_ID_LEN = 64
-MAX_NICKNAME_LEN = 255
+MAX_NICKNAME_LEN = FIELD_LIMITS["nickname"].max_chars
 PROFILE_FIELDS = frozenset({"nickname", "face_url", "ex", "global_recv_msg_opt", "app_manager_level"})
 
 
@@ -66,8 +67,7 @@ class UserService:
             check_user_id(u.user_id)
             if not u.nickname:
                 raise args_error(f"nickname of {u.user_id} is empty")
-            if len(u.nickname) > MAX_NICKNAME_LEN:
-                raise args_error(f"nickname of {u.user_id} is longer than {MAX_NICKNAME_LEN}")
+            check_fields({"nickname": u.nickname, "face_url": u.face_url, "ex": u.ex}, subject=f"user {u.user_id}: ")
             if u.user_id in seen:
                 raise args_error(f"userID {u.user_id} repeated")
             if u.global_recv_msg_opt not in (0, 1, 2):
@@ -106,6 +106,7 @@ class UserService:
             raise args_error(f"cannot change {', '.join(sorted(bad))}")
         if "global_recv_msg_opt" in changes and changes["global_recv_msg_opt"] not in (0, 1, 2):
             raise args_error("globalRecvMsgOpt must be 0, 1 or 2")
+        check_fields(changes)
         if changes and not await self._store.update_user(user_id, dict(changes)):
             raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"user {user_id} not found")
         return await self.get_one(user_id)

@@ -36,6 +36,8 @@ from openim.storage.records import (
 
 log = logging.getLogger(__name__)
 
+_MAX_BIGINT = 2**63 - 1  # SQL's BIGINT, SQLite's INTEGER
+
 # persist_messages retries when a concurrent writer stored one of its (send_id, client_msg_id) keys first
 # (only possible with two writers on one conversation, i.e. a partition failover on PostgreSQL). The retry
 # sees the committed original and reports it as a duplicate, so one retry normally suffices.
@@ -212,6 +214,9 @@ class SqlStore(RelationQueries, GroupQueries, ObjectQueries, abc.ABC):
         return await self._write(lambda: q.bump_version(kind, d_id, e_ids, state))
 
     async def get_version_log(self, kind: VersionKind, d_id: str, *, since: int | None = None) -> VersionLog:
+        # Versions are SQL bigints, but clients send any uint64: nothing is newer than the largest bigint.
+        if since is not None and since > _MAX_BIGINT:
+            since = _MAX_BIGINT
         # Reading is the common case and stays on a reader; only a missing log costs a write.
         found = await self._read(lambda: q.read_version_log(kind, d_id, since))
         if found is not None:

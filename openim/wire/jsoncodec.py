@@ -14,7 +14,8 @@ Output (:func:`message_to_json`)
 
 Input (:func:`message_from_json`)
     keys match field names exactly, else case-insensitively (Go's rule); unknown keys are ignored;
-    ``null`` leaves a field unset; a wrong JSON type raises ``OpenIMError(ARGS)`` naming the field
+    ``null`` leaves a field unset (but is refused inside a list of strings or numbers, where Go would
+    store a zero value no handler expects); a wrong JSON type raises ``OpenIMError(ARGS)`` naming the field
     path. Integers may arrive as integral floats (``5.0``) but never as strings; uint64 values beyond
     2^53 are exact because Python's ``json`` parses integers exactly. Wrappers take the bare value;
     an object ``{"value": ...}`` is refused, as the Go server refuses it.
@@ -293,6 +294,9 @@ def _parse_bytes(value: Any, path: str) -> bytes:
         raise OpenIMError(ErrCode.ARGS, f"{path}: invalid base64") from None
 
 
+_SCALAR_NAMES: Final[Mapping[int, str]] = {_FD.CPPTYPE_STRING: "string", _FD.CPPTYPE_BOOL: "boolean"}
+
+
 def _zero(fd: FieldDescriptor) -> Any:
     return fd.default_value
 
@@ -316,13 +320,23 @@ def _field_decoder(fd: FieldDescriptor) -> _Decoder:
                         _fill(sub, item, f"{path}[{i}]")
 
             return decode_msg_list
-        parse = _wrapper_parser(fd) if wrapper else _scalar_parser(fd)
-        zero = None if wrapper else _zero(fd)
+        if wrapper:
+            parse = _wrapper_parser(fd)
+        else:
+            # A null element of a list of strings or numbers is refused: Go would store the zero value
+            # ("", 0), which no handler expects to see (an empty user ID, seq 0).
+            parse_item = _scalar_parser(fd)
+            element = "base64 string" if fd.type == _FD.TYPE_BYTES else _SCALAR_NAMES.get(fd.cpp_type, "number")
+
+            def parse(item: Any, path: str) -> Any:
+                if item is None:
+                    raise _args(path, element, item)
+                return parse_item(item, path)
 
         def decode_list(msg: Message, value: Any, path: str) -> None:
             if type(value) is not list:
                 raise _args(path, "array", value)
-            items = [zero if item is None else parse(item, f"{path}[{i}]") for i, item in enumerate(value)]
+            items = [None if item is None and wrapper else parse(item, f"{path}[{i}]") for i, item in enumerate(value)]
             if wrapper:
                 container = getattr(msg, name)
                 for item in items:

@@ -293,7 +293,8 @@ class Cluster:
     which is how an operator runs several processes from one config file on a host.
     """
 
-    def __init__(self, base: Path, *, dsn: str, redis_url: str, extra_config: str = "") -> None:
+    def __init__(self, base: Path, *, dsn: str, redis_url: str, extra_config: str = "", embedded: bool = False) -> None:
+        """``embedded``: SQLite and the in-process bus (one process only) instead of PostgreSQL + Redis."""
         self.base = base
         self.secret = f"cluster-secret-{secrets.token_hex(12)}"
         self.key_prefix = f"openim-cluster-{secrets.token_hex(5)}:"
@@ -307,9 +308,15 @@ class Cluster:
             "api: {host: 127.0.0.1}\n"
             "gateway: {host: 127.0.0.1, presence_ttl: 3s}\n"
             "ops: {host: 127.0.0.1}\n"
-            f'storage: {{backend: postgres, postgres_dsn: "{dsn}", pool_size: 4}}\n'
-            f'bus: {{backend: redis, redis_url: "{redis_url}", key_prefix: "{self.key_prefix}"}}\n'
-            "log: {format: json}\n" + FAST_CLUSTER + extra_config,
+            + (
+                ""
+                if embedded
+                else f'storage: {{backend: postgres, postgres_dsn: "{dsn}", pool_size: 4}}\n'
+                f'bus: {{backend: redis, redis_url: "{redis_url}", key_prefix: "{self.key_prefix}"}}\n'
+            )
+            + "log: {format: json}\n"
+            + FAST_CLUSTER
+            + extra_config,
             encoding="utf-8",
         )
         self.nodes: dict[str, Node] = {}

@@ -495,6 +495,9 @@ async def test_version_log_bump_keeps_the_newest_entry_per_element(store: Store)
     assert (await store.get_version_log(kind, "alice")).entries == []  # no since: header only
     # Logs are per kind and per d_id.
     assert (await store.get_version_log(VersionKind.CONVERSATION, "alice", since=0)).entries == []
+    # A client may send any uint64 as its version (found by the REST fuzzer: it was errCode 500).
+    far = await store.get_version_log(kind, "alice", since=2**64 - 1)
+    assert (far.version, far.entries) == (4, [])
 
 
 async def test_version_log_is_created_by_a_bump_and_recreated_after_delete(store: Store) -> None:

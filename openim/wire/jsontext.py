@@ -1,0 +1,62 @@
+"""Client JSON that Python parses but the rest of the server cannot hold: lone UTF-16 surrogates.
+
+JSON allows the escape ``"\\ud800"`` on its own, and Python's ``json`` (which decodes with
+``surrogatepass``) also lets the raw bytes ``ED A0 80`` through, so a parsed string may hold a code
+point that is not Unicode text. Nothing downstream can store it: protobuf string fields, UTF-8
+encoding for SQL and for re-serialised content all raise. Every JSON body a client sends is therefore
+checked once, right after parsing, and refused as bad input (1001 on REST, a protocol error on the
+WebSocket envelope) instead of failing deep inside a handler.
+
+The check is nearly free for ordinary bodies: the tree is only walked when the raw text holds a
+surrogate escape or the UTF-8 bytes of one (a cheap regular-expression search in C). A surrogate
+*pair* (``"\\ud83d\\ude00"``) is combined into one code point by the parser and passes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+__all__ = ["find_lone_surrogate"]
+
+# \uD800-\uDFFF as a JSON escape (Python's parser only knows lower-case "\u"), or as UTF-8 bytes.
+_HINT_BYTES: Final = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+_HINT_TEXT: Final = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+
+def _bad(text: str) -> bool:
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def find_lone_surrogate(obj: Any, raw: bytes | str) -> str | None:
+    """The path (``users[0].nickname``, ``body`` for the top level) of the first string, key or value,
+    in the parsed ``obj`` that holds a lone surrogate; None when there is none.
+
+    ``raw`` is the text ``obj`` was parsed from: without a hint of a surrogate in it, the walk is skipped.
+    """
+    hint = _HINT_BYTES if isinstance(raw, bytes | bytearray) else _HINT_TEXT
+    if hint.search(raw) is None:  # type: ignore[arg-type]
+        return None
+    # Iterative: the parser accepts nesting close to the recursion limit, a recursive walk would not.
+    stack: list[tuple[Any, str]] = [(obj, "")]
+    while stack:
+        value, path = stack.pop()
+        t = type(value)
+        if t is str:
+            if _bad(value):
+                return path or "body"
+        elif t is dict:
+            for key, item in value.items():
+                sub = f"{path}.{key}" if path else str(key)
+                if _bad(key):
+                    return f"{path}.<key>" if path else "<key>"
+                stack.append((item, sub))
+        elif t is list:
+            stack.extend((item, f"{path}[{i}]") for i, item in enumerate(value))
+    return None

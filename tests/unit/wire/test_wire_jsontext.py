@@ -1,0 +1,42 @@
+"""Lone UTF-16 surrogates in client JSON are found (REST bodies, WebSocket envelopes), pairs are not."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from openim.wire.envelope import EnvelopeError, decode_request, encode_request
+from openim.wire.jsontext import find_lone_surrogate
+
+
+def _check(text: str) -> str | None:
+    return find_lone_surrogate(json.loads(text), text.encode("utf-8", "surrogatepass"))
+
+
+def test_finds_the_path_of_a_lone_surrogate() -> None:
+    assert _check('{"a": [1, {"b": "x\\ud800"}]}') == "a[1].b"
+    assert _check('{"a": {"\\udfff": 1}}') == "a.<key>"
+    assert _check('"\\udc00"') == "body"
+    # raw UTF-8 bytes of a surrogate (ED A0 80), which Python's parser lets through
+    raw = '{"n": "\ud800"}'.encode("utf-8", "surrogatepass")
+    assert find_lone_surrogate(json.loads(raw), raw) == "n"
+
+
+def test_pairs_and_plain_text_pass() -> None:
+    assert _check('{"a": "smile \\ud83d\\ude00", "b": "\\u00e9t\\u00e9"}') is None
+    assert _check('{"a": "\\\\ud800"}') is None  # an escaped backslash: the text "\ud800", not a surrogate
+    # The walk is iterative: no RecursionError on any nesting the parser accepts.
+    deep = "[" * 500 + '"\\ud800"' + "]" * 500
+    assert find_lone_surrogate(json.loads(deep), deep) == "[0]" * 500
+
+
+@pytest.mark.parametrize("key", ["msgIncr", "operationID", "sendID"])
+def test_the_envelope_refuses_a_lone_surrogate(key: str) -> None:
+    frame = encode_request(1001, "1", "u1", "op", b"")
+    obj = json.loads(frame)
+    obj[key] = "a\ud800"
+    with pytest.raises(EnvelopeError, match="surrogate"):
+        decode_request(json.dumps(obj).encode())
+    obj[key] = "a\U0001f600"
+    assert decode_request(json.dumps(obj).encode()).req_identifier == 1001
