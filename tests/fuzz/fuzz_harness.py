@@ -91,7 +91,10 @@ def start_server(base: Path) -> FuzzServer:
         f"data_dir: {base / 'data'}\n"
         f"api: {{host: 127.0.0.1, port: {api_port}, openapi: true}}\n"
         f"gateway: {{host: 127.0.0.1, port: {ws_port}}}\n"
-        "log: {format: json}\n",
+        "log: {format: json}\n"
+        # The fuzzers log in and send wrong secrets by the hundred: the abuse limits (tested in
+        # tests/integration/test_security_*.py) would lock the harness out of its own tokens.
+        "security: {admin_secret_attempts: 0, send_rate: 0, login_rate_user: 0, login_rate_ip: 0}\n",
         encoding="utf-8",
     )
     log_path = base / "server.log"
