@@ -32,7 +32,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -82,13 +82,14 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _pairs(reply: Any) -> list[tuple[Any, Any]]:
+def _pairs(reply: Any) -> Iterable[tuple[Any, Any]]:
     """Field/value pairs of a hash reply: a flat list in RESP2, a map in RESP3."""
-    if reply is None:
-        return []
+    if not reply:
+        return ()
     if isinstance(reply, dict):
-        return list(reply.items())
-    return list(zip(reply[0::2], reply[1::2], strict=True))
+        return reply.items()
+    pairs = iter(reply)
+    return zip(pairs, pairs, strict=True)  # (reply[0], reply[1]), (reply[2], reply[3]), ...
 
 
 def _entries(raw: Any) -> list[QueueItem]:
