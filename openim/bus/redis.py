@@ -32,7 +32,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -82,13 +82,14 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _pairs(reply: Any) -> list[tuple[Any, Any]]:
+def _pairs(reply: Any) -> Iterable[tuple[Any, Any]]:
     """Field/value pairs of a hash reply: a flat list in RESP2, a map in RESP3."""
-    if reply is None:
-        return []
+    if not reply:
+        return ()
     if isinstance(reply, dict):
-        return list(reply.items())
-    return list(zip(reply[0::2], reply[1::2], strict=True))
+        return reply.items()
+    pairs = iter(reply)
+    return zip(pairs, pairs, strict=True)  # (reply[0], reply[1]), (reply[2], reply[3]), ...
 
 
 def _entries(raw: Any) -> list[QueueItem]:
@@ -183,6 +184,19 @@ class _Subscription:
                 return payload
 
 
+class _Call:
+    """One caller's commands in a shared pipeline, and what came back for it."""
+
+    __slots__ = ("commands", "done", "error", "replies", "retry")
+
+    def __init__(self, commands: Sequence[Command], retry: bool) -> None:
+        self.commands = commands
+        self.retry = retry
+        self.replies: list[Any] = []
+        self.error: BusUnavailable | None = None
+        self.done = trio.Event()
+
+
 class RedisBus:
     """The Bus over Redis; see the module docstring for the key layout."""
 
@@ -213,6 +227,8 @@ class RedisBus:
             name=f"openim-{node_id}-take",
         )
         self._subscriptions: set[_Subscription] = set()
+        self._queued: list[_Call] = []  # calls of this tick waiting for their shared round trip
+        self._flush_pending = False  # a caller of this tick will send them
         self._groups: set[str] = set()  # stream keys whose consumer group we know exists
         # (stream, consumer) -> trio time of that consumer's next XAUTOCLAIM
         self._next_claim: dict[tuple[str, str], float] = {}
@@ -231,24 +247,101 @@ class RedisBus:
     async def _run(
         self, commands: Sequence[Command], *, retry: bool = True, check: bool = True, blocking_s: float = 0.0
     ) -> list[Any]:
-        """One pipeline, one round trip. ``check`` raises on any error reply, else errors stay in place."""
-        pool = self._blocking_pool if blocking_s else self._pool
+        """One pipeline, one round trip. ``check`` raises on any error reply, else errors stay in place.
+
+        Non-blocking calls made by different tasks in the same scheduler tick share the round trip: the
+        first caller of a tick lets the others queue theirs, then sends them all in one write on one
+        connection and hands each caller its own replies (see :class:`_Call`). Under load this turns the
+        gateway's one ``XADD`` per message, or the transfer and push partitions' acks, replies and
+        publishes, into one pipeline per tick.
+        """
+        if blocking_s:
+            replies = await self._roundtrip(self._blocking_pool, commands, retry, blocking_s)
+        else:
+            call = _Call(commands, retry)
+            self._queued.append(call)
+            if self._flush_pending:
+                await call.done.wait()
+            else:
+                self._flush_pending = True
+                # Let the other tasks that run in this tick queue their calls (not cancellable: the calls
+                # queued behind ours rely on this task to send them).
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                batch, self._queued = self._queued, []
+                self._flush_pending = False
+                with trio.CancelScope(shield=True):
+                    await self._flush(batch)
+            if call.error is not None:
+                raise call.error
+            replies = call.replies
+        if check:
+            for reply in replies:
+                if isinstance(reply, RedisError):
+                    raise BusUnavailable(f"Redis refused a command: {reply}") from reply
+        return replies
+
+    async def _roundtrip(
+        self, pool: RespPool, commands: Sequence[Command], retry: bool, blocking_s: float
+    ) -> list[Any]:
         attempts = 2 if retry else 1
         for attempt in range(attempts):
             try:
                 with trio.fail_after(self._command_timeout + blocking_s):
                     async with pool.connection() as conn:
-                        replies = await conn.pipeline(commands)
+                        return await conn.pipeline(commands)
             except (ConnectionBroken, trio.TooSlowError) as exc:
                 if attempt + 1 < attempts:
                     continue
                 raise BusUnavailable(f"Redis at {self._address.host}:{self._address.port}: {exc}") from exc
-            if check:
-                for reply in replies:
-                    if isinstance(reply, RedisError):
-                        raise BusUnavailable(f"Redis refused a command: {reply}") from reply
-            return replies
         raise AssertionError("unreachable")
+
+    async def _flush(self, batch: list[_Call]) -> None:
+        """Send the calls of one tick in one pipeline; wake every caller, whatever happens.
+
+        If the connection breaks, the calls that may be repeated are retried together on a fresh one, the
+        others (XADD, PUBLISH, INCR: the first attempt may have been applied) fail with BusUnavailable.
+        """
+        try:
+            if len(batch) == 1:
+                call = batch[0]
+                try:
+                    call.replies = await self._roundtrip(self._pool, call.commands, call.retry, 0.0)
+                except BusUnavailable as exc:
+                    call.error = exc
+                return
+            commands = [c for call in batch for c in call.commands]
+            try:
+                replies = await self._roundtrip(self._pool, commands, False, 0.0)
+            except BusUnavailable as exc:
+                again = [call for call in batch if call.retry]
+                for call in batch:
+                    if not call.retry:
+                        call.error = exc
+                if again:
+                    try:
+                        replies = await self._roundtrip(
+                            self._pool, [c for call in again for c in call.commands], False, 0.0
+                        )
+                    except BusUnavailable as exc2:
+                        for call in again:
+                            call.error = exc2
+                        return
+                    batch = again
+                else:
+                    return
+            start = 0
+            for call in batch:
+                end = start + len(call.commands)
+                call.replies = replies[start:end]
+                start = end
+        except Exception as exc:  # never leave a caller waiting
+            for call in batch:
+                if call.error is None and not call.replies:
+                    call.error = BusUnavailable(f"Redis call failed: {exc!r}")
+                    call.error.__cause__ = exc
+        finally:
+            for call in batch:
+                call.done.set()
 
     def _k(self, kind: str, name: str) -> str:
         return f"{self._prefix}{kind}:{name}"
@@ -379,6 +472,7 @@ class RedisBus:
         key = self._k("queue", f"{topic}:{partition}")
         deadline = trio.current_time() + timeout_s
         claim_every = self._redeliver_after / 2
+        first = True
         for _ in range(2):  # a second pass only if the group vanished (FLUSHALL, key deleted)
             await self._ensure_group(key)
             try:
@@ -392,6 +486,18 @@ class RedisBus:
                         claimed = await self._claim(key, consumer, max_items)
                         if claimed:
                             return claimed
+                    if first:
+                        # Under load the items are there already: a read without BLOCK shares its round trip
+                        # with the other partitions' calls of this tick; only an empty stream blocks.
+                        first = False
+                        fast = ("XREADGROUP", "GROUP", _GROUP, consumer, "COUNT", max_items, "STREAMS", key, ">")
+                        (reply,) = await self._run([fast], check=False)
+                        if isinstance(reply, RedisError):
+                            raise reply
+                        items = self._read_entries(reply)
+                        if items:
+                            return items
+                        continue
                     # Block no longer than the next claim check, so a long wait still picks up orphans.
                     wait_s = min(deadline, self._next_claim[(key, consumer)]) - now
                     command: list[Any] = ["XREADGROUP", "GROUP", _GROUP, consumer, "COUNT", max_items]

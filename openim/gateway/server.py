@@ -50,7 +50,16 @@ from openim.gateway.transport_wsproto import serve as serve_wsproto
 from openim.node import Node
 from openim.ops.logging import get_log
 from openim.services.inbox import NodeInbox
-from openim.services.internal import KIND_DELIVER, KIND_KICK, KIND_STATUS, Delivery, Kick, StatusChange
+from openim.services.internal import (
+    KIND_DELIVER,
+    KIND_DELIVERIES,
+    KIND_KICK,
+    KIND_STATUS,
+    Delivery,
+    Kick,
+    StatusChange,
+    decode_deliveries,
+)
 from openim.services.tokens import Claims
 from openim.wire.codec import JSON, FrameCodec
 from openim.wire.constants import Platform
@@ -148,6 +157,7 @@ class Gateway:
     def register_inbox(self, inbox: NodeInbox) -> None:
         """Receive the node-addressed payloads meant for the gateway."""
         inbox.register(KIND_DELIVER, self.on_deliver)
+        inbox.register(KIND_DELIVERIES, self.on_deliveries)
         inbox.register(KIND_KICK, self.on_kick)
         inbox.register(KIND_STATUS, self.on_status)
 
@@ -390,6 +400,12 @@ class Gateway:
         """A push frame from another process's push stage for some users' local connections."""
         delivery = Delivery.decode(body)
         self.deliver(delivery.frame, delivery.user_ids, delivery.exclude_conn)
+
+    def on_deliveries(self, body: bytes) -> None:
+        """The frames of one push batch from another process's push stage, in order."""
+        deliver = self.deliver
+        for d in decode_deliveries(body):
+            deliver(d.frame, d.user_ids, d.exclude_conn)
 
     def deliver(self, json_frame: bytes, user_ids: Sequence[str], exclude_conn: str) -> int:
         """Queue ``json_frame`` (re-encoded once per other codec) on every local connection of

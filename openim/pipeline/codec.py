@@ -18,22 +18,31 @@ def encode_send(job: SendJob) -> bytes:
         request_id=job.request_id, origin_node=job.origin_node, origin_conn=job.origin_conn,
         operation_id=job.operation_id, conversation_id=job.conversation_id,
         conversation_type=job.conversation_type, msg=job.payload, owners=job.owners,
-        reader_user_id=job.reader_user_id, recipients=job.recipients,
-    )
+        reader_user_id=job.reader_user_id, recipients=job.recipients, send_id=job.send_id, recv_id=job.recv_id,
+        group_id=job.group_id, client_msg_id=job.client_msg_id, server_msg_id=job.server_msg_id,
+        send_time=job.send_time, session_type=job.session_type, content_type=job.content_type,
+    )  # fmt: skip
     data: bytes = item.SerializeToString()
     return data
 
 
 def decode_send(data: bytes) -> SendJob:
     item = pipeline_pb2.TransferItem.FromString(data)
-    msg = sdkws_pb2.MsgData.FromString(item.msg)
+    if item.client_msg_id:  # the MsgData fields travel beside it: no need to parse the message
+        send_id, recv_id, group_id = item.send_id, item.recv_id, item.group_id
+        client_msg_id, server_msg_id, send_time = item.client_msg_id, item.server_msg_id, item.send_time
+        session_type, content_type = item.session_type, item.content_type
+    else:  # from an older process
+        msg = sdkws_pb2.MsgData.FromString(item.msg)
+        send_id, recv_id, group_id = msg.sendID, msg.recvID, msg.groupID
+        client_msg_id, server_msg_id, send_time = msg.clientMsgID, msg.serverMsgID, msg.sendTime
+        session_type, content_type = msg.sessionType, msg.contentType
     return SendJob(
-        payload=item.msg, send_id=msg.sendID, recv_id=msg.recvID, group_id=msg.groupID,
-        client_msg_id=msg.clientMsgID, server_msg_id=msg.serverMsgID, send_time=msg.sendTime,
-        session_type=msg.sessionType, content_type=msg.contentType, conversation_id=item.conversation_id,
-        conversation_type=item.conversation_type, owners=tuple(item.owners), reader_user_id=item.reader_user_id,
-        recipients=tuple(item.recipients), operation_id=item.operation_id, origin_node=item.origin_node,
-        origin_conn=item.origin_conn, request_id=item.request_id,
+        payload=item.msg, send_id=send_id, recv_id=recv_id, group_id=group_id, client_msg_id=client_msg_id,
+        server_msg_id=server_msg_id, send_time=send_time, session_type=session_type, content_type=content_type,
+        conversation_id=item.conversation_id, conversation_type=item.conversation_type, owners=tuple(item.owners),
+        reader_user_id=item.reader_user_id, recipients=tuple(item.recipients), operation_id=item.operation_id,
+        origin_node=item.origin_node, origin_conn=item.origin_conn, request_id=item.request_id,
     )
 
 

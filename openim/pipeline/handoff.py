@@ -4,10 +4,12 @@
   the consumer takes everything queued (up to ``max_items``) as one batch: nothing is encoded or copied.
   When the consumer falls far behind, ``put`` waits, which stops the connection readers that feed it
   (TCP backpressure) instead of growing memory.
-- :class:`BusHandoff` (a cluster): the Bus's partitioned queues (Redis streams), one protobuf per item,
-  one ``queue_put`` per batch; each partition is consumed by one process at a time under a lease
-  (openim.pipeline.partitions), and a batch is acknowledged once its handler returned, so a consumer
-  that dies mid-batch leaves it to the next owner (at least once; the store dedupes).
+- :class:`BusHandoff` (a cluster): the Bus's partitioned queues (Redis streams), one protobuf per item;
+  the items every caller puts in one scheduler tick (the gateway's readers each put one message) go out
+  together, one stream entry per partition (:data:`BATCH_MARK` + ItemBatch), in one pipeline; each
+  partition is consumed by one process at a time under a lease (openim.pipeline.partitions), and a
+  batch is acknowledged once its handler returned, so a consumer that dies mid-batch leaves it to the
+  next owner (at least once; the store dedupes).
 
 The stage code sees only :class:`Handoff`.
 """
@@ -22,8 +24,9 @@ import trio
 from openim.bus.port import Bus, BusUnavailable, QueueItem
 from openim.ops.logging import get_log
 from openim.pipeline.partitions import LEASE_TTL_S, PartitionConsumers
+from openim.wire.pb import pipeline_pb2
 
-__all__ = ["BatchHandler", "BusHandoff", "Handoff", "MemoryHandoff"]
+__all__ = ["BATCH_MARK", "BatchHandler", "BusHandoff", "Handoff", "MemoryHandoff"]
 
 log = get_log("pipeline")
 
@@ -32,6 +35,20 @@ BatchHandler = Callable[[int, list[T]], Awaitable[None]]
 
 # A memory hand-off holding this many batches' worth of items makes put() wait.
 _BACKLOG_BATCHES = 8
+
+# First byte of a stream entry holding an ItemBatch; no encoded item starts with it (field numbers >= 1).
+BATCH_MARK = b"\x00"
+
+
+class _Tick:
+    """The items put during one scheduler tick, per partition, and how their write went."""
+
+    __slots__ = ("done", "errors", "parts")
+
+    def __init__(self) -> None:
+        self.parts: dict[int, list[bytes]] = {}
+        self.errors: dict[int, Exception] = {}
+        self.done = trio.Event()
 
 
 class Handoff(Protocol[T]):
@@ -138,6 +155,7 @@ class BusHandoff(Generic[T]):
         self._decode = decode
         self._lease_ttl = lease_ttl_s
         self._consumers: PartitionConsumers | None = None
+        self._tick: _Tick | None = None  # the items being gathered in this scheduler tick
 
     @property
     def partitions(self) -> int:
@@ -151,9 +169,51 @@ class BusHandoff(Generic[T]):
         return False  # a write to the bus is I/O
 
     async def put(self, partition: int, items: Sequence[T]) -> None:
-        if items:
-            encode = self._encode
-            await self._bus.queue_put(self._topic, partition, [encode(i) for i in items])
+        """Queue ``items``; returns once they are on the bus, raises BusUnavailable if they may not be.
+
+        The first caller of a scheduler tick lets the others add theirs, then writes every partition's
+        items of the tick as one entry (the bus sends them all in one pipeline); each caller waits for
+        its partition's outcome. Items of one partition keep the order of the put calls.
+        """
+        if not items:
+            return
+        encode = self._encode
+        encoded = [encode(i) for i in items]
+        tick = self._tick
+        if tick is not None:
+            tick.parts.setdefault(partition, []).extend(encoded)
+            await tick.done.wait()
+        else:
+            tick = self._tick = _Tick()
+            tick.parts[partition] = encoded
+            # Not cancellable: the callers that join this tick rely on this task to write their items.
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            self._tick = None
+            with trio.CancelScope(shield=True):
+                await self._write(tick)
+        error = tick.errors.get(partition)
+        if error is not None:
+            raise error
+
+    async def _write(self, tick: _Tick) -> None:
+        async def write(partition: int, payloads: list[bytes]) -> None:
+            if len(payloads) > 1:
+                payloads = [BATCH_MARK + pipeline_pb2.ItemBatch(items=payloads).SerializeToString()]
+            try:
+                await self._bus.queue_put(self._topic, partition, payloads)
+            except Exception as exc:  # BusUnavailable, or a bug: either way its callers must hear of it
+                tick.errors[partition] = exc
+
+        try:
+            if len(tick.parts) == 1:
+                [(partition, payloads)] = tick.parts.items()
+                await write(partition, payloads)
+            else:
+                async with trio.open_nursery() as nursery:
+                    for partition, payloads in tick.parts.items():
+                        nursery.start_soon(write, partition, payloads)
+        finally:
+            tick.done.set()
 
     async def consume(
         self, handle: BatchHandler[T], *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -163,10 +223,17 @@ class BusHandoff(Generic[T]):
         async def handle_items(partition: int, items: Sequence[QueueItem]) -> None:
             batch: list[T] = []
             for item in items:
+                payloads: Sequence[bytes] = (item.payload,)
                 try:
-                    batch.append(decode(item.payload))
-                except Exception:  # a payload we cannot read would block the partition forever
-                    log.error("handoff.bad_item", topic=self._topic, item_id=item.item_id, exc_info=True)
+                    if item.payload[:1] == BATCH_MARK:
+                        payloads = pipeline_pb2.ItemBatch.FromString(item.payload[1:]).items
+                    for payload in payloads:
+                        try:
+                            batch.append(decode(payload))
+                        except Exception:  # a payload we cannot read would block the partition forever
+                            log.error("handoff.bad_item", topic=self._topic, item_id=item.item_id, exc_info=True)
+                except Exception:
+                    log.error("handoff.bad_batch", topic=self._topic, item_id=item.item_id, exc_info=True)
             try:
                 if batch:
                     await handle(partition, batch)

@@ -21,7 +21,7 @@ from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
 from openim.pipeline.handoff import Handoff
 from openim.pipeline.jobs import PushJob
-from openim.services.internal import Delivery
+from openim.services.internal import Delivery, encode_deliveries
 from openim.wire.pb import sdkws_pb2
 
 __all__ = ["AudienceResolver", "LocalDelivery", "OfflineSink", "PushStage"]
@@ -119,7 +119,7 @@ class PushStage:
             return
         if self._offline is not None:  # recipients without any live connection get a device push
             self._offline.submit_offline(jobs, audiences, presence)
-        per_node: dict[str, list[bytes]] = defaultdict(list)
+        per_node: dict[str, list[Delivery]] = defaultdict(list)
         for p, users in zip(jobs, audiences, strict=True):
             by_node: dict[str, dict[str, None]] = defaultdict(dict)
             for uid in users:
@@ -129,9 +129,9 @@ class PushStage:
                 if node == self._node_id and local is not None:
                     local.deliver(p.frame, tuple(node_users), p.exclude_conn)
                 else:
-                    per_node[node].append(Delivery(p.frame, tuple(node_users), p.exclude_conn).encode())
-        for node, payloads in per_node.items():
+                    per_node[node].append(Delivery(p.frame, tuple(node_users), p.exclude_conn))
+        for node, deliveries in per_node.items():
             try:
-                await self._bus.publish(node, payloads)
+                await self._bus.publish(node, [encode_deliveries(deliveries)])
             except BusUnavailable as exc:
                 log.warning("push.publish_failed", node=node, error=str(exc.__cause__ or exc))

@@ -9,11 +9,15 @@ one place.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from openim.wire.pb import pipeline_pb2
 
 # First byte of a node-addressed payload: what the receiving process should do with it.
 KIND_REPLY = b"R"  # a send result for a waiting caller
 KIND_DELIVER = b"D"  # a frame for the gateway to write to local connections
+KIND_DELIVERIES = b"P"  # several of them in one payload (one push batch), protobuf
 KIND_KICK = b"K"  # end the sessions of a user on some platforms
 KIND_STATUS = b"S"  # a user's online platforms changed (for 2005 subscribers)
 KIND_INVALIDATE = b"I"  # cache entries another process changed (openim.cluster.coherence)
@@ -36,6 +40,23 @@ class Delivery:
         n = int.from_bytes(body[:4], "big")
         users, exclude = json.loads(body[4 : 4 + n])
         return cls(body[4 + n :], tuple(users), exclude)
+
+
+def encode_deliveries(deliveries: Sequence[Delivery]) -> bytes:
+    """The deliveries of one push batch for one node, as one KIND_DELIVERIES payload."""
+    out = pipeline_pb2.Deliveries()
+    add = out.items.add
+    for d in deliveries:
+        add(frame=d.frame, user_ids=d.user_ids, exclude_conn=d.exclude_conn)
+    data: bytes = out.SerializeToString()
+    return KIND_DELIVERIES + data
+
+
+def decode_deliveries(body: bytes) -> list[Delivery]:
+    """A KIND_DELIVERIES payload (without its kind byte)."""
+    return [
+        Delivery(d.frame, tuple(d.user_ids), d.exclude_conn) for d in pipeline_pb2.Deliveries.FromString(body).items
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from openim_cluster_harness import (
 from openim.bus.redis import RedisBus
 from openim.bus.resp import RedisAddress, RespConnection
 from openim.pipeline.partitioning import partition_of
+from openim.services.internal import KIND_DELIVERIES, decode_deliveries
 from openim.wire.constants import single_conversation_id
 
 PARTITIONS = 8
@@ -148,8 +149,8 @@ def test_push_goes_only_to_the_node_holding_the_recipient(cluster: Cluster) -> N
             task_status.started()
             while True:
                 reply = await conn.read_reply()
-                if isinstance(reply, list) and reply[0] == b"message" and reply[2][:1] == b"D":
-                    counts[name] += 1
+                if isinstance(reply, list) and reply[0] == b"message" and reply[2][:1] == KIND_DELIVERIES:
+                    counts[name] += len(decode_deliveries(reply[2][1:]))
         finally:
             conn.close()
 

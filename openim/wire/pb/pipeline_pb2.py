@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dopenim/wire/pb/pipeline.proto\x12\x0fopenim.pipeline\"\xdf\x01\n\x0cTransferItem\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x13\n\x0borigin_node\x18\x02 \x01(\t\x12\x13\n\x0borigin_conn\x18\x03 \x01(\t\x12\x14\n\x0coperation_id\x18\x04 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x05 \x01(\t\x12\x19\n\x11\x63onversation_type\x18\x06 \x01(\x05\x12\x0b\n\x03msg\x18\x07 \x01(\x0c\x12\x0e\n\x06owners\x18\x08 \x03(\t\x12\x16\n\x0ereader_user_id\x18\t \x01(\t\x12\x12\n\nrecipients\x18\n \x03(\t\"\x8f\x01\n\tSendReply\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x0b\n\x03seq\x18\x02 \x01(\x03\x12\x15\n\rserver_msg_id\x18\x03 \x01(\t\x12\x11\n\tsend_time\x18\x04 \x01(\x03\x12\x11\n\tduplicate\x18\x05 \x01(\x08\x12\x10\n\x08\x65rr_code\x18\x06 \x01(\x05\x12\x12\n\nerr_detail\x18\x07 \x01(\t\"p\n\x08PushItem\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\x12\x0b\n\x03msg\x18\x03 \x01(\x0c\x12\x14\n\x0c\x65xclude_conn\x18\x04 \x01(\t\x12\x12\n\nrecipients\x18\x05 \x03(\t\":\n\x0bSendReplies\x12+\n\x07replies\x18\x01 \x03(\x0b\x32\x1a.openim.pipeline.SendReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dopenim/wire/pb/pipeline.proto\x12\x0fopenim.pipeline\"\x80\x03\n\x0cTransferItem\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x13\n\x0borigin_node\x18\x02 \x01(\t\x12\x13\n\x0borigin_conn\x18\x03 \x01(\t\x12\x14\n\x0coperation_id\x18\x04 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x05 \x01(\t\x12\x19\n\x11\x63onversation_type\x18\x06 \x01(\x05\x12\x0b\n\x03msg\x18\x07 \x01(\x0c\x12\x0e\n\x06owners\x18\x08 \x03(\t\x12\x16\n\x0ereader_user_id\x18\t \x01(\t\x12\x12\n\nrecipients\x18\n \x03(\t\x12\x0f\n\x07send_id\x18\x0b \x01(\t\x12\x0f\n\x07recv_id\x18\x0c \x01(\t\x12\x10\n\x08group_id\x18\r \x01(\t\x12\x15\n\rclient_msg_id\x18\x0e \x01(\t\x12\x15\n\rserver_msg_id\x18\x0f \x01(\t\x12\x11\n\tsend_time\x18\x10 \x01(\x03\x12\x14\n\x0csession_type\x18\x11 \x01(\x05\x12\x14\n\x0c\x63ontent_type\x18\x12 \x01(\x05\"\x8f\x01\n\tSendReply\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x0b\n\x03seq\x18\x02 \x01(\x03\x12\x15\n\rserver_msg_id\x18\x03 \x01(\t\x12\x11\n\tsend_time\x18\x04 \x01(\x03\x12\x11\n\tduplicate\x18\x05 \x01(\x08\x12\x10\n\x08\x65rr_code\x18\x06 \x01(\x05\x12\x12\n\nerr_detail\x18\x07 \x01(\t\"p\n\x08PushItem\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\x12\x0b\n\x03msg\x18\x03 \x01(\x0c\x12\x14\n\x0c\x65xclude_conn\x18\x04 \x01(\t\x12\x12\n\nrecipients\x18\x05 \x03(\t\":\n\x0bSendReplies\x12+\n\x07replies\x18\x01 \x03(\x0b\x32\x1a.openim.pipeline.SendReply\"A\n\x08\x44\x65livery\x12\r\n\x05\x66rame\x18\x01 \x01(\x0c\x12\x10\n\x08user_ids\x18\x02 \x03(\t\x12\x14\n\x0c\x65xclude_conn\x18\x03 \x01(\t\"6\n\nDeliveries\x12(\n\x05items\x18\x01 \x03(\x0b\x32\x19.openim.pipeline.Delivery\"\x1a\n\tItemBatch\x12\r\n\x05items\x18\x01 \x03(\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,11 +32,17 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'openim.wire.pb.pipeline_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TRANSFERITEM']._serialized_start=51
-  _globals['_TRANSFERITEM']._serialized_end=274
-  _globals['_SENDREPLY']._serialized_start=277
-  _globals['_SENDREPLY']._serialized_end=420
-  _globals['_PUSHITEM']._serialized_start=422
-  _globals['_PUSHITEM']._serialized_end=534
-  _globals['_SENDREPLIES']._serialized_start=536
-  _globals['_SENDREPLIES']._serialized_end=594
+  _globals['_TRANSFERITEM']._serialized_end=435
+  _globals['_SENDREPLY']._serialized_start=438
+  _globals['_SENDREPLY']._serialized_end=581
+  _globals['_PUSHITEM']._serialized_start=583
+  _globals['_PUSHITEM']._serialized_end=695
+  _globals['_SENDREPLIES']._serialized_start=697
+  _globals['_SENDREPLIES']._serialized_end=755
+  _globals['_DELIVERY']._serialized_start=757
+  _globals['_DELIVERY']._serialized_end=822
+  _globals['_DELIVERIES']._serialized_start=824
+  _globals['_DELIVERIES']._serialized_end=878
+  _globals['_ITEMBATCH']._serialized_start=880
+  _globals['_ITEMBATCH']._serialized_end=906
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,7 @@ from openim.ops.metrics import Metrics
 from openim.pipeline.jobs import PushJob, SendJob
 from openim.pipeline.msg import OnDone, Sender
 from openim.services.inbox import NodeInbox
-from openim.services.internal import Delivery, Kick, StatusChange
+from openim.services.internal import Delivery, Kick, StatusChange, encode_deliveries
 from openim.services.tokens import Claims
 from openim.storage.port import Store
 from openim.wire.codec import GOB, GOB_GZIP, FrameCodec
@@ -217,6 +217,17 @@ async def test_delivery_reaches_every_local_connection_except_the_excluded_one(r
         assert await next_frame(other) == frame
         assert await nothing_pending(web)
         assert rig.metrics.registry.get_sample_value("openim_push_frames_total") == 2
+
+
+async def test_deliveries_of_one_push_batch_reach_their_connections_in_order(rig: Rig) -> None:
+    async with connect(rig, "u1") as u1, connect(rig, "u2") as u2:
+        frames = [b'{"reqIdentifier":2001,"msgIncr":"","data":"%d"}' % n for n in range(3)]
+        exclude = f"{NODE}/{conn_id_of(rig, 'u2', 5)}"
+        batch = [Delivery(frames[0], ("u1", "u2")), Delivery(frames[1], ("u1",)), Delivery(frames[2], ("u2",), exclude)]
+        await rig.bus.publish(NODE, [encode_deliveries(batch)])
+        assert [await next_frame(u1) for _ in range(2)] == frames[:2]
+        assert await next_frame(u2) == frames[0]
+        assert await nothing_pending(u2)
 
 
 async def test_backgrounded_ios_connections_get_no_push(rig: Rig) -> None:

@@ -4,6 +4,7 @@ acknowledged after the handler, unreadable items skipped)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ import trio
 import trio.testing
 
 from openim.bus.memory import MemoryBus
-from openim.pipeline.handoff import BusHandoff, MemoryHandoff
+from openim.bus.port import BusUnavailable
+from openim.pipeline.handoff import BATCH_MARK, BusHandoff, MemoryHandoff
 
 pytestmark = pytest.mark.trio
 
@@ -197,4 +199,64 @@ async def test_bus_an_unreadable_item_is_skipped_and_acked_with_its_batch() -> N
         handoff.stop()
         nursery.cancel_scope.cancel()
     assert rec.batches == [(0, ["ok-1", "ok-2"])]  # once: the bad item does not block the partition
+    await bus.aclose()
+
+
+async def test_bus_puts_of_one_tick_become_one_entry_per_partition_in_call_order() -> None:
+    bus = MemoryBus(redeliver_after_s=30)
+    await bus.open()
+    handoff = bus_handoff(bus, partitions=3)
+    async with trio.open_nursery() as nursery:
+        for n in range(30):
+            nursery.start_soon(handoff.put, n % 3, [f"{n}-a", f"{n}-b"])
+    entries = {p: await bus.queue_take("t", p, "c", max_items=100, timeout_s=0.1) for p in range(3)}
+    assert {p: len(e) for p, e in entries.items()} == {0: 1, 1: 1, 2: 1}  # one entry per partition
+    assert all(e[0].payload[:1] == BATCH_MARK for e in entries.values())
+    rec = Recorder()
+    for p, e in entries.items():
+        await bus.queue_put("t", p, [i.payload for i in e])  # back on the queue, for the consumer
+    async with trio.open_nursery() as nursery:
+        await nursery.start(handoff.consume, rec.handle)
+        with trio.fail_after(5):
+            while len(rec.items) < 60:
+                await trio.sleep(0.01)
+        handoff.stop()
+        nursery.cancel_scope.cancel()
+    for p in range(3):
+        got = [i for q, b in rec.batches if q == p for i in b]
+        assert sorted(got) == sorted(f"{n}-{s}" for n in range(p, 30, 3) for s in "ab")
+        for n in range(p, 30, 3):
+            assert got.index(f"{n}-a") + 1 == got.index(f"{n}-b")  # one put's items stay together, in order
+    await bus.aclose()
+
+
+class FailingPartitionBus(MemoryBus):
+    """Refuses queue_put on partition 1 only."""
+
+    async def queue_put(self, topic: str, partition: int, payloads: Sequence[bytes]) -> None:
+        if partition == 1:
+            raise BusUnavailable("partition 1 is down")
+        await super().queue_put(topic, partition, payloads)
+
+
+async def test_bus_a_failed_write_fails_the_callers_of_that_partition_only() -> None:
+    bus = FailingPartitionBus()
+    await bus.open()
+    handoff = bus_handoff(bus, partitions=2)
+    outcomes: dict[str, object] = {}
+
+    async def put(name: str, partition: int) -> None:
+        try:
+            await handoff.put(partition, [name])
+            outcomes[name] = "ok"
+        except BusUnavailable as exc:
+            outcomes[name] = exc
+
+    async with trio.open_nursery() as nursery:
+        for name, partition in (("x", 0), ("y", 1), ("z", 1), ("w", 0)):
+            nursery.start_soon(put, name, partition)
+    assert outcomes["x"] == outcomes["w"] == "ok"
+    assert isinstance(outcomes["y"], BusUnavailable) and isinstance(outcomes["z"], BusUnavailable)
+    entries = await bus.queue_take("t", 0, "c", max_items=10, timeout_s=0.1)
+    assert len(entries) == 1
     await bus.aclose()

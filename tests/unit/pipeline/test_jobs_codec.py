@@ -8,9 +8,10 @@ import pytest
 from openim.gateway.requests import send_msg_resp
 from openim.pipeline import codec
 from openim.pipeline.jobs import PushJob, SendJob, push_messages_bytes
+from openim.services.internal import KIND_DELIVERIES, Delivery, decode_deliveries, encode_deliveries
 from openim.wire.envelope import decode_response, encode_push
 from openim.wire.msgdata import with_seq
-from openim.wire.pb import msg_pb2, sdkws_pb2
+from openim.wire.pb import msg_pb2, pipeline_pb2, sdkws_pb2
 
 
 def stored_msg(**fields: object) -> sdkws_pb2.MsgData:
@@ -99,6 +100,31 @@ def test_group_send_job_round_trip() -> None:
     job.recipients = ()
     back = codec.decode_send(codec.encode_send(job))
     assert (back.group_id, back.session_type, back.recipients, back.conversation_id) == ("g1", 3, (), "sg_g1")
+
+
+def test_send_item_carries_the_message_fields_so_the_transfer_stage_does_not_parse_the_message() -> None:
+    job = job_for(stored_msg(seq=0))
+    item = pipeline_pb2.TransferItem.FromString(codec.encode_send(job))
+    assert (item.send_id, item.recv_id, item.client_msg_id, item.server_msg_id) == ("alice", "bob", "c-1", "s" * 32)
+    assert (item.send_time, item.session_type, item.content_type) == (1_733_000_000_123, 1, 101)
+    item.msg = b"\xff not a MsgData"  # decoding must not look inside
+    back = codec.decode_send(item.SerializeToString())
+    assert (back.send_id, back.client_msg_id, back.content_type) == ("alice", "c-1", 101)
+
+
+def test_send_item_of_an_older_process_gets_its_fields_from_the_message() -> None:
+    msg = stored_msg(seq=0, recvID="", groupID="g1", sessionType=3)
+    old = pipeline_pb2.TransferItem(request_id=5, conversation_id="sg_g1", msg=msg.SerializeToString())
+    back = codec.decode_send(old.SerializeToString())
+    assert (back.send_id, back.group_id, back.client_msg_id, back.server_msg_id) == ("alice", "g1", "c-1", "s" * 32)
+    assert (back.send_time, back.session_type, back.content_type, back.request_id) == (1_733_000_000_123, 3, 101, 5)
+
+
+def test_deliveries_of_a_batch_travel_in_one_payload_in_order() -> None:
+    sent = [Delivery(b"frame-1", ("u1", "u2"), "gw/7"), Delivery(b"\x00frame-2", ("u3",)), Delivery(b"", ())]
+    payload = encode_deliveries(sent)
+    assert payload[:1] == KIND_DELIVERIES
+    assert decode_deliveries(payload[1:]) == sent
 
 
 def test_push_job_round_trip() -> None:

@@ -1,5 +1,5 @@
 """The push stage's fan-out: one frame per message for all its recipients, local connections written
-directly, other nodes one Delivery each per batch, group audiences resolved, offline recipients handed
+directly, other nodes one payload each per batch, group audiences resolved, offline recipients handed
 to the offline sink, the sending connection excluded."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from openim.ops.metrics import Metrics
 from openim.pipeline.handoff import MemoryHandoff
 from openim.pipeline.jobs import PushJob
 from openim.pipeline.push import PushStage
-from openim.services.internal import Delivery
+from openim.services.internal import KIND_DELIVERIES, decode_deliveries
 from openim.wire.pb import sdkws_pb2
 
 pytestmark = pytest.mark.trio
@@ -89,7 +89,7 @@ async def test_one_process_writes_local_connections_with_one_frame_per_message()
     await bus.aclose()
 
 
-async def test_a_cluster_writes_local_users_directly_and_publishes_one_delivery_per_other_node() -> None:
+async def test_a_cluster_writes_local_users_directly_and_publishes_one_payload_per_other_node() -> None:
     bus = MemoryBus()
     await bus.open()
     await bus.presence_add(
@@ -107,9 +107,10 @@ async def test_a_cluster_writes_local_users_directly_and_publishes_one_delivery_
     async with bus.subscribe("n2") as inbox:
         await stage.fan_out([first, second])
         with trio.fail_after(5):
-            payloads = [await inbox.__anext__() for _ in range(2)]
+            payload = await inbox.__anext__()
     assert local.delivered == [(first.frame, ("bob",), "n2/a2"), (second.frame, ("bob",), "")]
-    deliveries = [Delivery.decode(p[1:]) for p in payloads]
+    assert payload[:1] == KIND_DELIVERIES  # the batch's deliveries for n2 in one publish, in order
+    deliveries = decode_deliveries(payload[1:])
     assert [(d.frame, d.user_ids, d.exclude_conn) for d in deliveries] == [
         (first.frame, ("alice",), "n2/a2"),
         (second.frame, ("alice", "carol"), ""),

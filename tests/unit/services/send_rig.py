@@ -5,8 +5,8 @@
 - ``bus``: what a cluster runs, in one process: BusHandoff over the memory bus's partitioned queues
   (one protobuf per item, leases per partition), answers through Replies and the node inbox.
 
-The push stage looks up presence on the bus and publishes a Delivery per node, its own included, so a
-test sees every fan-out as a KIND_DELIVER payload in the node's inbox.
+The push stage looks up presence on the bus and publishes the deliveries of a batch per node, its own included,
+so a test sees every fan-out as a KIND_DELIVERIES payload in the node's inbox.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from openim.config import Config
 from openim.ops.metrics import Metrics
 from openim.pipeline.msg import Sender, SendService
 from openim.services.inbox import NodeInbox
-from openim.services.internal import KIND_DELIVER, Delivery
+from openim.services.internal import KIND_DELIVERIES, Delivery, decode_deliveries
 from openim.services.message_ops import (
     Actor,
     MessageOps,
@@ -177,13 +177,14 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             ops = MessageOps(store, sync, Notifier(send), send, users)
             w = World(store, bus, send, sync, ops)
 
-            def on_deliver(body: bytes) -> None:
-                delivery = Delivery.decode(body)
-                frame = decode_response(delivery.frame)
-                w.frames.append((delivery, frame.operation_id, sdkws_pb2.PushMessages.FromString(frame.data or b"")))
+            def on_deliveries(body: bytes) -> None:
+                for delivery in decode_deliveries(body):
+                    frame = decode_response(delivery.frame)
+                    push = sdkws_pb2.PushMessages.FromString(frame.data or b"")
+                    w.frames.append((delivery, frame.operation_id, push))
                 w.arrived.set()
 
-            inbox.register(KIND_DELIVER, on_deliver)
+            inbox.register(KIND_DELIVERIES, on_deliveries)
             yield w
         nursery.cancel_scope.cancel()
     await bus.aclose()

@@ -23,7 +23,7 @@ from openim.ops.metrics import Metrics
 from openim.pipeline.jobs import SendJob
 from openim.pipeline.msg import Sender, SendService
 from openim.services.inbox import NodeInbox
-from openim.services.internal import KIND_DELIVER, Delivery
+from openim.services.internal import KIND_DELIVERIES, Delivery, decode_deliveries
 from openim.storage.port import StoreUnavailable
 from openim.storage.records import NewMessage, PersistResult, UserRecord
 from openim.storage.sqlite import SqliteStore
@@ -83,11 +83,11 @@ async def pipeline(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         ) as path:
             pipe = Pipeline(store, bus, path.send)
 
-            def on_deliver(body: bytes) -> None:
-                pipe.deliveries.append(Delivery.decode(body))
+            def on_deliveries(body: bytes) -> None:
+                pipe.deliveries.extend(decode_deliveries(body))
                 pipe.arrived.set()
 
-            inbox.register(KIND_DELIVER, on_deliver)
+            inbox.register(KIND_DELIVERIES, on_deliveries)
             yield pipe
         nursery.cancel_scope.cancel()
     await bus.aclose()
