@@ -32,7 +32,7 @@ from openim.storage._group_commit import GroupCommit
 from openim.storage._sqlstore import SqlStore
 from openim.storage._txn import Row, Stmt, T, TxnFactory, drive_async, empty_result
 from openim.storage.port import AlreadyExists, StoreUnavailable
-from openim.storage.records import NewMessage, PersistResult
+from openim.storage.records import MessageToStore, PersistResult
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class PostgresStore(SqlStore):
         self.applied_migrations: list[str] = []
         self._group_commit = GroupCommit(super().persist_messages)
 
-    async def persist_messages(self, batch: Sequence[NewMessage], now_ms: int) -> list[PersistResult]:
+    async def persist_messages(self, batch: Sequence[MessageToStore], now_ms: int) -> list[PersistResult]:
         """Concurrent callers (the transfer partitions) share one transaction."""
         if not batch:
             return []
