@@ -40,7 +40,12 @@ def find_lone_surrogate(obj: Any, raw: bytes | str) -> str | None:
 
     ``raw`` is the text ``obj`` was parsed from: without a hint of a surrogate in it, the walk is skipped.
     """
-    hint = _HINT_BYTES if isinstance(raw, bytes | bytearray) else _HINT_TEXT
+    if isinstance(raw, bytes | bytearray):
+        if raw.isascii() and b"\\u" not in raw:
+            return None  # no escape and no multi-byte character: nothing can be a surrogate (the common case)
+        hint = _HINT_BYTES
+    else:
+        hint = _HINT_TEXT
     if hint.search(raw) is None:  # type: ignore[arg-type]
         return None
     # Iterative: the parser accepts nesting close to the recursion limit, a recursive walk would not.
