@@ -18,7 +18,7 @@ import time
 import warnings
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jwt
 import trio
@@ -27,7 +27,7 @@ from openim.bus.port import Bus
 from openim.config import AuthConfig
 from openim.ops.logging import get_log
 from openim.storage.port import Store
-from openim.storage.records import TokenRecord, TokenState
+from openim.storage.records import TokenRecord, TokenState, TokenStateChange
 from openim.wire.constants import Platform, PlatformClass, is_valid_platform, platform_class
 from openim.wire.errors import ErrCode, OpenIMError
 
@@ -55,6 +55,15 @@ class Claims:
     issued_ms: int = 0  # the iat_ms claim; 0 for tokens issued before it existed (the oldest of all)
 
 
+@dataclass(slots=True)
+class _KickBatch:
+    """Kicks written together (TokenService.kick); ``results`` in the order of ``changes``."""
+
+    changes: list[TokenStateChange] = field(default_factory=list)
+    results: list[list[str]] | None = None
+    error: Exception | None = None
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -67,6 +76,8 @@ class TokenService:
         self._bus = bus
         self.admin_user_ids = frozenset(auth.admin_user_ids)
         self._last_issued_ms = 0
+        self._kick_batch = _KickBatch()
+        self._kick_lock = trio.Lock()
 
     @property
     def expire_seconds(self) -> int:
@@ -106,6 +117,8 @@ class TokenService:
                 )
             )
             await self._bus.token_state_drop(user_id, platform_id)
+            # The first login with it then finds its state cached: no store read (a thread hop) per login.
+            await self._bus.token_state_set(user_id, platform_id, {token: int(TokenState.NORMAL)}, TOKEN_CACHE_TTL_S)
             return token
 
     @asynccontextmanager
@@ -223,13 +236,32 @@ class TokenService:
         self, user_id: str, platform_ids: Sequence[int], *, except_token: str = "", issued_before_ms: int | None = None
     ) -> list[str]:
         """Mark the user's tokens on those platforms kicked (all but ``except_token``; with
-        ``issued_before_ms`` only those issued before it, so a late kick never retires a newer login)."""
-        changed = await self._store.set_token_states(
-            user_id, list(platform_ids), TokenState.KICKED, except_token=except_token,
-            created_before_ms=issued_before_ms,
+        ``issued_before_ms`` only those issued before it, so a late kick never retires a newer login).
+
+        Every login under a kicking policy calls this, so concurrent calls share one store transaction:
+        each joins the open batch, and whichever of its members gets the lock first writes the whole
+        batch while the next one fills (one write per batch, not per login)."""
+        if not platform_ids:
+            return []
+        batch = self._kick_batch
+        index = len(batch.changes)
+        batch.changes.append(
+            TokenStateChange(user_id, tuple(platform_ids), TokenState.KICKED, except_token, issued_before_ms)
         )
-        for platform in platform_ids:
-            await self._bus.token_state_drop(user_id, platform)
+        async with self._kick_lock:
+            if batch.results is None and batch.error is None:
+                if self._kick_batch is batch:
+                    self._kick_batch = _KickBatch()
+                try:
+                    batch.results = await self._store.set_token_states_many(batch.changes)
+                    for key in dict.fromkeys((c.user_id, p) for c in batch.changes for p in c.platform_ids):
+                        await self._bus.token_state_drop(*key)
+                except Exception as exc:
+                    batch.error = exc
+        if batch.error is not None:
+            raise batch.error  # the same failure for every member of the batch (each logs or answers it)
+        assert batch.results is not None
+        changed = batch.results[index]
         if changed:
             log.info("tokens.kicked", user_id=user_id, platforms=list(platform_ids), count=len(changed))
         return changed
