@@ -13,6 +13,11 @@ cannot retire each other and the survivor is always the newest.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
+import json
 import secrets
 import time
 import warnings
@@ -43,6 +48,9 @@ TOKEN_CACHE_TTL_S = 300.0
 LOGIN_LEASE_TTL_S = 10.0  # a login holds its user's lease at most this long (a crashed holder's expires)
 LOGIN_WAIT_S = 10.0  # a login waits at most this long for the concurrent ones before it
 LOGIN_POLL_S = 0.005
+# The header PyJWT writes for HS256 (and OpenIM's Go server too), base64url: {"alg":"HS256","typ":"JWT"}.
+_PLAIN_JWT_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+_PLAIN_CLAIMS = frozenset({"UserID", "PlatformID", "exp", "iat", "jti", "iat_ms"})
 _USER_PLATFORMS = tuple(int(p) for p in Platform if p != Platform.ADMIN)
 
 
@@ -181,6 +189,9 @@ class TokenService:
     # -- checking -----------------------------------------------------------------------------------
     def decode(self, token: str) -> Claims:
         """Check signature and times only (1501 expired, 1503 malformed, 1504 not yet valid, 1505 other)."""
+        fast = self._decode_plain(token)
+        if fast is not None:
+            return fast
         try:
             claims = jwt.decode(
                 token, self._key, algorithms=["HS256"], options={"require": ["exp"], "verify_iat": False}
@@ -201,6 +212,40 @@ class TokenService:
         issued = claims.get("iat_ms", 0)
         issued_ms = issued if isinstance(issued, int) and not isinstance(issued, bool) else 0
         return Claims(user_id, platform_id, int(claims["exp"]), token, issued_ms)
+
+    def _decode_plain(self, token: str) -> Claims | None:
+        """The claims of a valid token of the shape this server (and OpenIM) issues, checked without
+        PyJWT (~30 µs per login with it, a few without); None for anything else — a wrong signature,
+        another header, an unknown claim, an expired token — which PyJWT then judges and words as ever.
+        So this path only ever accepts what PyJWT accepts."""
+        header, _, rest = token.partition(".")
+        payload, _, signature = rest.partition(".")
+        if header != _PLAIN_JWT_HEADER or not signature:
+            return None
+        expected = base64.urlsafe_b64encode(
+            hmac.new(self._key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        ).rstrip(b"=")
+        if not hmac.compare_digest(expected, signature.encode()):
+            return None
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (ValueError, binascii.Error):
+            return None
+        if not isinstance(claims, dict) or not claims.keys() <= _PLAIN_CLAIMS:
+            return None
+        user_id, platform_id, exp = claims.get("UserID"), claims.get("PlatformID"), claims.get("exp")
+        issued, jti = claims.get("iat_ms", 0), claims.get("jti", "")
+        if (
+            not isinstance(user_id, str)
+            or type(platform_id) is not int
+            or type(exp) is not int
+            or exp <= time.time()
+            or type(issued) is not int
+            or not isinstance(jti, str)
+            or not isinstance(claims.get("iat", 0), (int, float))
+        ):
+            return None
+        return Claims(user_id, platform_id, exp, token, issued)
 
     async def verify(self, token: str) -> Claims:
         """Full check: JWT, then the server-side status (1506 kicked, 1507 unknown to the server)."""
