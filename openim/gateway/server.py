@@ -37,7 +37,7 @@ from openim.config import GatewayConfig
 from openim.gateway.handshake import HandshakeRefused, check_claims, parse_conn_args
 from openim.gateway.registry import LocalSessions
 from openim.gateway.requests import Dispatcher, MessageSender, SyncReader, status_push_frame
-from openim.gateway.session import Outbox, Session, SessionLimits
+from openim.gateway.session import Outbox, Pinger, Session, SessionLimits
 from openim.gateway.transport import (
     CLOSE_GOING_AWAY,
     CLOSE_POLICY_VIOLATION,
@@ -130,6 +130,7 @@ class Gateway:
         self._session_hooks = session_hooks  # afterUserOnline/Offline/KickOff callbacks (openim.webhooks)
         self._local = LocalSessions()
         self._outbox = Outbox()  # connections with frames queued since the last flush
+        self._pinger = Pinger()  # protocol pings of Web connections, one task for all
         self._dispatcher = Dispatcher(
             sync=sync, sender=sender, online=self, subscriptions=self._local, metrics=node.metrics,
             forget_push_token=forget_push_token, guards=node.guards,
@@ -169,6 +170,7 @@ class Gateway:
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._outbox.run)
+            nursery.start_soon(self._pinger.run)
             nursery.start_soon(self._refresh_presence_loop)
             nursery.start_soon(self._status_loop)
             self.port = await nursery.start(self._listen, nursery)
@@ -283,6 +285,7 @@ class Gateway:
             limits=self._web_limits if platform == Platform.WEB else self._limits,
             outbox=self._outbox,
             codec=args.codec,
+            pinger=self._pinger,
         )
         if args.is_msg_resp:
             # First in the outbound queue, so it precedes any push; it is WRITTEN only once the session

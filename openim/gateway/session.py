@@ -30,6 +30,9 @@ frames queued so far are written (kick, logout).
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import weakref
 from dataclasses import dataclass
 from typing import Final
 
@@ -51,7 +54,7 @@ from openim.pipeline.msg import Sender
 from openim.wire.codec import JSON, FrameCodec
 from openim.wire.envelope import PONG_TEXT, EnvelopeError, parse_text_frame
 
-__all__ = ["Outbox", "Session", "SessionLimits"]
+__all__ = ["Outbox", "Pinger", "Session", "SessionLimits"]
 
 log = get_log("gateway")
 
@@ -103,6 +106,50 @@ class Outbox:
             self.flush()
 
 
+class Pinger:
+    """Protocol pings (``SessionLimits.ping_interval``) of every session that wants them, from one task.
+
+    A task per session that sleeps between pings costs ~20 objects (task, coroutines, cancel scopes)
+    for the connection's whole life; here a session is one heap entry (a weak reference: an ended
+    session is not kept alive) and a short task exists only while a ping waits for its pong.
+    """
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, weakref.ref[Session]]] = []
+        self._order = itertools.count()
+        self._wake = trio.lowlevel.ParkingLot()
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def add(self, session: Session) -> None:
+        """Ping ``session`` every ``ping_interval`` seconds from now until it ends."""
+        due = trio.current_time() + session.ping_interval
+        heapq.heappush(self._due, (due, next(self._order), weakref.ref(session)))
+        if self._due[0][0] == due:
+            self._wake.unpark_all()  # an earlier first deadline than the one the loop sleeps to
+
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            due = self._due
+            while True:
+                if not due:
+                    await self._wake.park()
+                    continue
+                now = trio.current_time()
+                if due[0][0] > now:
+                    with trio.move_on_at(due[0][0]):
+                        await self._wake.park()
+                    continue
+                while due and due[0][0] <= now:
+                    _, order, ref = heapq.heappop(due)
+                    session = ref()
+                    if session is None or session.ended:
+                        continue
+                    nursery.start_soon(session.ping_once)
+                    heapq.heappush(due, (now + session.ping_interval, order, ref))
+
+
 class Session:
     """The server side of one logged-in connection (see the module docstring)."""
 
@@ -121,6 +168,7 @@ class Session:
         "_metrics",
         "_nursery",
         "_outbox",
+        "_pinger",
         "_running",
         "_scope",
         "_violation",
@@ -154,6 +202,7 @@ class Session:
         outbox: Outbox,
         codec: FrameCodec = JSON,
         token_issued_ms: int = 0,
+        pinger: Pinger | None = None,
     ) -> None:
         self.conn_id = conn_id
         self.codec = codec  # binary frames: JSON or gob, maybe gzip (chosen at the handshake)
@@ -170,6 +219,7 @@ class Session:
         self._metrics = metrics
         self._limits = limits
         self._outbox = outbox
+        self._pinger = pinger  # pings from the gateway's one pinger task; without it, a task of our own
         self._backlog = 0  # frames queued since the kernel last took everything
         self._dirty = False  # marked in the outbox, not flushed yet
         self._running = False  # run() started: queued frames may leave
@@ -249,6 +299,10 @@ class Session:
     def ended(self) -> bool:
         return self._ended
 
+    @property
+    def ping_interval(self) -> float:
+        return self._limits.ping_interval
+
     # -- the session's life -----------------------------------------------------------------------------
     async def run(self) -> None:
         """Serve the connection until it closes for any reason; always sends the close and logs once."""
@@ -263,7 +317,10 @@ class Session:
                         self._dirty = True
                         self._outbox.mark(self)
                     if self._limits.ping_interval > 0:
-                        nursery.start_soon(self._ping_loop)
+                        if self._pinger is not None:
+                            self._pinger.add(self)
+                        else:
+                            nursery.start_soon(self._ping_loop)
                     await self._read_loop()
                     nursery.cancel_scope.cancel()
         finally:
@@ -361,12 +418,18 @@ class Session:
             self.end(*self._close_after)
 
     async def _ping_loop(self) -> None:
+        while not self._ended:
+            await trio.sleep(self._limits.ping_interval)
+            await self.ping_once()
+
+    async def ping_once(self) -> None:
+        """One protocol ping; its pong (within one interval) pushes the idle deadline back."""
+        if self._ended:
+            return
         interval = self._limits.ping_interval
-        while True:
-            await trio.sleep(interval)
-            try:
-                with trio.move_on_after(interval):
-                    await self._conn.ping()
-                    self.touch()
-            except TransportClosed:
-                return
+        try:
+            with trio.move_on_after(interval):
+                await self._conn.ping()
+                self.touch()
+        except TransportClosed:
+            return

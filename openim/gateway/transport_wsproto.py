@@ -18,10 +18,12 @@ echoed and ends the connection.
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
 import os
 import socket
 from collections.abc import Callable
-from functools import partial
+from typing import Final
 
 import trio
 from wsproto import ConnectionType, WSConnection
@@ -42,6 +44,7 @@ from openim.gateway.transport import (
     TransportLimits,
     UpgradeHandler,
 )
+from openim.gateway.upgrade_request import accept_response, http_response, may_be_plain, parse_plain_upgrade
 from openim.gateway.wsframes import (
     OP_BINARY,
     OP_CLOSE,
@@ -230,37 +233,59 @@ def _messages_of(events: list[Event]) -> list[str | bytes]:
     return out
 
 
-class _WsprotoUpgrade:
-    """:class:`openim.gateway.transport.Upgrade` for a parsed wsproto Request."""
+async def _send_all(sock: socket.socket, data: bytes) -> None:
+    """Write everything to a non-blocking socket (handshake answers only: small, written once)."""
+    view = memoryview(data)
+    while view:
+        try:
+            sent = sock.send(view)
+        except BlockingIOError:
+            await trio.lowlevel.wait_writable(sock)
+            continue
+        view = view[sent:]
 
-    __slots__ = ("_events", "_headers", "_limits", "_remote", "_request", "_stream", "_ws", "answered")
+
+def _close_socket(sock: socket.socket) -> None:
+    trio.lowlevel.notify_closing(sock)
+    sock.close()
+
+
+class _SocketUpgrade:
+    """:class:`openim.gateway.transport.Upgrade` of one accepted socket.
+
+    Either a plain request parsed by :mod:`openim.gateway.upgrade_request` (``ws`` None: the 101 and
+    refusals are written directly) or one wsproto parsed (anything else). Once accepted, the socket
+    belongs to the connection and this object keeps nothing of the handshake: it stays referenced by
+    the connection's task for the connection's life, so what it held would be held as long.
+    """
+
+    __slots__ = ("_events", "_headers", "_key", "_limits", "_remote", "_sock", "_target", "_ws", "answered")
 
     def __init__(
         self,
-        stream: trio.SocketStream,
-        ws: WSConnection,
-        request: Request,
-        events: list[Event],
+        sock: socket.socket,
+        target: str,
+        headers: dict[str, str],
         limits: TransportLimits,
         remote: str,
+        *,
+        key: bytes = b"",
+        ws: WSConnection | None = None,
+        events: list[Event] | None = None,
     ) -> None:
-        self._stream = stream
+        self._sock: socket.socket | None = sock
+        self._target = target
+        self._headers = headers
+        self._key = key
         self._ws = ws
-        self._request = request
         self._events = events
         self._limits = limits
         self._remote = remote
-        self._headers = {
-            (k.decode("latin-1") if isinstance(k, bytes) else k).lower(): (
-                v.decode("latin-1") if isinstance(v, bytes) else v
-            )
-            for k, v in request.extra_headers
-        }
         self.answered = False
 
     @property
     def target(self) -> str:
-        return self._request.target
+        return self._target
 
     @property
     def headers(self) -> dict[str, str]:
@@ -270,68 +295,167 @@ class _WsprotoUpgrade:
     def remote(self) -> str:
         return self._remote
 
+    def discard(self) -> None:
+        """Close the socket unless a connection took it."""
+        sock, self._sock = self._sock, None
+        self._ws = self._events = None
+        if sock is not None:
+            _close_socket(sock)
+
     async def accept(self) -> _RawWsConnection:
         self.answered = True
-        data = self._ws.send(AcceptConnection())
+        sock = self._sock
+        if sock is None:
+            raise TransportClosed(CLOSE_ABNORMAL, "")
+        ws = self._ws
+        data = accept_response(self._key) if ws is None else ws.send(AcceptConnection())
         try:
-            await self._stream.send_all(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            await _send_all(sock, data)
+        except _GONE as exc:
             raise TransportClosed(CLOSE_ABNORMAL, "") from exc
-        initial = _messages_of(self._events + list(self._ws.events()))
-        # From here on the socket is ours: trio's stream lets go of it (closing the stream is then a no-op).
-        sock = socket.socket(fileno=self._stream.socket.detach())
+        initial = [] if ws is None else _messages_of((self._events or []) + list(ws.events()))
+        # From here on the socket is the connection's; nothing of the handshake stays alive.
+        self._sock = None
+        self._ws = self._events = None
+        self._headers = {}
         return _RawWsConnection(sock, self._limits, self._remote, initial)
 
     async def respond(self, status: int, body: bytes, content_type: str) -> None:
         self.answered = True
-        headers = [(b"content-type", content_type.encode("latin-1")), (b"content-length", str(len(body)).encode())]
-        data = self._ws.send(RejectConnection(status_code=status, headers=headers, has_body=True))
-        data += self._ws.send(RejectData(data=body, body_finished=True))
+        sock = self._sock
+        if sock is None:
+            raise TransportClosed(CLOSE_ABNORMAL, "")
+        ws = self._ws
+        if ws is None:
+            data = http_response(status, body, content_type)
+        else:
+            headers = [(b"content-type", content_type.encode("latin-1")), (b"content-length", str(len(body)).encode())]
+            data = ws.send(RejectConnection(status_code=status, headers=headers, has_body=True))
+            data += ws.send(RejectData(data=body, body_finished=True))
         try:
-            await self._stream.send_all(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            with trio.move_on_after(REFUSAL_WRITE_TIMEOUT_S):
+                await _send_all(sock, data)
+        except _GONE as exc:
             raise TransportClosed(CLOSE_ABNORMAL, "") from exc
         finally:
-            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                await self._stream.aclose()
+            self.discard()
 
 
-def _remote_of(stream: trio.SocketStream) -> str:
-    try:
-        host, port = stream.socket.getpeername()[:2]
-    except OSError:
-        return "?"
-    return f"{host}:{port}"
+def _remote_of(address: object) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return "?"
 
 
-async def _handshake(
-    stream: trio.SocketStream, limits: TransportLimits
-) -> tuple[WSConnection, Request, list[Event]] | None:
-    """Read until the HTTP upgrade request is parsed (bounded by the handshake timeout)."""
-    ws = WSConnection(ConnectionType.SERVER)
-    events: list[Event] = []
+async def _recv(sock: socket.socket) -> bytes:
+    """One read of the handshake; b"" when the peer left."""
+    while True:
+        try:
+            return sock.recv(READ_SIZE)
+        except BlockingIOError:
+            await trio.lowlevel.wait_readable(sock)
+        except _GONE:
+            return b""
+
+
+async def _handshake(sock: socket.socket, limits: TransportLimits, remote: str) -> _SocketUpgrade | None:
+    """Read until the HTTP upgrade request is parsed (bounded by the handshake timeout): the plain
+    path when the request is plain (openim.gateway.upgrade_request), wsproto for anything else."""
+    buf = b""
     with trio.move_on_after(limits.handshake_timeout):
         while True:
-            try:
-                data = await stream.receive_some(READ_SIZE)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                return None
+            data = await _recv(sock)
             if not data:
                 return None
+            buf += data
+            if b"\r\n\r\n" in buf:
+                plain = parse_plain_upgrade(buf)
+                if plain is not None:
+                    return _SocketUpgrade(sock, plain.target, plain.headers, limits, remote, key=plain.key)
+                break
+            if not may_be_plain(buf):
+                break
+        # wsproto judges what the plain path does not take, from the same bytes on.
+        ws = WSConnection(ConnectionType.SERVER)
+        events: list[Event] = []
+        while True:
             try:
-                ws.receive_data(data)
+                ws.receive_data(buf)
                 events.extend(ws.events())
             except RemoteProtocolError as exc:
                 # Not a WebSocket upgrade (a plain HTTP request, garbage): answer with wsproto's own
                 # suggestion (400/426) and drop the connection.
                 if exc.event_hint is not None:
-                    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, LocalProtocolError):
-                        await stream.send_all(ws.send(exc.event_hint))
+                    with contextlib.suppress(LocalProtocolError, *_GONE):
+                        await _send_all(sock, ws.send(exc.event_hint))
                 return None
             for i, event in enumerate(events):
                 if isinstance(event, Request):
-                    return ws, event, events[i + 1 :]
+                    headers = {
+                        (k.decode("latin-1") if isinstance(k, bytes) else k).lower(): (
+                            v.decode("latin-1") if isinstance(v, bytes) else v
+                        )
+                        for k, v in event.extra_headers
+                    }
+                    return _SocketUpgrade(
+                        sock, event.target, headers, limits, remote, ws=ws, events=events[i + 1 :]
+                    )
+            buf = await _recv(sock)
+            if not buf:
+                return None
     return None
+
+
+# What accept may fail with when the process is out of a resource: logged, retried after a pause
+# (as trio.serve_listeners does, under its logger name, so the log filters see the same lines).
+ACCEPT_CAPACITY_ERRNOS: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+ACCEPT_RETRY_S: Final = 0.1
+ACCEPT_BATCH: Final = 64  # accepts per wake-up before letting other tasks run
+_IGNORABLE_ACCEPT_ERRNOS: Final = frozenset(
+    {errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.ENOPROTOOPT, errno.ECONNRESET}
+)
+_accept_log = logging.getLogger("trio.serve_listeners")
+
+
+def _tune_accepted(sock: socket.socket) -> None:
+    """What trio's SocketStream sets on an accepted TCP socket."""
+    sock.setblocking(False)
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+    if hasattr(socket, "TCP_NOTSENT_LOWAT"):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT, 2**14)
+
+
+async def _accept_loop(
+    listener: socket.socket, spawn: Callable[[socket.socket, object], None]
+) -> None:
+    """Accept on ``listener`` until cancelled; ``spawn`` starts each connection's task.
+
+    Plain sockets, no trio SocketStream: a connection's task holds nothing but its socket."""
+    try:
+        while True:
+            await trio.lowlevel.wait_readable(listener)
+            for _ in range(ACCEPT_BATCH):
+                try:
+                    sock, address = listener.accept()
+                except BlockingIOError:
+                    break
+                except OSError as exc:
+                    if exc.errno in _IGNORABLE_ACCEPT_ERRNOS:
+                        continue
+                    if exc.errno in ACCEPT_CAPACITY_ERRNOS:
+                        _accept_log.error(
+                            "accept returned %s (%s); retrying in %s seconds",
+                            errno.errorcode[exc.errno], os.strerror(exc.errno), ACCEPT_RETRY_S, exc_info=True,
+                        )
+                        await trio.sleep(ACCEPT_RETRY_S)
+                        break
+                    raise
+                _tune_accepted(sock)
+                spawn(sock, address)
+    finally:
+        _close_socket(listener)
 
 
 async def serve(
@@ -353,43 +477,60 @@ async def serve(
     connections = ConnectionLimiter(0, limits.max_connections_per_ip, limits.exempt_ips)
     handshakes = ConnectionLimiter(limits.max_handshakes, limits.max_handshakes_per_ip, limits.exempt_ips)
 
-    async def refuse(stream: trio.SocketStream, limit: str) -> None:
+    async def refuse(sock: socket.socket, limit: str) -> None:
         if on_refused is not None:
             on_refused(limit)
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            with trio.move_on_after(REFUSAL_WRITE_TIMEOUT_S):
-                await stream.send_all(refusal_response(f"too many {limit.replace('_', ' ')}"))
-        await stream.aclose()
+        with contextlib.suppress(*_GONE), trio.move_on_after(REFUSAL_WRITE_TIMEOUT_S):
+            await _send_all(sock, refusal_response(f"too many {limit.replace('_', ' ')}"))
 
-    async def on_stream(stream: trio.SocketStream) -> None:
+    async def on_socket(sock: socket.socket, address: object) -> None:
         # Counted from accept, before a byte is read: a flood of idle or half-sent sockets from one
         # address is refused at once instead of holding file descriptors until the handshake timeout.
-        ip = _remote_of(stream).rpartition(":")[0]
+        remote = _remote_of(address)
+        ip = remote.rpartition(":")[0]
         if connections.acquire(ip) is not None:
-            await refuse(stream, "connections_per_ip")
+            try:
+                await refuse(sock, "connections_per_ip")
+            finally:
+                _close_socket(sock)
             return
+        try:
+            upgrade = await open_upgrade(sock, ip, remote)
+            del sock  # the upgrade owns the socket now, then the connection: this frame holds nothing
+            if upgrade is not None:
+                try:
+                    await handler(upgrade)
+                finally:
+                    upgrade.discard()
+        finally:
+            connections.release(ip)
+
+    async def open_upgrade(sock: socket.socket, ip: str, remote: str) -> _SocketUpgrade | None:
+        """The parsed upgrade request, or None with the socket closed."""
+        upgrade: _SocketUpgrade | None = None
         try:
             refused = handshakes.acquire(ip)
             if refused is not None:
-                await refuse(stream, "handshakes" if refused == "total" else "handshakes_per_ip")
-                return
+                await refuse(sock, "handshakes" if refused == "total" else "handshakes_per_ip")
+                return None
             try:
-                parsed = await _handshake(stream, limits)
+                upgrade = await _handshake(sock, limits, remote)
             finally:
                 handshakes.release(ip)
-            if parsed is None:
-                return
-            ws, request, rest = parsed
-            upgrade = _WsprotoUpgrade(stream, ws, request, rest, limits, _remote_of(stream))
-            await handler(upgrade)
+            return upgrade
         finally:
-            connections.release(ip)
-            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-                await stream.aclose()
+            if upgrade is None:
+                _close_socket(sock)
+
+    def spawn(sock: socket.socket, address: object) -> None:
+        handler_nursery.start_soon(on_socket, sock, address)
 
     listeners = await trio.open_tcp_listeners(port, host=host or None)
-    bound = listeners[0].socket.getsockname()[1]
+    sockets = [socket.socket(fileno=listener.socket.detach()) for listener in listeners]
+    for sock in sockets:
+        sock.setblocking(False)
+    bound = sockets[0].getsockname()[1]
     async with trio.open_nursery() as nursery:
-        await nursery.start(partial(trio.serve_listeners, on_stream, listeners, handler_nursery=handler_nursery))
+        for sock in sockets:
+            nursery.start_soon(_accept_loop, sock, spawn)
         task_status.started(int(bound))
-        await trio.sleep_forever()

@@ -279,6 +279,16 @@ def set_token_states(
     return sorted(r[0] for r in rows)
 
 
+def set_token_states_many(
+    changes: Sequence[tuple[str, Sequence[int], TokenState, str, int]],
+) -> Txn[list[list[str]]]:
+    """set_token_states for each (user_id, platform_ids, state, except_token, created_before_ms)."""
+    out: list[list[str]] = []
+    for user_id, platform_ids, state, except_token, before in changes:
+        out.append((yield from set_token_states(user_id, platform_ids, state, except_token, before)))
+    return out
+
+
 def delete_tokens(user_id: str, tokens: Sequence[str]) -> Txn[None]:
     yield from execute(
         "{with} DELETE FROM tokens WHERE user_id = $1 AND token IN (SELECT token FROM k)",

@@ -27,6 +27,7 @@ from openim.storage.records import (
     StoredMessage,
     TokenRecord,
     TokenState,
+    TokenStateChange,
     UserConversation,
     UserRecord,
     VersionKind,
@@ -119,6 +120,18 @@ class SqlStore(RelationQueries, GroupQueries, ObjectQueries, abc.ABC):
             return []
         before = _NO_LIMIT_MS if created_before_ms is None else created_before_ms
         return await self._write(lambda: q.set_token_states(user_id, platform_ids, state, except_token, before))
+
+    async def set_token_states_many(self, changes: Sequence[TokenStateChange]) -> list[list[str]]:
+        todo = [c for c in changes if c.platform_ids]
+        if not todo:
+            return [[] for _ in changes]
+        rows = [
+            (c.user_id, c.platform_ids, c.state, c.except_token,
+             _NO_LIMIT_MS if c.created_before_ms is None else c.created_before_ms)
+            for c in todo
+        ]
+        done = iter(await self._write(lambda: q.set_token_states_many(rows)))
+        return [next(done) if c.platform_ids else [] for c in changes]
 
     async def delete_tokens(self, user_id: str, tokens: Sequence[str]) -> None:
         if tokens:

@@ -25,6 +25,7 @@ from openim.storage.records import (
     StoredMessage,
     TokenRecord,
     TokenState,
+    TokenStateChange,
     UserConversation,
     UserRecord,
     VersionKind,
@@ -92,6 +93,10 @@ class Store(RelationStore, GroupStore, ObjectStore, Protocol):
         """Set ``state`` on every token of the user on those platforms except ``except_token`` (and, when
         ``created_before_ms`` is given, only on tokens created before it); return the tokens whose state
         changed."""
+
+    async def set_token_states_many(self, changes: Sequence[TokenStateChange]) -> list[list[str]]:
+        """:meth:`set_token_states` for each change, in order, in ONE transaction (logins kick in
+        batches: one write per batch, not per login); the changed tokens of each."""
 
     async def delete_tokens(self, user_id: str, tokens: Sequence[str]) -> None: ...
 

@@ -42,6 +42,17 @@ class TokenRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenStateChange:
+    """One ``set_token_states`` request, for :meth:`Store.set_token_states_many` (many in one transaction)."""
+
+    user_id: str
+    platform_ids: tuple[int, ...]
+    state: TokenState
+    except_token: str = ""
+    created_before_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BanRecord:
     """An operator's ban of a user: while it exists the user gets no token (so cannot log in)."""
 

@@ -266,6 +266,7 @@ HANDSHAKE_OK_TEXT: Final = '{"errCode":0,"errMsg":"","errDlt":""}'
 
 PING_TEXT: Final = '{"type":"ping"}'
 PONG_TEXT: Final = '{"type":"pong","body":null}'
+_JS_PING_TEXT: Final = '{"type":"ping"}'
 
 
 def handshake_error_text(code: ErrCode | int, detail: str = "") -> str:
@@ -282,6 +283,8 @@ def handshake_error_text(code: ErrCode | int, detail: str = "") -> str:
 
 def parse_text_frame(text: str | bytes) -> Literal["ping", "pong"]:
     """Classify a heartbeat text frame; anything else is an EnvelopeError (the Go server closes)."""
+    if text == _JS_PING_TEXT:  # what the JS SDK sends every ~10 s per connection: no JSON parse
+        return "ping"
     obj = _load_object(text)
     kind = obj.get("type")
     if kind == "ping":

@@ -19,6 +19,7 @@ from openim.storage.records import (
     PersistResult,
     TokenRecord,
     TokenState,
+    TokenStateChange,
     UserConversation,
     UserRecord,
     VersionEntry,
@@ -171,6 +172,22 @@ async def test_set_token_states_created_before_spares_newer_tokens(store: Store)
     )
     assert changed == ["older"]
     assert (await store.get_token("carl", 1, "newer")).state == TokenState.NORMAL  # type: ignore[union-attr]
+
+
+async def test_set_token_states_many_is_each_change_in_order(store: Store) -> None:
+    await store.save_token(token("erin", 1, "e-old", created=NOW - 10))
+    await store.save_token(token("erin", 1, "e-mine", created=NOW))
+    await store.save_token(token("erin", 2, "e-web", created=NOW - 5))
+    await store.save_token(token("fred", 1, "f1", created=NOW - 10))
+    changed = await store.set_token_states_many([
+        TokenStateChange("erin", (1,), TokenState.KICKED, "e-mine", NOW),
+        TokenStateChange("fred", (), TokenState.KICKED),  # nothing asked: nothing changed
+        TokenStateChange("erin", (1, 2), TokenState.KICKED, "e-mine", NOW),  # sees the first change's effect
+        TokenStateChange("fred", (1,), TokenState.KICKED),
+    ])
+    assert changed == [["e-old"], [], ["e-web"], ["f1"]]
+    assert (await store.get_token("erin", 1, "e-mine")).state == TokenState.NORMAL  # type: ignore[union-attr]
+    assert await store.set_token_states_many([]) == []
 
 
 async def test_purge_takes_kicked_tokens_created_before_the_cutoff(store: Store) -> None:

@@ -15,7 +15,7 @@ import trio
 import trio.testing
 
 from openim.gateway.requests import Dispatcher
-from openim.gateway.session import Outbox, Session, SessionLimits
+from openim.gateway.session import Outbox, Pinger, Session, SessionLimits
 from openim.gateway.transport import TransportClosed
 from openim.ops.metrics import Metrics
 from openim.pipeline.jobs import PushJob, SendJob, push_messages_bytes
@@ -620,3 +620,55 @@ async def test_idle_timeout_closes_and_any_frame_rearms_it(rig: Rig, autojump_cl
     assert rig.conn.closed is None
     await trio.sleep(2)
     assert rig.conn.closed == (1000, "idle timeout")
+
+
+class PongingConnection(FakeConnection):
+    """Answers every protocol ping at once (records when)."""
+
+    def __init__(self, *, answer: bool = True) -> None:
+        super().__init__()
+        self.answer = answer
+        self.pings: list[float] = []
+
+    async def ping(self) -> None:
+        self.pings.append(trio.current_time())
+        if not self.answer:
+            await trio.sleep_forever()
+
+
+def _pinged_session(conn: FakeConnection, pinger: Pinger | None, conn_id: str = "c1") -> Session:
+    metrics = Metrics("n1", ("gateway",))
+    dispatcher = Dispatcher(
+        sync=FakeSync(), sender=FakeSender(), online=FakeOnline(), subscriptions=FakeSubs(), metrics=metrics
+    )
+    return Session(
+        conn, conn_id=conn_id, user_id=USER, platform_id=5, token="tok", is_admin=False, dispatcher=dispatcher,
+        metrics=metrics, limits=SessionLimits(idle_timeout=30.0, ping_interval=27.0), outbox=Outbox(),
+        pinger=pinger,
+    )
+
+
+@pytest.mark.parametrize("shared", [True, False])
+async def test_protocol_pings_every_interval_and_pongs_keep_the_session(
+    shared: bool, autojump_clock: trio.testing.MockClock
+) -> None:
+    pinger = Pinger() if shared else None
+    conns = [PongingConnection(), PongingConnection(answer=False)]
+    sessions = [_pinged_session(c, pinger, f"c{i}") for i, c in enumerate(conns)]
+    async with trio.open_nursery() as nursery:
+        if pinger is not None:
+            nursery.start_soon(pinger.run)
+        for s in sessions:
+            nursery.start_soon(s.run)
+        await trio.sleep(100)  # no data frame at all: only the pongs keep the first session
+        assert conns[0].closed is None
+        assert [round(t) for t in conns[0].pings] == [27, 54, 81]
+        # the one that never answers is pinged once, then closed by the idle timeout (30 s)
+        assert conns[1].closed == (1000, "idle timeout")
+        assert [round(t) for t in conns[1].pings] == [27]
+        sessions[0].end(1000, "bye")
+        await trio.sleep(60)
+        assert len(conns[0].pings) == 3  # an ended session is not pinged any more
+        if pinger is not None:
+            assert len(pinger) == 0
+        nursery.cancel_scope.cancel()

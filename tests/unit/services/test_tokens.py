@@ -147,3 +147,46 @@ async def test_a_kick_spares_tokens_issued_after_it(store: SqliteStore) -> None:
     newer = await tokens.issue("u1", Platform.WEB)
     await tokens.kick("u1", [Platform.WEB], except_token=older, issued_before_ms=tokens.issued_ms(older))
     assert (await tokens.verify(newer)).user_id == "u1"
+
+
+def _token(payload: dict[str, object], secret: str = SECRET, **headers: object) -> str:
+    return jwt.encode(payload, secret, algorithm="HS256", headers=headers or None)
+
+
+async def test_plain_decoding_accepts_exactly_what_pyjwt_accepts(store: SqliteStore) -> None:
+    """decode() checks the tokens this server issues without PyJWT; every other token still goes
+    through PyJWT, so each case below gets the same answer both ways."""
+    tokens = service(store)
+    now = int(time.time())
+    base: dict[str, object] = {"UserID": "u1", "PlatformID": 5, "exp": now + 60, "iat": now, "jti": "j", "iat_ms": 7}
+    issued = await tokens.issue("u2", Platform.IOS)
+    cases = [
+        issued,
+        _token(base),
+        _token({**base, "exp": now - 1}),  # expired
+        _token({**base, "nbf": now + 300}),  # not yet valid
+        _token({**base, "aud": "someone"}),  # an audience nobody asked for
+        _token({**base, "jti": 5}),  # a jti that is not a string
+        _token({**base, "PlatformID": True}),
+        _token({**base, "exp": float(now + 60)}),
+        _token({**base, "extra": 1}),  # an unknown claim: PyJWT's path (accepted)
+        _token(base, secret="other-secret"),
+        _token(base, kid="k1"),  # another header: PyJWT's path (accepted)
+        _token(base)[:-2] + "AA",  # a damaged signature
+        "not-a-jwt",
+        "a.b.c",
+    ]
+
+    pyjwt_only = service(store)
+    pyjwt_only._decode_plain = lambda _token: None  # type: ignore[method-assign]
+
+    def outcome(token: str, checker: TokenService) -> object:
+        try:
+            return checker.decode(token)
+        except OpenIMError as exc:
+            return exc.code
+
+    for case in cases:
+        assert outcome(case, tokens) == outcome(case, pyjwt_only), case
+    assert tokens._decode_plain(issued) is not None  # the common case really takes the plain path
+    assert tokens._decode_plain(_token({**base, "exp": now - 1})) is None
