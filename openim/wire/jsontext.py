@@ -43,10 +43,9 @@ def find_lone_surrogate(obj: Any, raw: bytes | str) -> str | None:
     if isinstance(raw, bytes | bytearray):
         if raw.isascii() and b"\\u" not in raw:
             return None  # no escape and no multi-byte character: nothing can be a surrogate (the common case)
-        hint = _HINT_BYTES
-    else:
-        hint = _HINT_TEXT
-    if hint.search(raw) is None:  # type: ignore[arg-type]
+        if _HINT_BYTES.search(raw) is None:
+            return None
+    elif _HINT_TEXT.search(raw) is None:
         return None
     # Iterative: the parser accepts nesting close to the recursion limit, a recursive walk would not.
     stack: list[tuple[Any, str]] = [(obj, "")]
