@@ -80,6 +80,7 @@ class PushStage:
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await self._pushes.consume(self._handle, task_status=task_status)
+        await trio.sleep_forever()  # drained; a module stays until the runtime cancels it
 
     async def drain(self) -> None:
         self._pushes.stop()

@@ -56,6 +56,9 @@ class TransferStage:
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await self._sends.consume(self.handle, task_status=task_status)
+        # Drained: every batch queued before drain() is handled. A module stays until the runtime
+        # cancels it (one that returns is a crash).
+        await trio.sleep_forever()
 
     async def drain(self) -> None:
         self._sends.stop()
