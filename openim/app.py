@@ -93,26 +93,33 @@ def build_modules(node: Node, services: Services) -> list[Module]:
         node.addresses["gateway"] = advertised_address(node.config, node.config.gateway.host, node.config.gateway.port)
     pipeline = services.pipeline
     modules.append(pipeline.replies)  # remote sends' answers and their time-outs
-    if "transfer" in node.modules:
-        from openim.pipeline.transfer import TransferStage
-
-        modules.append(
-            TransferStage(store=node.store, sends=pipeline.sends, pushes=pipeline.pushes, replies=pipeline.replies,
-                          node_id=node.node_id, metrics=node.metrics)
-        )
     offline = None
     if "push" in node.modules and node.config.offline_push.provider != "none":
         from openim.offline_push.sender import OfflinePusher
 
         # Started before the push stage: a misconfigured provider stops the process at start.
         offline = OfflinePusher(node.config.offline_push, services.devices, webhooks=services.webhooks)
-        modules.append(offline)
+    push_stage = None
     if "push" in node.modules:
         from openim.pipeline.push import PushStage
 
-        modules.append(PushStage(bus=node.bus, pushes=pipeline.pushes, node_id=node.node_id, metrics=node.metrics,
-                                 audience=services.groups.push_audience, offline=offline, local=gateway,
-                                 all_local=pipeline.in_process))
+        push_stage = PushStage(bus=node.bus, pushes=pipeline.pushes, node_id=node.node_id, metrics=node.metrics,
+                               audience=services.groups.push_audience, offline=offline, local=gateway,
+                               all_local=pipeline.in_process)
+    if "transfer" in node.modules:
+        from openim.pipeline.transfer import TransferStage
+
+        # One process: the stored batch is fanned out by the transfer task itself, right after its
+        # answers, so a connection's replies, echoes and pushes of one batch leave in one write.
+        fan_out = push_stage.fan_out if pipeline.in_process and push_stage is not None else None
+        modules.append(
+            TransferStage(store=node.store, sends=pipeline.sends, pushes=pipeline.pushes, replies=pipeline.replies,
+                          node_id=node.node_id, metrics=node.metrics, fan_out=fan_out)
+        )
+    if offline is not None:
+        modules.append(offline)
+    if push_stage is not None:
+        modules.append(push_stage)
     if gateway is not None:
         modules.append(gateway)
     if "api" in node.modules:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 
 import trio
 
@@ -46,7 +47,9 @@ class TransferStage:
         replies: Replies,
         node_id: str,
         metrics: Metrics,
+        fan_out: Callable[[list[PushJob]], Awaitable[None]] | None = None,
     ) -> None:
+        self._fan_out = fan_out  # the push stage of this process, called directly (one process only)
         self._store = store
         self._sends = sends
         self._pushes = pushes
@@ -92,6 +95,13 @@ class TransferStage:
                 pushes[partition_of(j.conversation_id, n_push) if n_push > 1 else 0].append(push)
             self._metrics.messages_sent.inc(sum(len(p) for p in pushes.values()))
         await self._replies.complete(jobs)
+        if self._fan_out is not None:
+            for items in pushes.values():
+                try:
+                    await self._fan_out(items)
+                except Exception:  # push is best effort (sync recovers); the stored batch is answered already
+                    log.error("push.failed", count=len(items), exc_info=True)
+            return
         for push_partition, items in pushes.items():
             try:
                 await self._pushes.put(push_partition, items)
