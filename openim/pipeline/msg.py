@@ -130,6 +130,8 @@ class SendPolicy(Protocol):
 
 OnDone = Callable[[SendJob], None]
 
+_ONE_TO_ONE = frozenset({SessionType.SINGLE, SessionType.NOTIFICATION})
+
 
 class SendService:
     def __init__(
@@ -253,8 +255,14 @@ class SendService:
         self._stamp(msg)
         recipients = self.recipients_of(msg)
         history = option_on(msg.options, Option.HISTORY)
+        owners: tuple[str, ...]
         if history:
-            owners, conv_type = await self._audience(msg, conversation_id)
+            st = msg.sessionType
+            if st in _ONE_TO_ONE and not conversation_id.startswith("n_"):  # the common case, without a call
+                owners = (msg.sendID,) if msg.sendID == msg.recvID else (msg.sendID, msg.recvID)
+                conv_type = int(st)
+            else:
+                owners, conv_type = await self._audience(msg, conversation_id)
         else:
             owners, conv_type = (), 0
         payload = msg.SerializeToString()
@@ -343,17 +351,22 @@ class SendService:
         if sender.system:
             return
         if msg.sessionType in (SessionType.SINGLE, SessionType.NOTIFICATION):
-            recv = await self._user(msg.recvID)
+            recv = self._users.get(msg.recvID) or await self._user(msg.recvID)
             if recv is None:
                 raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"recvID {msg.recvID} is not a registered user")
             privileged = sender.is_admin
             if not privileged:
-                sender_user = await self._user(msg.sendID)
+                sender_user = self._users.get(msg.sendID) or await self._user(msg.sendID)
                 privileged = sender_user is not None and sender_user.app_manager_level >= APP_ADMIN_LEVEL
             if not privileged:
                 if self._policy is not None:
                     await self._policy.check(msg, sender)
-                opt = max(recv.global_recv_msg_opt, await self._recv_opt(msg.recvID, conversation_id))
+                opts = self._conv_opts.get(msg.recvID)
+                if opts is not None:
+                    own = opts.get(conversation_id, 0)
+                else:
+                    own = await self._recv_opt(msg.recvID, conversation_id)
+                opt = max(recv.global_recv_msg_opt, own)
                 if opt == RECV_OPT_NOT_RECEIVE:
                     raise args_error("message is not sent: the recipient does not receive messages")
                 if opt == RECV_OPT_NO_OFFLINE_PUSH:
