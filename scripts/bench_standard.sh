@@ -12,7 +12,8 @@
 #
 # Environment: PYTHON (default python3, with this repo on PYTHONPATH), OPENIM_BIN (use the one-file
 # executable instead), OUT (output dir, default ./bench-results/<date>), USERS, WINDOW, DURATION,
-# MEMBERS, SENDERS, CONNECTIONS, RATE, SERVER_CPU (default 0), BENCH_CPU (default 1).
+# MEMBERS, SENDERS, CONNECTIONS, RATE, SERVER_CPU (default 0), BENCH_CPU (default 1), SDK (default js;
+# go: the clients speak gzip(gob) as openim-sdk-core does).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +29,7 @@ SENDERS=${SENDERS:-10}
 CONNECTIONS=${CONNECTIONS:-10000}
 SERVER_CPU=${SERVER_CPU:-0}
 BENCH_CPU=${BENCH_CPU:-1}
+SDK=${SDK:-js}
 SECRET=bench-standard-secret-0123456789
 
 mkdir -p "$OUT"
@@ -88,7 +90,7 @@ bench() {
     start_server "$name"
     echo "== $name: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
     set +e
-    taskset -c "$BENCH_CPU" "${OPENIM[@]}" bench "$@" --api "$API" --ws "$WS" --secret "$SECRET" \
+    taskset -c "$BENCH_CPU" "${OPENIM[@]}" bench "$@" --sdk "$SDK" --api "$API" --ws "$WS" --secret "$SECRET" \
         --server-pid "$SERVER_PID" --json --no-progress > "$OUT/$name.json"
     local rc=$?
     set -e
@@ -169,7 +171,7 @@ run_connect() {
 run_profile() {
     command -v py-spy >/dev/null || { echo "py-spy not found: pip install py-spy" >&2; return 1; }
     start_server profile
-    taskset -c "$BENCH_CPU" "${OPENIM[@]}" bench direct --users "$USERS" --window "$WINDOW" --duration 30 \
+    taskset -c "$BENCH_CPU" "${OPENIM[@]}" bench direct --sdk "$SDK" --users "$USERS" --window "$WINDOW" --duration 30 \
         --api "$API" --ws "$WS" --secret "$SECRET" --server-pid "$SERVER_PID" --json --no-progress \
         > "$OUT/profile-run.json" &
     local bench_pid=$!

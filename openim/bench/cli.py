@@ -41,7 +41,8 @@ def _target_options(f: F) -> F:
         click.option("--procs", type=int, default=0,
                       help="Load processes; default one per CPU this process may run on (see taskset)."),
         click.option("--sdk", type=click.Choice(SDKS), default="js", show_default=True,
-                      help="Whose wire format the clients speak (js: JSON envelopes, as the JS SDK)."),
+                      help="Whose wire format the clients speak (js: JSON envelopes, as the JS SDK; "
+                      "go: gzip-compressed gob frames, as openim-sdk-core)."),
         click.option("--verify-every", type=click.IntRange(min=1), default=64, show_default=True,
                       help="Also decode every N-th message in full and compare it with the byte scan "
                       "(a mismatch fails the run); 1 checks every message."),

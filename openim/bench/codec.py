@@ -107,7 +107,7 @@ class LoadCodec(Protocol[SenderT, ReceiverT]):
         """Decode a built send in full and check every field; a text saying what is wrong, or None."""
 
 
-SDKS: Final = ("js",)
+SDKS: Final = ("js", "go")
 
 
 def new_codec(sdk: str, setup: CodecSetup) -> LoadCodec[Any, Any]:
@@ -116,4 +116,8 @@ def new_codec(sdk: str, setup: CodecSetup) -> LoadCodec[Any, Any]:
         from openim.bench.codec_json import JsonEnvelopeCodec
 
         return JsonEnvelopeCodec(setup)
+    if sdk == "go":
+        from openim.bench.codec_go import GoGobCodec
+
+        return GoGobCodec(setup)
     raise ValueError(f"unknown sdk {sdk!r}; choose one of {', '.join(SDKS)}")

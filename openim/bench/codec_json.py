@@ -36,10 +36,17 @@ from google.protobuf.message import DecodeError
 from openim.bench.codec import ACK, ECHO, IGNORE, MSG, MSGS, OTHER, CodecSetup, Scan
 from openim.bench.stats import KEY_SEQ_BITS
 from openim.wire.constants import ContentType, MsgFrom, ReqIdentifier, SessionType
-from openim.wire.envelope import HANDSHAKE_OK_TEXT, EnvelopeError, decode_request, decode_response
+from openim.wire.envelope import (
+    HANDSHAKE_OK_TEXT,
+    EnvelopeError,
+    WsRequest,
+    WsResponse,
+    decode_request,
+    decode_response,
+)
 from openim.wire.pb import msg_pb2, sdkws_pb2
 
-__all__ = ["JsonEnvelopeCodec", "JsonReceiver", "JsonSender", "parse_client_msg_id"]
+__all__ = ["JsonEnvelopeCodec", "JsonReceiver", "JsonSender", "check_payload", "parse_client_msg_id"]
 
 CMID_PREFIX: Final = "bench"
 _CMID_LEN: Final = len(CMID_PREFIX) + 32
@@ -175,18 +182,27 @@ class JsonEnvelopeCodec:
     # -- sending -----------------------------------------------------------------------------------
     def build_send(self, sender: JsonSender, seq: int, peer: int, now_ns: int) -> bytes:
         key = sender.key_base | (seq & _SEQ_MASK)
+        return _SEND_FMT % (
+            seq, sender.send_id_json, key, binascii.b2a_base64(self.message(sender, key, peer, now_ns), newline=False)
+        )
+
+    def message(self, sender: JsonSender, key: int, peer: int, now_ns: int) -> bytes:
+        """The MsgData protobuf of one send (what every SDK's envelope carries as its data)."""
         ms = (now_ns + self._wall_offset_ns) // 1_000_000
         if ms != self._ms:
             self._ms = ms
             self._ms_bytes = _varint(ms)
-        msg = b"%s%s%s%016x%016x%s%s" % (
+        return b"%s%s%s%016x%016x%s%s" % (
             sender.head, self._peer_fields[peer], _CMID_MARK, key, now_ns, self._mid, self._ms_bytes
         )
-        return _SEND_FMT % (seq, sender.send_id_json, key, binascii.b2a_base64(msg, newline=False))
+
+    def decode_send(self, payload: bytes) -> WsRequest:
+        """A built send read back by the gateway's own decoder (EnvelopeError when it is not one)."""
+        return decode_request(payload)
 
     def verify_send(self, payload: bytes, sender: JsonSender, seq: int, peer: int, now_ns: int) -> str | None:
         try:
-            req = decode_request(payload)
+            req = self.decode_send(payload)
             msg = sdkws_pb2.MsgData.FromString(req.data)
         except (EnvelopeError, ValueError, DecodeError) as exc:
             return f"a built send does not decode: {exc}"
@@ -263,6 +279,10 @@ class JsonEnvelopeCodec:
             resp = decode_response(payload)
         except EnvelopeError:
             return (OTHER,)
+        return self.classify(resp, receiver)
+
+    def classify(self, resp: WsResponse, receiver: JsonReceiver) -> Scan:
+        """A decoded server frame as a :data:`~openim.bench.codec.Scan` (shared by every envelope)."""
         if resp.req_identifier == ReqIdentifier.SEND_MSG:
             try:
                 return (ACK, int(resp.msg_incr), resp.err_code, resp.err_msg)
@@ -304,29 +324,35 @@ class JsonEnvelopeCodec:
         full = self.decode_full(opcode, payload, receiver)
         if full != scanned:
             return f"byte scan {scanned!r} != full decode {full!r} of {payload[:160]!r}"
-        kind = full[0]
-        if kind == ACK and full[2] == 0:
-            resp = decode_response(payload)
-            try:
-                cmid = msg_pb2.SendMsgResp.FromString(resp.data or b"").clientMsgID
-            except DecodeError as exc:
-                return f"reply data does not decode: {exc}"
-            parsed = parse_client_msg_id(cmid)
-            if parsed is None or parsed[0] != receiver.key_base | (full[1] & _SEQ_MASK):
-                return f"reply to msgIncr {full[1]} names clientMsgID {cmid!r}"
-        elif kind == ECHO:
-            resp = decode_response(payload)
-            try:
-                push = sdkws_pb2.PushMessages.FromString(resp.data or b"")
-            except DecodeError as exc:
-                return f"echo data does not decode: {exc}"
-            msgs = [m for p in push.msgs.values() for m in p.Msgs]
-            if len(msgs) != 1 or msgs[0].sendID != receiver.user_id:
-                return f"echo {full[1]:x} carries {len(msgs)} messages, not this user's one"
-            parsed = parse_client_msg_id(msgs[0].clientMsgID)
-            if parsed is None or parsed[0] != full[1]:
-                return f"echo {full[1]:x} carries clientMsgID {msgs[0].clientMsgID!r}"
+        if full[0] in (ACK, ECHO):
+            return check_payload(full, decode_response(payload), receiver)
         return None
+
+
+def check_payload(full: Scan, resp: WsResponse, receiver: JsonReceiver) -> str | None:
+    """The data of a reply (its SendMsgResp names the send's clientMsgID) or an echo (one message,
+    this user's, the key of the operationID): what :meth:`JsonEnvelopeCodec.verify` checks beyond the scan."""
+    kind = full[0]
+    if kind == ACK and full[2] == 0:
+        try:
+            cmid = msg_pb2.SendMsgResp.FromString(resp.data or b"").clientMsgID
+        except DecodeError as exc:
+            return f"reply data does not decode: {exc}"
+        parsed = parse_client_msg_id(cmid)
+        if parsed is None or parsed[0] != receiver.key_base | (full[1] & _SEQ_MASK):
+            return f"reply to msgIncr {full[1]} names clientMsgID {cmid!r}"
+    elif kind == ECHO:
+        try:
+            push = sdkws_pb2.PushMessages.FromString(resp.data or b"")
+        except DecodeError as exc:
+            return f"echo data does not decode: {exc}"
+        msgs = [m for p in push.msgs.values() for m in p.Msgs]
+        if len(msgs) != 1 or msgs[0].sendID != receiver.user_id:
+            return f"echo {full[1]:x} carries {len(msgs)} messages, not this user's one"
+        parsed = parse_client_msg_id(msgs[0].clientMsgID)
+        if parsed is None or parsed[0] != full[1]:
+            return f"echo {full[1]:x} carries clientMsgID {msgs[0].clientMsgID!r}"
+    return None
 
 
 def _single_message_at(raw: bytes) -> int:
