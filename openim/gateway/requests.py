@@ -82,6 +82,7 @@ class Requester(Protocol):
     is_admin: bool
     background: bool
     codec: FrameCodec  # replies are encoded for the connection (JSON or gob, maybe gzip)
+    as_sender: Sender  # who the connection sends as, built once per connection
 
     def push(self, frame: bytes | str) -> bool:
         """Queue a frame on the connection (a deferred reply); False when it is closing."""
@@ -324,10 +325,7 @@ class Dispatcher:
                 # request's operationID: the JS SDK then patches its own message instead of showing it twice.
                 peer.push(job.push.frame if codec is JSON else codec.from_json_frame(job.push.frame))
 
-        sender = getattr(peer, "as_sender", None)  # a Session keeps its own, built once
-        if sender is None:
-            sender = Sender(peer.user_id, peer.platform_id, peer.is_admin, peer.conn_id)
-        await self._sender.submit(msg, operation_id=operation_id, sender=sender, on_done=done)
+        await self._sender.submit(msg, operation_id=operation_id, sender=peer.as_sender, on_done=done)
         return _DEFERRED
 
     async def _send_signal(self, peer: Requester, req: WsRequest) -> _Result:

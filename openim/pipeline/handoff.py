@@ -90,11 +90,8 @@ class MemoryHandoff(Generic[T]):
         return len(self._items)
 
     async def put(self, partition: int, items: Sequence[T]) -> None:
-        while len(self._items) >= self._max * _BACKLOG_BATCHES and not self._stopping:
+        while not self.put_nowait(partition, items):
             await self._room.park()
-        self._items.extend(items)
-        if len(self._ready):
-            self._ready.unpark_all()
 
     def put_nowait(self, partition: int, items: Sequence[T]) -> bool:
         if len(self._items) >= self._max * _BACKLOG_BATCHES and not self._stopping:

@@ -53,7 +53,6 @@ PUSH_TOPIC = "push"
 REPLY_TIMEOUT_S = 15.0
 RECV_OPT_NOT_RECEIVE = 1
 RECV_OPT_NO_OFFLINE_PUSH = 2
-CACHE_TTL_S = 5.0
 # Users and receive options change only through writers that invalidate them (here and, in a cluster, in
 # every process); the TTL only bounds an invalidation lost with Redis.
 SEND_CACHE_TTL_S = 60.0
@@ -289,13 +288,13 @@ class SendService:
             exclude = f"{self._node_id}/{sender.conn_id}" if sender.conn_id else ""
             push = PushJob(conversation_id, payload, operation_id, exclude_conn=exclude, recipients=recipients,
                            group_id=msg.groupID)
-            await self._pushes.put(self._partition(conversation_id, self._pushes), [push])
+            await self._pushes.put(partition_of(conversation_id, self._pushes.partitions), [push])
             job.want_echo = False
             on_done(job)
             return
         if not self._in_process:
             self._replies.expect(job)
-        partition = self._partition(conversation_id, self._sends)
+        partition = partition_of(conversation_id, self._sends.partitions)
         if self._sends.put_nowait(partition, (job,)):
             return
         try:
@@ -304,11 +303,6 @@ class SendService:
             if not self._in_process:
                 self._replies.forget(job)
             raise
-
-    @staticmethod
-    def _partition(conversation_id: str, handoff: Handoff[SendJob] | Handoff[PushJob]) -> int:
-        n = handoff.partitions
-        return partition_of(conversation_id, n) if n > 1 else 0
 
     def _completion(
         self, msg: sdkws_pb2.MsgData, operation_id: str, sender: Sender, on_done: OnDone, started: float

@@ -8,5 +8,6 @@ __all__ = ["partition_of"]
 
 
 def partition_of(conversation_id: str, partitions: int) -> int:
-    """crc32, not hash(): Python salts str hashes per process."""
-    return zlib.crc32(conversation_id.encode()) % partitions
+    """crc32, not hash(): Python salts str hashes per process. One partition (the in-process hand-off)
+    needs no hash at all."""
+    return zlib.crc32(conversation_id.encode()) % partitions if partitions > 1 else 0

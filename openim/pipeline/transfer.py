@@ -92,7 +92,7 @@ class TransferStage:
                     recipients=j.recipients, group_id=j.group_id,
                 )
                 j.push = push
-                pushes[partition_of(j.conversation_id, n_push) if n_push > 1 else 0].append(push)
+                pushes[partition_of(j.conversation_id, n_push)].append(push)
             self._metrics.messages_sent.inc(sum(len(p) for p in pushes.values()))
         await self._replies.complete(jobs)
         if self._fan_out is not None:
