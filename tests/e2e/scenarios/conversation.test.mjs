@@ -40,12 +40,26 @@ test('conversation list, unread counts and read receipts', { timeout: 90_000 }, 
 
   // A sends three messages; each is awaited on B's side before the next (the SDK creates the
   // conversation entry on the first push, later pushes bump its unread count).
+  // The first push makes the SDK fetch the new conversation in the background and raise
+  // OnNewConversation when that fetch lands; a conversation-list call meanwhile fetches it again.
+  // The SDK caches whichever answer lands last, so a first fetch that is still in flight when
+  // message 2 arrives would overwrite the bumped count with its older one (an SDK race that any
+  // server's timing can hit, seen under load). Waiting for OnNewConversation lets it land first.
+  const sinceB = b.events.mark();
   const sent = [];
   for (let i = 1; i <= 3; i += 1) {
     const m = await a.sendText(bob.userID, `message ${i} for bob`);
     sent.push(m);
     await b.waitForMessage((x) => x.clientMsgID === m.clientMsgID, 10_000, `message ${i}`);
-    if (i === 1) await findConversation(b, conversationID);
+    if (i === 1) {
+      await b.events.waitFor(
+        CbEvents.OnNewConversation,
+        (r) => r.data?.some((c) => c.conversationID === conversationID),
+        10_000,
+        { since: sinceB },
+      );
+      await findConversation(b, conversationID, (c) => assert.equal(c.unreadCount, 1, 'B unread after one'));
+    }
   }
 
   // B's view: chat with A, unread 3, latest = message 3.
