@@ -4,6 +4,7 @@ schema is exactly openim/storage/schema.py (Alembic's autogenerate comparison fi
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from openim.storage import migrate
 from openim.storage.postgres import PostgresStore
 from openim.storage.schema import metadata
-from openim.storage.sqlite import SqliteStore
+from openim.storage.sqlite import PAGE_SIZE, SqliteStore
 
 EXPECTED_TABLES = {table.name for table in metadata.sorted_tables} | {migrate.VERSION_TABLE}
 
@@ -42,6 +43,7 @@ async def test_sqlite_upgrades_an_empty_file_and_reopening_is_a_no_op(tmp_path: 
             assert_no_difference(connection)
             journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
             assert journal == "wal"
+            assert connection.exec_driver_sql("PRAGMA page_size").scalar() == PAGE_SIZE
     finally:
         engine.dispose()
 
@@ -49,6 +51,22 @@ async def test_sqlite_upgrades_an_empty_file_and_reopening_is_a_no_op(tmp_path: 
     await again.open()
     assert again.applied_migrations == []
     await again.aclose()
+
+
+async def test_sqlite_file_made_with_another_page_size_keeps_it_and_opens(tmp_path: Path) -> None:
+    """A database created before 16 KiB pages (SQLite's default 4 KiB) is opened as it is: in WAL mode
+    the page size can only change through an offline VACUUM (docs/operations.md)."""
+    path = tmp_path / "openim.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE older (x INTEGER)")
+    store = SqliteStore(path)
+    await store.open()
+    assert store.applied_migrations[-1] == migrate.head_revision()
+    await store.aclose()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
 
 
 async def _postgres_state(dsn: str) -> tuple[set[str], list[Any]]:
