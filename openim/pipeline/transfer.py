@@ -7,6 +7,12 @@ answered (acked means durable) and the stored messages handed to the push stage,
 frame to be encoded once for every recipient and the sender's echo. If the store is down the senders
 get a clear error (90002) and nothing is pushed: the client retries with the same clientMsgID, which
 dedupe makes safe.
+
+Batches overlap by one step: while batch N+1 is committed (the store works in its own thread, or in
+PostgreSQL), batch N is answered and pushed by a finishing task. Without this the process idles for the
+whole commit (fsync included) once it has read what the clients had in flight. Order holds per partition:
+batch N+1 is handed to its finisher only after batch N's finisher is through, so replies and pushes of a
+conversation leave in seq order, and at most one batch per partition waits to be finished.
 """
 
 from __future__ import annotations
@@ -56,17 +62,37 @@ class TransferStage:
         self._replies = replies
         self._node_id = node_id
         self._metrics = metrics
+        self._finishers: trio.Nursery | None = None  # serve()'s: where each batch is answered and pushed
+        self._finished: dict[int, trio.Event] = {}  # per partition: its last batch is answered and pushed
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        await self._sends.consume(self.handle, task_status=task_status)
-        # Drained: every batch queued before drain() is handled. A module stays until the runtime
-        # cancels it (one that returns is a crash).
-        await trio.sleep_forever()
+        async with trio.open_nursery() as nursery:
+            self._finishers = nursery
+            await self._sends.consume(self.handle, task_status=task_status)
+            # Drained: every batch queued before drain() is stored; wait until the last ones are answered.
+            for finished in list(self._finished.values()):
+                await finished.wait()
+            # A module stays until the runtime cancels it (one that returns is a crash).
+            await trio.sleep_forever()
 
     async def drain(self) -> None:
         self._sends.stop()
 
     async def handle(self, partition: int, jobs: list[SendJob]) -> None:
+        """Commit ``jobs``, then have them answered and pushed once the partition's previous batch is
+        (by a finishing task when serving, so that the next commit runs meanwhile; inline otherwise)."""
+        pushes = await self._persist(jobs)
+        previous = self._finished.get(partition)
+        if previous is not None:
+            await previous.wait()
+        finished = self._finished[partition] = trio.Event()
+        if self._finishers is None:
+            await self._finish(jobs, pushes, finished)
+        else:
+            self._finishers.start_soon(self._finish, jobs, pushes, finished)
+
+    async def _persist(self, jobs: list[SendJob]) -> dict[int, list[PushJob]]:
+        """The commit; sets each job's outcome and returns what is to be pushed, by push partition."""
         batch = jobs  # a SendJob has every attribute the store reads of a message (MessageToStore)
         pushes: dict[int, list[PushJob]] = defaultdict(list)
         try:
@@ -94,7 +120,18 @@ class TransferStage:
                 j.push = push
                 pushes[partition_of(j.conversation_id, n_push)].append(push)
             self._metrics.messages_sent.inc(sum(len(p) for p in pushes.values()))
-        await self._replies.complete(jobs)
+        return pushes
+
+    async def _finish(self, jobs: list[SendJob], pushes: dict[int, list[PushJob]], finished: trio.Event) -> None:
+        """Answer the senders of a stored batch, then push it; shielded: a batch in hand is finished."""
+        try:
+            with trio.CancelScope(shield=True):
+                await self._replies.complete(jobs)
+                await self._push(pushes)
+        finally:
+            finished.set()
+
+    async def _push(self, pushes: dict[int, list[PushJob]]) -> None:
         if self._fan_out is not None:
             for items in pushes.values():
                 try:
