@@ -28,7 +28,7 @@ from openim.runtime import EXIT_CRASH, Module, run_modules
 from openim.services import Services, build_services
 from openim.storage import make_store
 from openim.storage.port import StoreError
-from openim.version import build_info
+from openim.version import build_info, compiled_modules
 from openim.wire import pb_backend
 
 log = get_log("app")
@@ -172,7 +172,8 @@ async def _serve(loaded: LoadedConfig, module_names: tuple[str, ...]) -> int:
     tune_gc()
 
     async def ready() -> None:
-        log.info("ready", node_id=node_id, addresses=node.addresses)
+        # compiled: how many of our modules run as compiled extensions (the binary's send path; 0 from source)
+        log.info("ready", node_id=node_id, addresses=node.addresses, compiled=len(compiled_modules()))
 
     return await run_modules(
         modules, shutdown_timeout=cfg.shutdown_timeout, on_started=ready, close=lambda: _close(node)

@@ -163,10 +163,14 @@ def bench(args: tuple[str, ...]) -> None:
 @cli.command()
 def version() -> None:
     """Print version, git commit and build date."""
-    from openim.version import build_info
+    from openim.version import build_info, compiled_modules
 
     info = build_info()
-    click.echo(f"openim {info.version} (commit {info.commit}, built {info.build_date})")
+    compiled = len(compiled_modules())
+    click.echo(
+        f"openim {info.version} (commit {info.commit}, built {info.build_date}, "
+        f"{f'{compiled} modules compiled' if compiled else 'pure Python'})"
+    )
 
 
 @cli.group()

@@ -1,10 +1,13 @@
 """Version, git commit and build date, for `openim version` and the /metrics build info.
 
 A PyInstaller build writes openim/_build_info.py (packaging/openim.spec); a source checkout asks git.
+:func:`compiled_modules` tells which of our modules run compiled (mypyc, scripts/build_binary.sh).
 """
 
 from __future__ import annotations
 
+import importlib.util
+import pkgutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,3 +42,21 @@ def build_info() -> BuildInfo:
         except (OSError, subprocess.SubprocessError):
             pass
     return BuildInfo(__version__, commit, "source")
+
+
+def compiled_modules() -> list[str]:
+    """Our modules that are compiled extensions rather than Python source: the send path's hot modules in
+    the one-file binary (packaging/mypyc-modules.txt), none in a source checkout. Nothing is imported."""
+    import openim
+
+    found = []
+    for info in pkgutil.walk_packages(openim.__path__, "openim.", onerror=lambda name: None):
+        if info.ispkg:
+            continue
+        try:
+            spec = importlib.util.find_spec(info.name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and str(spec.origin or "").endswith((".so", ".pyd")):
+            found.append(info.name)
+    return sorted(found)

@@ -15,6 +15,8 @@ every node-addressed message: a lost invalidation costs at most the cache's TTL 
 
 from __future__ import annotations
 
+import inspect
+import types
 from typing import Any
 
 import trio
@@ -31,6 +33,25 @@ log = get_log("coherence")
 
 PEERS_TTL_S = 2.0  # how long the list of other processes is reused
 MAX_BATCH = 2000  # entries per payload
+
+
+def _attributes(obj: object) -> dict[str, object]:
+    """An object's instance attributes: its ``__dict__``, or, for a class without one (``__slots__``, or a
+    class compiled by mypyc in the binary, whose attributes are descriptors on the type), every slot that
+    is set. Properties are not evaluated."""
+    try:
+        return dict(vars(obj))
+    except TypeError:
+        pass
+    found: dict[str, object] = {}
+    for name in dir(obj):
+        kind = inspect.getattr_static(type(obj), name, None)
+        if isinstance(kind, (types.GetSetDescriptorType, types.MemberDescriptorType)) and not name.startswith("__"):
+            try:
+                found[name] = getattr(obj, name)
+            except AttributeError:  # a slot never assigned
+                continue
+    return found
 
 
 class CacheCoherence:
@@ -52,7 +73,7 @@ class CacheCoherence:
     def watch(self, *services: object) -> None:
         """Make every TtlCache attribute of these services coherent across the cluster."""
         for service in services:
-            for attr, value in vars(service).items():
+            for attr, value in _attributes(service).items():
                 if isinstance(value, TtlCache):
                     self._track(f"{type(service).__name__}.{attr}", value)
 

@@ -171,3 +171,24 @@ def test_cache_invalidations_reach_the_other_processes() -> None:
             nursery.cancel_scope.cancel()
 
     trio.run(run)
+
+
+def test_caches_of_services_without_a_dict_are_watched_too() -> None:
+    """A service with ``__slots__`` (and a mypyc-compiled one, as in the binary: its attributes are
+    descriptors on the type, there is no ``__dict__``) has its TtlCache attributes found; properties are
+    not called and slots never assigned are skipped."""
+
+    class Slotted:
+        __slots__ = ("cache", "name", "unset")
+
+        def __init__(self) -> None:
+            self.cache: TtlCache[str, int] = TtlCache(60)
+            self.name = "x"
+
+        @property
+        def exploding(self) -> TtlCache[str, int]:
+            raise AssertionError("a property was evaluated")
+
+    coherence = CacheCoherence(MemoryBus(), "n1", NodeInbox(MemoryBus(), "n1"))
+    coherence.watch(Slotted())
+    assert coherence.cache_names == ["Slotted.cache"]

@@ -6,6 +6,7 @@ Set OPENIM_TEST_BINARY=/path/to/openim to test an existing build instead of buil
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -37,11 +38,17 @@ def test_version_names_version_commit_and_build_date(
     assert result.returncode == 0, result.stderr
     match = re.fullmatch(
         r"openim (?P<version>\S+) \(commit (?P<commit>[0-9a-f]{12}|unknown), "
-        r"built (?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\)\n",
+        r"built (?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ), (?P<compiled>\d+) modules compiled\)\n",
         result.stdout,
     )
     assert match, f"unexpected version line: {result.stdout!r}"
     assert match["version"] == __version__
+    if os.environ.get("OPENIM_COMPILE", "1") != "0" and not os.environ.get("OPENIM_TEST_BINARY"):
+        listed = [
+            line for line in (ROOT / "packaging" / "mypyc-modules.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        ]  # fmt: skip
+        assert int(match["compiled"]) == len(listed), "every module of packaging/mypyc-modules.txt is compiled"
     if built_binary.commit is not None:  # a build of this checkout names its commit
         assert match["commit"] == built_binary.commit
 
@@ -158,3 +165,32 @@ def test_serve_in_cluster_mode_on_postgres_and_redis(
     output = server.output()
     assert code == 0, output
     assert "Traceback" not in output, output
+
+
+def test_the_compiled_send_path_stores_and_delivers(
+    binary: Path, clean_env: dict[str, str], tmp_path: Path, procs: Any
+) -> None:
+    """`openim bench` (in the same binary) against the binary's server: one-to-one messages through the
+    compiled send path are acked, stored and delivered, none lost or duplicated."""
+    cfg = procs.write_config(tmp_path)
+    with cfg.path.open("a", encoding="utf-8") as f:
+        f.write("security: {send_rate: 0}\n")  # a load generator is not a person
+    secret = re.search(r'^secret: "(.+)"$', cfg.path.read_text(), re.M)
+    assert secret is not None
+    server = procs.start([str(binary), "serve", "-c", str(cfg.path)], env=clean_env, cwd=tmp_path)
+    procs.wait_ok(cfg.base_url + "/healthz", server, limit_s=30)
+    result = subprocess.run(
+        [str(binary), "bench", "direct", "--api", cfg.base_url, "--ws", f"ws://127.0.0.1:{cfg.gateway_port}",
+         "--secret", secret[1], "--users", "6", "--window", "4", "--duration", "1", "--procs", "1", "--json",
+         "--no-progress"],
+        env=clean_env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    report = json.loads(result.stdout)
+    assert report["ok"], report
+    assert report["counts"]["acked"] > 0 and report["counts"]["lost"] == 0 and report["counts"]["duplicates"] == 0
+    code, _ = server.stop(signal.SIGTERM, procs.shutdown_timeout_s + 10)
+    output = server.output()
+    assert code == 0, output
+    ready = [json.loads(line) for line in output.splitlines() if '"event": "ready"' in line]
+    assert ready and ready[0]["compiled"] > 0, output

@@ -182,6 +182,7 @@ def test_version_prints_version_commit_and_build(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith(f"openim {__version__} (commit ")
     assert "built " in result.stdout
+    assert result.stdout.endswith(", pure Python)\n"), "a source checkout runs no compiled module of ours"
 
 
 def test_help_lists_the_commands() -> None:
