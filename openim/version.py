@@ -6,8 +6,6 @@ A PyInstaller build writes openim/_build_info.py (packaging/openim.spec); a sour
 
 from __future__ import annotations
 
-import importlib.util
-import pkgutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,17 +44,15 @@ def build_info() -> BuildInfo:
 
 def compiled_modules() -> list[str]:
     """Our modules that are compiled extensions rather than Python source: the send path's hot modules in
-    the one-file binary (packaging/mypyc-modules.txt), none in a source checkout. Nothing is imported."""
+    the one-file binary (packaging/mypyc-modules.txt), none in a source checkout. Read from the files
+    beside the package (where the binary unpacks its extensions, and where Python would load an extension
+    before a source file of the same name); nothing is imported."""
     import openim
 
-    found = []
-    for info in pkgutil.walk_packages(openim.__path__, "openim.", onerror=lambda name: None):
-        if info.ispkg:
-            continue
-        try:
-            spec = importlib.util.find_spec(info.name)
-        except (ImportError, ValueError):
-            continue
-        if spec is not None and str(spec.origin or "").endswith((".so", ".pyd")):
-            found.append(info.name)
-    return sorted(found)
+    root = Path(openim.__file__).resolve().parent
+    names = set()
+    for path in root.rglob("*"):
+        if path.suffix in (".so", ".pyd") and path.is_file():
+            parts = path.relative_to(root).parts
+            names.add(".".join(("openim", *parts[:-1], parts[-1].split(".", 1)[0])))
+    return sorted(names)
