@@ -20,13 +20,9 @@ from typing import Any
 import pytest
 import trio
 from openim_cluster_harness import (
-    SHARED_POSTGRES_ADMIN_DSN,
-    SHARED_REDIS_URL,
     Cluster,
     WsClient,
     check_history,
-    drop_redis_prefix,
-    fresh_database,
     run_load,
     text_msg,
 )
@@ -41,31 +37,19 @@ SOLO = "solo"
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def solo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One process with every module, on the backend of the parameter."""
-    base = tmp_path_factory.mktemp(f"crash-{request.param}")
+    """One process with every module, on the backend of the parameter (PostgreSQL + Redis: the shared
+    servers, through ``shared_cluster``)."""
     if request.param == "sqlite":
-        cluster = Cluster(base, dsn="", redis_url="", embedded=True)
-        try:
-            cluster.add(SOLO, "all")
-            cluster.start(SOLO)
-            yield cluster
-        finally:
-            cluster.close()
-        return
-    try:
-        db = fresh_database(SHARED_POSTGRES_ADMIN_DSN)
-        dsn = db.__enter__()
-    except OSError as exc:
-        pytest.skip(f"the shared PostgreSQL is not reachable: {exc}")
-    cluster = Cluster(base, dsn=dsn, redis_url=SHARED_REDIS_URL)
+        cluster = Cluster(tmp_path_factory.mktemp("crash-sqlite"), dsn="", redis_url="", embedded=True)
+    else:
+        cluster = request.getfixturevalue("shared_cluster")
     try:
         cluster.add(SOLO, "all")
         cluster.start(SOLO)
         yield cluster
     finally:
-        cluster.close()
-        drop_redis_prefix(SHARED_REDIS_URL, cluster.key_prefix)
-        db.__exit__(None, None, None)
+        if request.param == "sqlite":
+            cluster.close()  # shared_cluster closes its own
 
 
 def _resend(cluster: Cluster, user: str, peer: str, token: str, client_msg_id: str) -> Any:

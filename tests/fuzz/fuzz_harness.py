@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -17,25 +16,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 import wsproto
 from wsproto.events import AcceptConnection, CloseConnection, Message, Ping, RejectConnection, Request
+
+from tests.integration.conftest import free_port, stop_process, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "fuzz-secret-0123456789abcdef"
 ADMIN_ID = "imAdmin"
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 10.0
 EXAMPLES = int(os.environ.get("OPENIM_FUZZ_EXAMPLES", "25"))
 # The log events of the server's last-resort handlers: REST errCode 500, WS errCode 500, a crashed connection.
 INTERNAL_ERROR_EVENTS = ('"api.unhandled"', '"request.failed"', '"conn.crashed"', '"handshake.failed"')
 SEED = int(os.environ["OPENIM_FUZZ_SEED"]) if os.environ.get("OPENIM_FUZZ_SEED") else None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -84,7 +76,7 @@ class FuzzServer:
 
 
 def start_server(base: Path) -> FuzzServer:
-    api_port, ws_port = _free_port(), _free_port()
+    api_port, ws_port = free_port(), free_port()
     config = base / "config.yaml"
     config.write_text(
         f"secret: {SECRET}\n"
@@ -107,7 +99,7 @@ def start_server(base: Path) -> FuzzServer:
         )  # fmt: skip
     srv = FuzzServer(f"http://127.0.0.1:{api_port}", f"ws://127.0.0.1:{ws_port}", log_path, proc)
     try:
-        _wait_healthy(srv)
+        wait_healthy(srv)
     except BaseException:
         stop_server(srv)
         raise
@@ -115,33 +107,7 @@ def start_server(base: Path) -> FuzzServer:
 
 
 def stop_server(srv: FuzzServer) -> None:
-    _stop(srv.proc)
-
-
-def _wait_healthy(srv: FuzzServer) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if not srv.alive:
-            pytest.fail(f"server exited with {srv.proc.returncode}:\n{srv.log_tail()}")
-        try:
-            if httpx.get(srv.api_url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"server not healthy after {START_TIMEOUT_S}s:\n{srv.log_tail()}")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the process this fixture started, and only it."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(STOP_TIMEOUT_S)
+    stop_process(srv.proc)
 
 
 # -- a blocking WebSocket client (wsproto over a socket), so that hypothesis drives it example by example ------

@@ -147,13 +147,14 @@ def server(
         f"http://127.0.0.1:{api_port}", f"ws://127.0.0.1:{ws_port}", SECRET, base / "data", log_path, proc
     )
     try:
-        _wait_healthy(srv)
+        wait_healthy(srv)
         yield srv
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
-def _wait_healthy(srv: ServerProcess) -> None:
+def wait_healthy(srv: Any) -> None:
+    """Until ``srv`` (``api_url``, ``proc``, ``log_tail()``) answers /healthz; fails the test if it exits."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if srv.proc.poll() is not None:
@@ -167,7 +168,7 @@ def _wait_healthy(srv: ServerProcess) -> None:
     pytest.fail(f"server not healthy after {START_TIMEOUT_S}s:\n{srv.log_tail()}")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
     """Stop the process this fixture started, and only it."""
     if proc.poll() is not None:
         return
