@@ -5,6 +5,7 @@ The process started here is stopped here, by pid."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -26,7 +27,7 @@ SECRET = "fuzz-secret-0123456789abcdef"
 ADMIN_ID = "imAdmin"
 EXAMPLES = int(os.environ.get("OPENIM_FUZZ_EXAMPLES", "25"))
 # The log events of the server's last-resort handlers: REST errCode 500, WS errCode 500, a crashed connection.
-INTERNAL_ERROR_EVENTS = ('"api.unhandled"', '"request.failed"', '"conn.crashed"', '"handshake.failed"')
+INTERNAL_ERROR_EVENTS = frozenset({"api.unhandled", "request.failed", "conn.crashed", "handshake.failed"})
 SEED = int(os.environ["OPENIM_FUZZ_SEED"]) if os.environ.get("OPENIM_FUZZ_SEED") else None
 
 
@@ -72,7 +73,19 @@ class FuzzServer:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return []
-        return [line[:2000] for line in text.splitlines() if any(e in line for e in INTERNAL_ERROR_EVENTS)]
+        return [line[:2000] for line in text.splitlines() if _is_internal_error(line)]
+
+
+def _is_internal_error(line: str) -> bool:
+    """By the record's ``event``: a fuzzed string (an operationID, a userID) that happens to be an event's
+    name must not count. A line that is not a JSON record counts when it names one of the events."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        record = None
+    if isinstance(record, dict):
+        return record.get("event") in INTERNAL_ERROR_EVENTS
+    return any(f'"{event}"' in line for event in INTERNAL_ERROR_EVENTS)
 
 
 def start_server(base: Path) -> FuzzServer:
