@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Final, Protocol
 
 from google.protobuf.message import DecodeError
@@ -28,7 +29,7 @@ from google.protobuf.message import DecodeError
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
 from openim.pipeline.jobs import SendJob
-from openim.pipeline.msg import OnDone, Sender
+from openim.pipeline.msg import OnDone, Pending, Sender
 from openim.security.guards import Guards
 from openim.wire.codec import JSON, FrameCodec
 from openim.wire.constants import CLIENT_REQUESTS, ReqIdentifier
@@ -105,6 +106,11 @@ class SyncReader(Protocol):
 class MessageSender(Protocol):
     async def submit(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone) -> None:
         """Check and queue ``msg``; raise OpenIMError to refuse; call ``on_done`` once it is stored."""
+
+    def submit_nowait(
+        self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone
+    ) -> Pending | None:
+        """:meth:`submit` without waiting: None when queued, else what is left to await."""
 
 
 class OnlineLookup(Protocol):
@@ -236,26 +242,49 @@ class Dispatcher:
         if handler is None:  # admit() keeps these out; a caller that skipped it still gets no reply
             raise ProtocolViolation(f"reqIdentifier {req.req_identifier} is not handled")
         self._req_counters[req.req_identifier].inc()
+        return await self._answer(peer, req, handler)
+
+    def handle_now(self, peer: Requester, req: WsRequest) -> Handled | Callable[[], Awaitable[Handled]]:
+        """:meth:`handle` for a reader that must not wait: the frames when the request is done without
+        waiting (a 1003 whose checks are cached: it is queued, its reply comes later), otherwise what is
+        left to await for them, in the connection's order."""
+        if req.req_identifier != ReqIdentifier.SEND_MSG:
+            return partial(self.handle, peer, req)
+        self._req_counters[req.req_identifier].inc()
+        try:
+            pending = self._send_now(peer, req)
+        except Exception as exc:  # answered as handle() answers it
+            return self._failure(peer, req, exc)
+        if pending is None:
+            return _NOTHING
+        return partial(self._answer, peer, req, pending)
+
+    async def _answer(self, peer: Requester, req: WsRequest, handler: _Handler) -> Handled:
         try:
             result = await handler(peer, req)
-        except OpenIMError as err:
-            return self._error(peer, req, err.code, err.detail)
-        except DecodeError as exc:
-            return self._error(peer, req, ErrCode.ARGS, f"data is not a valid protobuf: {exc}")
-        except Exception:  # a bug must cost one request an answer of 500, never the connection
-            log.error(
-                "request.failed",
-                req=req.req_identifier,
-                user_id=peer.user_id,
-                conn_id=peer.conn_id,
-                operation_id=req.operation_id,
-                exc_info=True,
-            )
-            return self._error(peer, req, ErrCode.SERVER_INTERNAL, "internal error")
+        except Exception as exc:  # every failure becomes an error reply (_failure)
+            return self._failure(peer, req, exc)
         if result is _DEFERRED:
             return _NOTHING
         reply = peer.codec.encode_response(req.req_identifier, req.msg_incr, req.operation_id, 0, "", result.data)
         return Handled((reply, *result.after), result.close)
+
+    def _failure(self, peer: Requester, req: WsRequest, exc: Exception) -> Handled:
+        """The error reply for a request that failed with ``exc`` (a bug is logged with its traceback)."""
+        if isinstance(exc, OpenIMError):
+            return self._error(peer, req, exc.code, exc.detail)
+        if isinstance(exc, DecodeError):
+            return self._error(peer, req, ErrCode.ARGS, f"data is not a valid protobuf: {exc}")
+        # A bug must cost one request an answer of 500, never the connection.
+        log.error(
+            "request.failed",
+            req=req.req_identifier,
+            user_id=peer.user_id,
+            conn_id=peer.conn_id,
+            operation_id=req.operation_id,
+            exc_info=True,  # called inside the except block that caught exc
+        )
+        return self._error(peer, req, ErrCode.SERVER_INTERNAL, "internal error")
 
     def _error(self, peer: Requester, req: WsRequest, code: ErrCode, detail: str) -> Handled:
         self._metrics.ws_errors.labels(code=str(int(code))).inc()
@@ -304,6 +333,11 @@ class Dispatcher:
 
     # -- sending -------------------------------------------------------------------------------------
     async def _send_msg(self, peer: Requester, req: WsRequest) -> _Result:
+        pending = self._send_now(peer, req)
+        return _DEFERRED if pending is None else await pending(peer, req)
+
+    def _send_now(self, peer: Requester, req: WsRequest) -> _Handler | None:
+        """Check and queue a 1003 without waiting if the msg stage can (None), else the rest to await."""
         if self._guards is not None:  # per-user send rate (openim.security): 1002 "rate limited"
             self._guards.check_send(peer.user_id, peer.is_admin)
         msg = sdkws_pb2.MsgData.FromString(req.data)
@@ -325,8 +359,15 @@ class Dispatcher:
                 # request's operationID: the JS SDK then patches its own message instead of showing it twice.
                 peer.push(job.push.frame if codec is JSON else codec.from_json_frame(job.push.frame))
 
-        await self._sender.submit(msg, operation_id=operation_id, sender=peer.as_sender, on_done=done)
-        return _DEFERRED
+        pending = self._sender.submit_nowait(msg, operation_id=operation_id, sender=peer.as_sender, on_done=done)
+        if pending is None:
+            return None
+
+        async def rest(peer: Requester, req: WsRequest) -> _Result:
+            await pending()
+            return _DEFERRED
+
+        return rest
 
     async def _send_signal(self, peer: Requester, req: WsRequest) -> _Result:
         raise args_error("signal messages are not supported")

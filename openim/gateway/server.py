@@ -35,6 +35,7 @@ import trio
 from openim.bus.port import Bus, BusUnavailable, PresenceEntry
 from openim.config import GatewayConfig
 from openim.gateway.handshake import HandshakeRefused, check_claims, parse_conn_args
+from openim.gateway.reactor import ReadReactor
 from openim.gateway.registry import LocalSessions
 from openim.gateway.requests import Dispatcher, MessageSender, SyncReader, status_push_frame
 from openim.gateway.session import Outbox, Pinger, Session, SessionLimits
@@ -131,6 +132,8 @@ class Gateway:
         self._local = LocalSessions()
         self._outbox = Outbox()  # connections with frames queued since the last flush
         self._pinger = Pinger()  # protocol pings of Web connections, one task for all
+        # Our own frames on raw sockets: every connection is read from one epoll by one task.
+        self._reactor = ReadReactor() if self._cfg.transport == "wsproto" else None
         self._dispatcher = Dispatcher(
             sync=sync, sender=sender, online=self, subscriptions=self._local, metrics=node.metrics,
             forget_push_token=forget_push_token, guards=node.guards,
@@ -171,6 +174,8 @@ class Gateway:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._outbox.run)
             nursery.start_soon(self._pinger.run)
+            if self._reactor is not None:
+                nursery.start_soon(self._reactor.run)
             nursery.start_soon(self._refresh_presence_loop)
             nursery.start_soon(self._status_loop)
             self.port = await nursery.start(self._listen, nursery)
@@ -286,6 +291,7 @@ class Gateway:
             outbox=self._outbox,
             codec=args.codec,
             pinger=self._pinger,
+            reactor=self._reactor,
         )
         if args.is_msg_resp:
             # First in the outbound queue, so it precedes any push; it is WRITTEN only once the session

@@ -1,19 +1,25 @@
-"""One authenticated WebSocket connection: one reader task and an outgoing buffer.
+"""One authenticated WebSocket connection: its reading, its outgoing buffer, its task.
 
 ::
 
-    socket ──► reader: frames ──► ping: pong queued
-                                 └► request: Dispatcher ──► reply queued (1003: queued later, by
-                                                            whoever completes the send's batch)
+    socket ──► reactor (one task for every connection) ──► on_readable: frames ──► ping: pong queued
+                                 └► request: Dispatcher.handle_now ──► reply queued (1003: queued later,
+                                    │                                  by whoever completes its batch)
+                                    └► must wait (a read, a cache miss) ──► the session's task, in order
     pushes, kicks, 2005, replies ──► push(): queued, the connection marked dirty ──► Outbox flush:
                                      one non-blocking write of everything queued, per connection
 
 Why this shape:
 
-- The **reader** never waits for durability: a 1003 is checked, queued for the transfer stage, and the
-  reader reads on. The transfer stage writes the reply and then the echo into this connection's buffer
-  after the commit (in that order: the JS SDK needs the reply first). Other requests (pulls, seqs) are
-  answered inline, in arrival order, as the Go gateway does per connection.
+- **Reading** costs no task switch: the gateway's reactor (:class:`openim.gateway.reactor.ReadReactor`) calls
+  :meth:`Session.on_readable` for every ready connection, which reads once and handles each frame at
+  once when it can (a heartbeat; a 1003 whose checks are cached). Anything that must wait (a pull, a
+  cache miss) goes to the session's own task, and later frames queue behind it, so requests are handled
+  in arrival order, as the Go gateway does per connection. Without a reactor (the trio-websocket
+  transport) the session's task reads the connection itself (:meth:`Session._read_loop`), same rules.
+- Nothing waits for durability: a 1003 is checked and queued for the transfer stage. The transfer
+  stage writes the reply and then the echo into this connection's buffer after the commit (in that
+  order: the JS SDK needs the reply first).
 - **Writing** never blocks the writer's caller: :meth:`Session.push` appends to the transport's buffer
   and marks the session dirty in the gateway's :class:`Outbox`, whose flush writes each dirty
   connection once, however many frames it got in the batch. Only when the kernel buffer is full does a
@@ -23,7 +29,7 @@ Why this shape:
 - A session queues nothing to the wire before :meth:`run`: the handshake's OK frame is queued first and
   leaves once the login is registered (presence, kicks).
 
-Closing is first-reason-wins: :meth:`Session.end` records why and cancels the reader; the close frame is
+Closing is first-reason-wins: :meth:`Session.end` records why and cancels the session's task; the close frame is
 sent once, on the way out, after what was queued. :meth:`Session.close_after_flush` closes once the
 frames queued so far are written (kick, logout).
 """
@@ -32,19 +38,22 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
 import trio
 
-from openim.gateway.requests import Dispatcher, ProtocolViolation, admit
+from openim.gateway.reactor import Reactor
+from openim.gateway.requests import Dispatcher, Handled, ProtocolViolation, admit
 from openim.gateway.transport import (
     CLOSE_ABNORMAL,
     CLOSE_NORMAL,
     CLOSE_POLICY_VIOLATION,
     CLOSE_TOO_BIG,
     CLOSE_TRY_AGAIN_LATER,
+    PolledConnection,
     TransportClosed,
     WsConnection,
 )
@@ -52,7 +61,7 @@ from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
 from openim.pipeline.msg import Sender
 from openim.wire.codec import JSON, FrameCodec
-from openim.wire.envelope import PONG_TEXT, EnvelopeError, parse_text_frame
+from openim.wire.envelope import PONG_TEXT, EnvelopeError, WsRequest, parse_text_frame
 
 __all__ = ["Outbox", "Pinger", "Session", "SessionLimits"]
 
@@ -60,6 +69,9 @@ log = get_log("gateway")
 
 # Codes a close frame may not carry (RFC 6455 7.4.1): reported by the library, replaced when we close.
 _NOT_SENDABLE: Final = frozenset({1005, CLOSE_ABNORMAL, 1015})
+
+# Work of a polled connection that must wait, in arrival order: a frame, or the rest of a request.
+_Waiting = str | bytes | Callable[[], Awaitable[Handled]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,24 +122,32 @@ class Pinger:
     """Protocol pings (``SessionLimits.ping_interval``) of every session that wants them, from one task.
 
     A task per session that sleeps between pings costs ~20 objects (task, coroutines, cancel scopes)
-    for the connection's whole life; here a session is one heap entry (a weak reference: an ended
-    session is not kept alive) and a short task exists only while a ping waits for its pong.
+    for the connection's whole life; here a session is one heap entry of two numbers and a dict entry
+    that the session removes when it ends (so an ended session is not kept alive), and a short task
+    exists only while a ping waits for its pong.
     """
 
     def __init__(self) -> None:
-        self._due: list[tuple[float, int, weakref.ref[Session]]] = []
-        self._order = itertools.count()
+        self._due: list[tuple[float, int]] = []  # (deadline, key)
+        self._sessions: dict[int, Session] = {}
+        self._keys = itertools.count()
         self._wake = trio.lowlevel.ParkingLot()
 
     def __len__(self) -> int:
-        return len(self._due)
+        return len(self._sessions)
 
-    def add(self, session: Session) -> None:
-        """Ping ``session`` every ``ping_interval`` seconds from now until it ends."""
+    def add(self, session: Session) -> int:
+        """Ping ``session`` every ``ping_interval`` seconds from now until :meth:`discard` of the key."""
+        key = next(self._keys)
+        self._sessions[key] = session
         due = trio.current_time() + session.ping_interval
-        heapq.heappush(self._due, (due, next(self._order), weakref.ref(session)))
+        heapq.heappush(self._due, (due, key))
         if self._due[0][0] == due:
             self._wake.unpark_all()  # an earlier first deadline than the one the loop sleeps to
+        return key
+
+    def discard(self, key: int) -> None:
+        self._sessions.pop(key, None)
 
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
@@ -142,20 +162,23 @@ class Pinger:
                         await self._wake.park()
                     continue
                 while due and due[0][0] <= now:
-                    _, order, ref = heapq.heappop(due)
-                    session = ref()
-                    if session is None or session.ended:
+                    _, key = heapq.heappop(due)
+                    session = self._sessions.get(key)
+                    if session is None:
+                        continue
+                    if session.ended:
+                        del self._sessions[key]
                         continue
                     nursery.start_soon(session.ping_once)
-                    heapq.heappush(due, (now + session.ping_interval, order, ref))
+                    heapq.heappush(due, (now + session.ping_interval, key))
 
 
 class Session:
     """The server side of one logged-in connection (see the module docstring)."""
 
     __slots__ = (
-        "__weakref__",
         "_backlog",
+        "_busy",
         "_close_after",
         "_close_detail",
         "_closing",
@@ -163,15 +186,22 @@ class Session:
         "_dirty",
         "_dispatcher",
         "_ended",
+        "_fd",
         "_idle",
         "_limits",
         "_metrics",
         "_nursery",
         "_outbox",
+        "_ping_key",
         "_pinger",
+        "_polled",
+        "_reactor",
         "_running",
         "_scope",
+        "_seen",
         "_violation",
+        "_waiting",
+        "_wake",
         "_writing",
         "as_sender",
         "background",
@@ -203,6 +233,7 @@ class Session:
         codec: FrameCodec = JSON,
         token_issued_ms: int = 0,
         pinger: Pinger | None = None,
+        reactor: Reactor | None = None,
     ) -> None:
         self.conn_id = conn_id
         self.codec = codec  # binary frames: JSON or gob, maybe gzip (chosen at the handshake)
@@ -220,6 +251,7 @@ class Session:
         self._limits = limits
         self._outbox = outbox
         self._pinger = pinger  # pings from the gateway's one pinger task; without it, a task of our own
+        self._ping_key = -1  # our entry in the pinger (-1: none)
         self._backlog = 0  # frames queued since the kernel last took everything
         self._dirty = False  # marked in the outbox, not flushed yet
         self._running = False  # run() started: queued frames may leave
@@ -234,6 +266,15 @@ class Session:
         self.close_reason = ""
         self._close_detail = ""
         self._violation = False
+        # Read by the gateway's reactor when it has one and the connection can be polled; otherwise by
+        # this session's own task (_read_loop).
+        self._reactor = reactor if isinstance(conn, PolledConnection) else None
+        self._polled: PolledConnection | None = conn if self._reactor is not None else None  # type: ignore[assignment]
+        self._seen = 0.0  # when the peer last sent something (polled: the idle timeout's base)
+        self._waiting: deque[_Waiting] | None = None  # polled: work for this session's task, in order
+        self._busy = False  # polled: the task has work in hand, so later frames queue behind it
+        self._wake: trio.lowlevel.ParkingLot | None = None
+        self._fd = -1  # polled: the descriptor the reactor watches (-1: not watched)
 
     def __repr__(self) -> str:
         return f"<Session {self.conn_id} {self.user_id}/{self.platform_id}>"
@@ -292,6 +333,7 @@ class Session:
 
     def touch(self) -> None:
         """Proof of life from the peer: push the idle deadline back."""
+        self._seen = trio.current_time()
         if self._idle is not None:
             self._idle.deadline = trio.current_time() + self._limits.idle_timeout
 
@@ -318,14 +360,19 @@ class Session:
                         self._outbox.mark(self)
                     if self._limits.ping_interval > 0:
                         if self._pinger is not None:
-                            self._pinger.add(self)
+                            self._ping_key = self._pinger.add(self)
                         else:
                             nursery.start_soon(self._ping_loop)
-                    await self._read_loop()
+                    if self._polled is not None:
+                        await self._serve_polled(self._polled)
+                    else:
+                        await self._read_loop()
                     nursery.cancel_scope.cancel()
         finally:
             self._closing = True
             self._nursery = None
+            if self._pinger is not None and self._ping_key >= 0:
+                self._pinger.discard(self._ping_key)
             code = CLOSE_NORMAL if self.close_code in _NOT_SENDABLE else self.close_code
             with trio.CancelScope(shield=True):
                 await self._conn.close(code, self.close_reason)
@@ -384,6 +431,12 @@ class Session:
             self.end(exc.code, "closed by peer", exc.reason)
 
     async def _on_frame(self, frame: str | bytes) -> None:
+        req = self._request(frame)
+        if req is not None:
+            self._apply(await self._dispatcher.handle(self, req))
+
+    def _request(self, frame: str | bytes) -> WsRequest | None:
+        """The admitted request in a binary frame; None for a text frame (a heartbeat, answered here)."""
         if isinstance(frame, str):
             try:
                 kind = parse_text_frame(frame)
@@ -391,18 +444,132 @@ class Session:
                 raise ProtocolViolation(f"text frame: {exc}") from None
             if kind == "ping":
                 self.push(PONG_TEXT)
-            return
+            return None
         try:
             req = self.codec.decode_request(frame)
         except EnvelopeError as exc:
             raise ProtocolViolation(f"envelope: {exc}") from None
         admit(req, self.user_id)
-        handled = await self._dispatcher.handle(self, req)
+        return req
+
+    def _apply(self, handled: Handled) -> None:
         for out in handled.frames:
             if not self.push(out):
                 return
         if handled.close:
             self.close_after_flush(CLOSE_NORMAL, "logout")
+
+    # -- reading through the gateway's reactor (openim.gateway.reactor) --------------------------------
+    async def _serve_polled(self, conn: PolledConnection) -> None:
+        """The session's task while the reactor reads: it sleeps until the idle deadline or until a
+        frame needs waiting for (handed over by :meth:`on_readable`), and closes when told to."""
+        reactor = self._reactor
+        assert reactor is not None
+        self._waiting = deque()
+        self._wake = trio.lowlevel.ParkingLot()
+        self._seen = trio.current_time()
+        timeout = self._limits.idle_timeout
+        self._fd = conn.fileno()
+        reactor.add(self._fd, self)
+        try:
+            self.on_readable()  # what came with the handshake
+            while not self._closing:
+                if self._waiting:
+                    await self._work_off(self._waiting)
+                    continue
+                deadline = self._seen + timeout
+                if trio.current_time() >= deadline:
+                    self.end(CLOSE_NORMAL, "idle timeout", f"no frame for {timeout:g} s")
+                    return
+                with trio.move_on_at(deadline):
+                    await self._wake.park()
+            if self._close_after is not None and not self._ended:
+                self.end(*self._close_after)
+        finally:
+            self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        if self._fd >= 0 and self._reactor is not None:
+            self._reactor.discard(self._fd, self)
+            self._fd = -1
+
+    def on_readable(self) -> None:
+        """Called by the reactor: one read; each frame handled now, or queued for this session's task
+        when it must wait (or when earlier work waits: the connection's order is kept)."""
+        conn = self._polled
+        if conn is None or self._closing:
+            self._stop_reading()  # level-triggered: unread bytes would wake the reactor again and again
+            return
+        messages, closed = conn.read_nowait()
+        if messages:
+            self._seen = trio.current_time()
+            try:
+                self._take(messages)
+            except ProtocolViolation as exc:
+                self._violation = True
+                self.end(CLOSE_POLICY_VIOLATION, "protocol error", str(exc))
+                return
+            except Exception:  # a bug costs this connection, never the reactor
+                log.error("conn.read_failed", user_id=self.user_id, conn_id=self.conn_id, exc_info=True)
+                self.end(CLOSE_ABNORMAL, "internal error")
+                return
+        if closed is not None:
+            self._stop_reading()
+            if self._busy:
+                self._waiting_append(closed)
+            else:
+                self._peer_closed(closed)
+        elif self._closing and self._wake is not None:
+            self._wake.unpark_all()  # a logout or kick among these frames: the task closes
+
+    def _take(self, messages: list[str | bytes]) -> None:
+        waiting = self._waiting
+        assert waiting is not None and self._wake is not None
+        for i, frame in enumerate(messages):
+            if self._closing:
+                return  # nothing after a logout or a kick is handled
+            if self._busy:
+                waiting.extend(messages[i:])
+                return
+            req = self._request(frame)
+            if req is None:
+                continue
+            handled = self._dispatcher.handle_now(self, req)
+            if isinstance(handled, Handled):
+                self._apply(handled)
+            else:
+                self._busy = True
+                waiting.append(handled)
+                waiting.extend(messages[i + 1 :])
+                self._wake.unpark_all()
+                return
+
+    def _waiting_append(self, closed: TransportClosed) -> None:
+        """The peer closed while earlier frames still wait: the close is handled after them."""
+        assert self._waiting is not None
+
+        async def close() -> Handled:
+            self._peer_closed(closed)
+            return Handled(())
+
+        self._waiting.append(close)
+
+    async def _work_off(self, waiting: deque[_Waiting]) -> None:
+        """Handle the waiting work in order; the reactor queues behind it until it is done."""
+        try:
+            while waiting and not self._closing:
+                item = waiting.popleft()
+                if isinstance(item, (str, bytes)):
+                    await self._on_frame(item)
+                else:
+                    self._apply(await item())
+        except ProtocolViolation as exc:
+            self._violation = True
+            self.end(CLOSE_POLICY_VIOLATION, "protocol error", str(exc))
+        finally:
+            if self._closing:
+                waiting.clear()
+            self._busy = bool(waiting)
 
     async def _write_rest(self) -> None:
         """The kernel buffer was full: wait until it takes everything queued, then maybe close."""

@@ -19,7 +19,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import trio
 import trio_websocket
@@ -28,6 +28,7 @@ from openim.security.connlimit import ConnectionLimiter
 from openim.wire.errors import ErrCode, error_envelope
 
 __all__ = [
+    "PolledConnection",
     "TransportClosed",
     "TransportLimits",
     "Upgrade",
@@ -110,6 +111,18 @@ class WsConnection(Protocol):
 
     async def close(self, code: int, reason: str) -> None:
         """Send a close frame and wait (bounded) for the peer's; idempotent, never raises."""
+
+
+@runtime_checkable
+class PolledConnection(WsConnection, Protocol):
+    """A :class:`WsConnection` that can also be read without waiting, by a reader that polls many
+    connections' sockets itself (openim.gateway.reactor)."""
+
+    def fileno(self) -> int: ...
+
+    def read_nowait(self) -> tuple[list[str | bytes], TransportClosed | None]:
+        """At most one non-blocking read: the whole messages it completed (maybe none), and how the
+        connection closed if it did (after those messages)."""
 
 
 class Upgrade(Protocol):

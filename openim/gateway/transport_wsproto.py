@@ -93,60 +93,72 @@ class _RawWsConnection:
         return self._remote
 
     # -- reading ----------------------------------------------------------------------------------
+    def fileno(self) -> int:
+        """The socket's descriptor, for a reader that polls many connections (openim.gateway.reactor)."""
+        return self._sock.fileno()
+
     async def receive(self) -> list[str | bytes]:
+        while True:
+            messages, closed = self.read_nowait()
+            if messages:
+                if closed is not None:
+                    self._peer_close = closed  # raised by the next read
+                return messages
+            if closed is not None:
+                raise closed
+            await trio.lowlevel.wait_readable(self._sock)
+
+    def read_nowait(self) -> tuple[list[str | bytes], TransportClosed | None]:
+        """At most one non-blocking ``recv``: the whole messages it completed (maybe none), and how the
+        connection closed if it did (after those messages). Pings are ponged and a close frame is echoed
+        here; nothing waits."""
         if self._initial:
             initial, self._initial = self._initial, []
-            return initial
+            return initial, None
         if self._peer_close is not None:
-            raise self._peer_close
-        while True:
-            if self._closed:
-                raise TransportClosed(CLOSE_ABNORMAL, "")
-            await trio.lowlevel.wait_readable(self._sock)
-            try:
-                data = self._sock.recv(READ_SIZE)
-            except BlockingIOError:
-                continue
-            except _GONE as exc:
-                raise TransportClosed(CLOSE_ABNORMAL, "") from exc
-            if not data:
-                raise TransportClosed(CLOSE_ABNORMAL, "")
-            try:
-                frames = self._reader.feed(data)
-            except FrameError as exc:
-                await self._abort(exc.code, exc.reason)
-                raise TransportClosed(exc.code, exc.reason) from None
-            messages: list[str | bytes] = []
-            for opcode, payload in frames:
-                if opcode == OP_BINARY:
-                    messages.append(payload)
-                elif opcode == OP_TEXT:
-                    try:
-                        messages.append(payload.decode())
-                    except UnicodeDecodeError:
-                        await self._abort(1007, "text frame is not UTF-8")
-                        raise TransportClosed(1007, "text frame is not UTF-8") from None
-                elif opcode == OP_PING:
-                    self._out.append(encode_frame(OP_PONG, payload))
+            return [], self._peer_close
+        if self._closed:
+            return [], TransportClosed(CLOSE_ABNORMAL, "")
+        try:
+            data = self._sock.recv(READ_SIZE)
+        except BlockingIOError:
+            return [], None
+        except _GONE:
+            return [], TransportClosed(CLOSE_ABNORMAL, "")
+        if not data:
+            return [], TransportClosed(CLOSE_ABNORMAL, "")
+        try:
+            frames = self._reader.feed(data)
+        except FrameError as exc:
+            self._abort(exc.code, exc.reason)
+            return [], TransportClosed(exc.code, exc.reason)
+        messages: list[str | bytes] = []
+        for opcode, payload in frames:
+            if opcode == OP_BINARY:
+                messages.append(payload)
+            elif opcode == OP_TEXT:
+                try:
+                    messages.append(payload.decode())
+                except UnicodeDecodeError:
+                    self._abort(1007, "text frame is not UTF-8")
+                    return messages, TransportClosed(1007, "text frame is not UTF-8")
+            elif opcode == OP_PING:
+                self._out.append(encode_frame(OP_PONG, payload))
+                self.flush_nowait()
+            elif opcode == OP_PONG:
+                waiter = self._pongs.pop(payload, None)
+                if waiter is not None:
+                    waiter.set()
+            elif opcode == OP_CLOSE:
+                code, reason = parse_close(payload)
+                if not self._close_sent:  # echo it (RFC 6455 5.5.1), then the socket goes
+                    self._close_sent = True
+                    self._out.append(encode_frame(OP_CLOSE, payload[:2]))
                     self.flush_nowait()
-                elif opcode == OP_PONG:
-                    waiter = self._pongs.pop(payload, None)
-                    if waiter is not None:
-                        waiter.set()
-                elif opcode == OP_CLOSE:
-                    code, reason = parse_close(payload)
-                    if not self._close_sent:  # echo it (RFC 6455 5.5.1), then the socket goes
-                        self._close_sent = True
-                        self._out.append(encode_frame(OP_CLOSE, payload[:2]))
-                        self.flush_nowait()
-                    self._shut()
-                    closed = TransportClosed(code, reason)
-                    if messages:
-                        self._peer_close = closed
-                        return messages
-                    raise closed
-            if messages:
-                return messages
+                self._shut()
+                self._peer_close = TransportClosed(code, reason)
+                return messages, self._peer_close
+        return messages, None
 
     # -- writing ----------------------------------------------------------------------------------
     def queue(self, frame: str | bytes) -> None:
@@ -208,7 +220,7 @@ class _RawWsConnection:
                     await self.receive()
         self._shut()
 
-    async def _abort(self, code: int, reason: str) -> None:
+    def _abort(self, code: int, reason: str) -> None:
         if not self._close_sent and not self._closed:
             self._close_sent = True
             self._out.append(encode_frame(OP_CLOSE, close_payload(code, reason[:100])))
@@ -483,20 +495,22 @@ async def serve(
         with contextlib.suppress(*_GONE), trio.move_on_after(REFUSAL_WRITE_TIMEOUT_S):
             await _send_all(sock, refusal_response(f"too many {limit.replace('_', ' ')}"))
 
-    async def on_socket(sock: socket.socket, address: object) -> None:
+    async def on_socket(box: list[socket.socket], address: object) -> None:
+        """One accepted socket, handed over in ``box`` so that this frame, which lives as long as the
+        connection, holds no reference to it: the upgrade owns it, then the connection."""
         # Counted from accept, before a byte is read: a flood of idle or half-sent sockets from one
         # address is refused at once instead of holding file descriptors until the handshake timeout.
         remote = _remote_of(address)
         ip = remote.rpartition(":")[0]
         if connections.acquire(ip) is not None:
+            sock = box.pop()
             try:
                 await refuse(sock, "connections_per_ip")
             finally:
                 _close_socket(sock)
             return
         try:
-            upgrade = await open_upgrade(sock, ip, remote)
-            del sock  # the upgrade owns the socket now, then the connection: this frame holds nothing
+            upgrade = await open_upgrade(box.pop(), ip, remote)
             if upgrade is not None:
                 try:
                     await handler(upgrade)
@@ -523,7 +537,7 @@ async def serve(
                 _close_socket(sock)
 
     def spawn(sock: socket.socket, address: object) -> None:
-        handler_nursery.start_soon(on_socket, sock, address)
+        handler_nursery.start_soon(on_socket, [sock], address)
 
     listeners = await trio.open_tcp_listeners(port, host=host or None)
     sockets = [socket.socket(fileno=listener.socket.detach()) for listener in listeners]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -123,11 +123,17 @@ class SendPolicy(Protocol):
     async def check(self, msg: sdkws_pb2.MsgData, sender: Sender) -> None:
         """Raise OpenIMError to refuse (1302 blocked, 1303 not friends, 1203 not in group, ...)."""
 
+    def check_now(self, msg: sdkws_pb2.MsgData, sender: Sender) -> bool:
+        """:meth:`check` from what is in memory: raise as it does, or return True when the message may
+        go; False when deciding needs a read (then :meth:`check` must be awaited)."""
+
     async def audience(self, msg: sdkws_pb2.MsgData) -> tuple[tuple[str, ...], int]:
         """(users who get a conversation row, conversation type) for a chat message."""
 
 
 OnDone = Callable[[SendJob], None]
+# What is left of a submit that could not finish without waiting: await it (it raises as submit does).
+Pending = Callable[[], Awaitable[None]]
 
 _ONE_TO_ONE = frozenset({SessionType.SINGLE, SessionType.NOTIFICATION})
 
@@ -239,6 +245,41 @@ class SendService:
             duplicate=job.duplicate, echo=echo,
         )
 
+    def submit_nowait(
+        self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone
+    ) -> Pending | None:
+        """:meth:`submit` without a task switch, for the gateway's reader: None when the message is
+        queued for the transfer stage (``on_done`` follows as for submit), or what is left to await.
+
+        It finishes here when everything the checks need is in memory (the usual one-to-one message to
+        a peer heard from before) and the hand-off takes the job without waiting. Otherwise it returns
+        either the whole :meth:`submit` (nothing was done yet: a cache miss, a before-send callback, a
+        group or online-only message) or only the hand-off's ``put`` of the job built here. A refusal
+        raises :class:`OpenIMError` at once, as submit does.
+        """
+        if self._hooks is not None and not sender.system:
+            return self._later(msg, operation_id, sender, on_done)
+        started = time.perf_counter()
+        try:
+            self._validate(msg, sender)
+            conversation_id = conversation_id_for_msg(msg)
+            permitted = self._permit_now(msg, sender, conversation_id)
+        except OpenIMError as err:
+            self._metrics.messages_refused.labels(code=str(int(err.code))).inc()
+            raise
+        self._force_options(msg)
+        owners = self._owners_now(msg, conversation_id) if permitted else None
+        if owners is None:
+            return self._later(msg, operation_id, sender, on_done)
+        job = self._job(msg, operation_id, sender, on_done, started, conversation_id, owners, int(msg.sessionType))
+        return self._queue(job)
+
+    def _later(self, msg: sdkws_pb2.MsgData, operation_id: str, sender: Sender, on_done: OnDone) -> Pending:
+        async def rest() -> None:
+            await self.submit(msg, operation_id=operation_id, sender=sender, on_done=on_done)
+
+        return rest
+
     async def _submit(self, msg: sdkws_pb2.MsgData, operation_id: str, sender: Sender, on_done: OnDone) -> None:
         started = time.perf_counter()
         try:
@@ -251,24 +292,51 @@ class SendService:
         except OpenIMError as err:
             self._metrics.messages_refused.labels(code=str(int(err.code))).inc()
             raise
+        self._force_options(msg)
+        history = option_on(msg.options, Option.HISTORY)
+        owners: tuple[str, ...] | None
+        conv_type = int(msg.sessionType)
+        if not history:
+            owners, conv_type = (), 0
+        else:
+            owners = self._owners_now(msg, conversation_id)
+            if owners is None:
+                owners, conv_type = await self._audience(msg, conversation_id)
+        job = self._job(msg, operation_id, sender, on_done, started, conversation_id, owners, conv_type)
+        if not history:
+            # Online only: no seq, nothing stored, pushed at once (the sender's connection is skipped).
+            exclude = f"{self._node_id}/{sender.conn_id}" if sender.conn_id else ""
+            push = PushJob(conversation_id, job.payload, operation_id, exclude_conn=exclude,
+                           recipients=job.recipients, group_id=msg.groupID)
+            await self._pushes.put(partition_of(conversation_id, self._pushes.partitions), [push])
+            job.want_echo = False
+            on_done(job)
+            return
+        pending = self._queue(job)
+        if pending is not None:
+            await pending()
+
+    @staticmethod
+    def _owners_now(msg: sdkws_pb2.MsgData, conversation_id: str) -> tuple[str, ...] | None:
+        """Who gets a conversation row for a stored one-to-one message, without a call; None when the
+        policy must say (groups) or the message is not a stored chat message."""
+        if msg.sessionType not in _ONE_TO_ONE or conversation_id.startswith("n_"):
+            return None
+        if not option_on(msg.options, Option.HISTORY):
+            return None
+        return (msg.sendID,) if msg.sendID == msg.recvID else (msg.sendID, msg.recvID)
+
+    def _job(
+        self, msg: sdkws_pb2.MsgData, operation_id: str, sender: Sender, on_done: OnDone, started: float,
+        conversation_id: str, owners: tuple[str, ...], conv_type: int,
+    ) -> SendJob:
+        """Stamp ``msg`` and build its job (the message's bytes serialised here, once)."""
         self._stamp(msg)
         recipients = self.recipients_of(msg)
-        history = option_on(msg.options, Option.HISTORY)
-        owners: tuple[str, ...]
-        if history:
-            st = msg.sessionType
-            if st in _ONE_TO_ONE and not conversation_id.startswith("n_"):  # the common case, without a call
-                owners = (msg.sendID,) if msg.sendID == msg.recvID else (msg.sendID, msg.recvID)
-                conv_type = int(st)
-            else:
-                owners, conv_type = await self._audience(msg, conversation_id)
-        else:
-            owners, conv_type = (), 0
-        payload = msg.SerializeToString()
         # Group audiences (every member, the sender included) come from the policy, not recipients_of; the
         # fan-out skips the sending connection either way, so it needs its echo from the gateway.
         job = SendJob(
-            payload=payload, send_id=msg.sendID, recv_id=msg.recvID, group_id=msg.groupID,
+            payload=msg.SerializeToString(), send_id=msg.sendID, recv_id=msg.recvID, group_id=msg.groupID,
             client_msg_id=msg.clientMsgID, server_msg_id=msg.serverMsgID, send_time=msg.sendTime,
             session_type=msg.sessionType, content_type=msg.contentType, conversation_id=conversation_id,
             conversation_type=conv_type, owners=owners,
@@ -283,26 +351,26 @@ class SendService:
         job.want_echo = sender.conn_id != "" and (
             msg.sessionType == SessionType.READ_GROUP or sender.user_id in recipients
         )
-        if not history:
-            # Online only: no seq, nothing stored, pushed at once (the sender's connection is skipped).
-            exclude = f"{self._node_id}/{sender.conn_id}" if sender.conn_id else ""
-            push = PushJob(conversation_id, payload, operation_id, exclude_conn=exclude, recipients=recipients,
-                           group_id=msg.groupID)
-            await self._pushes.put(partition_of(conversation_id, self._pushes.partitions), [push])
-            job.want_echo = False
-            on_done(job)
-            return
+        return job
+
+    def _queue(self, job: SendJob) -> Pending | None:
+        """Hand a stored message's job to the transfer stage: None when it took the job at once, else
+        the ``put`` to await (a full in-process queue, or the bus: I/O)."""
         if not self._in_process:
             self._replies.expect(job)
-        partition = partition_of(conversation_id, self._sends.partitions)
+        partition = partition_of(job.conversation_id, self._sends.partitions)
         if self._sends.put_nowait(partition, (job,)):
-            return
-        try:
-            await self._sends.put(partition, (job,))
-        except BusUnavailable:
-            if not self._in_process:
-                self._replies.forget(job)
-            raise
+            return None
+
+        async def put() -> None:
+            try:
+                await self._sends.put(partition, (job,))
+            except BusUnavailable:
+                if not self._in_process:
+                    self._replies.forget(job)
+                raise
+
+        return put
 
     def _completion(
         self, msg: sdkws_pb2.MsgData, operation_id: str, sender: Sender, on_done: OnDone, started: float
@@ -342,9 +410,9 @@ class SendService:
             raise args_error(f"unknown sessionType {st}")
 
     async def _permit(self, msg: sdkws_pb2.MsgData, sender: Sender, conversation_id: str) -> None:
-        if sender.system:
+        if sender.system or self._permit_now(msg, sender, conversation_id):
             return
-        if msg.sessionType in (SessionType.SINGLE, SessionType.NOTIFICATION):
+        if msg.sessionType in _ONE_TO_ONE:
             recv = self._users.get(msg.recvID) or await self._user(msg.recvID)
             if recv is None:
                 raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"recvID {msg.recvID} is not a registered user")
@@ -355,20 +423,45 @@ class SendService:
             if not privileged:
                 if self._policy is not None:
                     await self._policy.check(msg, sender)
-                opts = self._conv_opts.get(msg.recvID)
-                if opts is not None:
-                    own = opts.get(conversation_id, 0)
-                else:
-                    own = await self._recv_opt(msg.recvID, conversation_id)
-                opt = max(recv.global_recv_msg_opt, own)
-                if opt == RECV_OPT_NOT_RECEIVE:
-                    raise args_error("message is not sent: the recipient does not receive messages")
-                if opt == RECV_OPT_NO_OFFLINE_PUSH:
-                    msg.options[Option.OFFLINE_PUSH] = False
+                self._apply_recv_opt(msg, recv, await self._recv_opt(msg.recvID, conversation_id))
         elif self._policy is not None:
             await self._policy.check(msg, sender)
         else:
             raise OpenIMError(ErrCode.NOT_IN_GROUP_YET, f"group {msg.groupID} does not exist")
+
+    def _permit_now(self, msg: sdkws_pb2.MsgData, sender: Sender, conversation_id: str) -> bool:
+        """:meth:`_permit` from the caches alone: True when permitted, raises when refused, False when
+        something is not cached (then _permit reads it). The same rules, in the same order."""
+        if sender.system:
+            return True
+        if msg.sessionType not in _ONE_TO_ONE:
+            return False  # groups: the policy's membership check may read
+        recv = self._users.get(msg.recvID)
+        if recv is None:
+            return False
+        if sender.is_admin:
+            return True
+        sender_user = self._users.get(msg.sendID)
+        if sender_user is None:
+            return False
+        if sender_user.app_manager_level >= APP_ADMIN_LEVEL:
+            return True
+        if self._policy is not None and not self._policy.check_now(msg, sender):
+            return False
+        opts = self._conv_opts.get(msg.recvID)
+        if opts is None:
+            return False
+        self._apply_recv_opt(msg, recv, opts.get(conversation_id, 0))
+        return True
+
+    @staticmethod
+    def _apply_recv_opt(msg: sdkws_pb2.MsgData, recv: UserRecord, conversation_opt: int) -> None:
+        """The recipient's receive option (the stricter of the global and the conversation's)."""
+        opt = max(recv.global_recv_msg_opt, conversation_opt)
+        if opt == RECV_OPT_NOT_RECEIVE:
+            raise args_error("message is not sent: the recipient does not receive messages")
+        if opt == RECV_OPT_NO_OFFLINE_PUSH:
+            msg.options[Option.OFFLINE_PUSH] = False
 
     def _stamp(self, msg: sdkws_pb2.MsgData) -> None:
         msg.serverMsgID = new_server_msg_id(msg.sendID)
@@ -376,6 +469,10 @@ class SendService:
             msg.sendTime = now_ms()
         msg.status = MsgStatus.SUCCESS
         msg.seq = 0
+
+    @staticmethod
+    def _force_options(msg: sdkws_pb2.MsgData) -> None:
+        """The options a content type may not have (typing is never stored, ...), before anything reads them."""
         for key in _FORCED_OFF.get(msg.contentType, ()):
             msg.options[key] = False
 

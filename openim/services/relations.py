@@ -170,14 +170,25 @@ class RelationService:
         may still write to him). Admins, app-admin accounts and notifications never get here: SendService
         lets them through before asking the policy.
         """
+        if self.check_single_send_now(send_id, recv_id):
+            return
+        blocked_ids = frozenset(b.block_user_id for b in await self._store.get_blacks(recv_id))
+        friend_ids = frozenset(await self._store.get_friend_ids(recv_id)) if self._messaging.friend_verify else None
+        lists = (blocked_ids, friend_ids)
+        self._lists.put(recv_id, lists)
+        self._judge(lists, send_id, recv_id)
+
+    def check_single_send_now(self, send_id: str, recv_id: str) -> bool:
+        """:meth:`check_single_send` from the cache: raises as it does, True when allowed, False when the
+        recipient's lists are not cached (then check_single_send reads them)."""
         lists = self._lists.get(recv_id)
         if lists is None:
-            blocked_ids = frozenset(b.block_user_id for b in await self._store.get_blacks(recv_id))
-            friend_ids = (
-                frozenset(await self._store.get_friend_ids(recv_id)) if self._messaging.friend_verify else None
-            )
-            lists = (blocked_ids, friend_ids)
-            self._lists.put(recv_id, lists)
+            return False
+        self._judge(lists, send_id, recv_id)
+        return True
+
+    @staticmethod
+    def _judge(lists: tuple[frozenset[str], frozenset[str] | None], send_id: str, recv_id: str) -> None:
         blocked, friends = lists
         if send_id in blocked:
             raise OpenIMError(ErrCode.BLOCKED_BY_PEER, f"{recv_id} has blocked {send_id}")

@@ -27,6 +27,11 @@ class SendRules:
         else:
             await self._relations.check_single_send(msg.sendID, msg.recvID)
 
+    def check_now(self, msg: sdkws_pb2.MsgData, sender: Sender) -> bool:
+        if msg.sessionType == SessionType.READ_GROUP:
+            return False  # the membership check may read; the msg stage awaits check() for groups
+        return self._relations.check_single_send_now(msg.sendID, msg.recvID)
+
     async def audience(self, msg: sdkws_pb2.MsgData) -> tuple[tuple[str, ...], int]:
         """The members, as owners whose conversation rows the store must ensure — but only once per
         group per OWNER_ROWS_RECHECK_S: upserting 500 rows with every message of a 500-member group

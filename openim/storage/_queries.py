@@ -345,16 +345,30 @@ _PERSIST_OWNERS = (
     "ON CONFLICT (owner_user_id, conversation_id) DO UPDATE SET has_read_seq = excluded.has_read_seq "
     "WHERE user_conversations.has_read_seq < excluded.has_read_seq"
 )
+# The same, when the readers' marks of existing rows are written behind (openim.storage._read_marks):
+# a missing row is created with its mark, an existing one is not touched.
+_PERSIST_NEW_OWNERS = (
+    f"INSERT INTO user_conversations ({', '.join(_OWNER_COLS)}) "
+    f"VALUES ({', '.join(f'${i + 1}' for i in range(len(_OWNER_COLS)))}) "
+    "ON CONFLICT (owner_user_id, conversation_id) DO NOTHING"
+)
+_RAISE_READ_MARKS = (
+    "UPDATE user_conversations SET has_read_seq = $3 "
+    "WHERE owner_user_id = $1 AND conversation_id = $2 AND has_read_seq < $3"
+)
 
 
-def persist_messages(batch: Sequence[MessageToStore], now_ms: int) -> Txn[list[PersistResult]]:
+def persist_messages(
+    batch: Sequence[MessageToStore], now_ms: int, *, defer_read_marks: bool = False
+) -> Txn[list[PersistResult]]:
     """The send path's durable step; four statements whatever the batch size (see Store.persist_messages).
 
     1. one lookup of every (send_id, client_msg_id) of the batch: duplicates of stored messages;
     2. one seq upsert, a row per conversation: ``max_seq += its new messages``, returning the new max_seq;
     3. the new messages, one write of many rows (execute_many), seqs handed out in batch order;
     4. the owners' conversation rows, each (owner, conversation) once per batch: created when missing,
-       the reader's has_read_seq raised to his newest message.
+       the reader's has_read_seq raised to his newest message (with ``defer_read_marks`` only in the rows
+       created here: the caller writes the others behind, openim.storage._read_marks).
 
     Gapless seqs rest on the conversation_seqs row lock: the seq upsert locks each conversation's row
     until commit (PostgreSQL; SQLite serialises all writers anyway), rows are taken in conversation_id
@@ -410,7 +424,7 @@ def persist_messages(batch: Sequence[MessageToStore], now_ms: int) -> Txn[list[P
         yield from execute_many(_PERSIST_INSERT, RowSet("m", _NEW_MSG_COLS, _NEW_MSG_TYPES, message_rows))
         if owner_rows:
             yield from execute_many(
-                _PERSIST_OWNERS,
+                _PERSIST_NEW_OWNERS if defer_read_marks else _PERSIST_OWNERS,
                 RowSet("o", _OWNER_COLS, _OWNER_TYPES, [tuple(owner_rows[k]) for k in sorted(owner_rows)]),
             )
     if fresh is batch:
@@ -605,6 +619,16 @@ def update_user_conversation(owner_user_id: str, conversation_id: str, changes: 
         *values,
     )
     return count > 0
+
+
+def raise_read_marks(marks: Sequence[tuple[str, str, int]]) -> Txn[int]:
+    """has_read_seq = max(has_read_seq, seq) for many (owner, conversation, seq), creating nothing."""
+    return (
+        yield from execute_many(
+            _RAISE_READ_MARKS, RowSet("r", ("owner_user_id", "conversation_id", "seq"), ("text", "text", "bigint"),
+                                      sorted(marks)),
+        )
+    )
 
 
 def raise_has_read_seq(owner_user_id: str, conversation_id: str, seq: int) -> Txn[int]:

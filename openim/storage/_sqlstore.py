@@ -16,6 +16,7 @@ from typing import Any
 from openim.storage import _queries as q
 from openim.storage._groups import GroupQueries
 from openim.storage._objects import ObjectQueries
+from openim.storage._read_marks import ReadMarks
 from openim.storage._relations import RelationQueries
 from openim.storage._txn import T, TxnFactory
 from openim.storage.port import AlreadyExists
@@ -48,6 +49,10 @@ _NO_LIMIT_MS = 2**62  # "no created_before limit": later than any create_time (f
 
 class SqlStore(RelationQueries, GroupQueries, ObjectQueries, abc.ABC):
     """Implements openim.storage.port.Store over :meth:`_read` / :meth:`_write`."""
+
+    # Senders' read marks written behind (openim.storage._read_marks), when every reader of the database
+    # is this store; None: written in the send transaction.
+    _read_marks: ReadMarks | None = None
 
     # -- what an adapter provides -----------------------------------------------------------------------
     @abc.abstractmethod
@@ -144,15 +149,34 @@ class SqlStore(RelationQueries, GroupQueries, ObjectQueries, abc.ABC):
     async def persist_messages(self, batch: Sequence[MessageToStore], now_ms: int) -> list[PersistResult]:
         if not batch:
             return []
+        marks = self._read_marks
+        defer = marks is not None
         for attempt in range(1, PERSIST_ATTEMPTS + 1):
             try:
-                return await self._write(lambda: q.persist_messages(batch, now_ms))
+                results = await self._write(lambda: q.persist_messages(batch, now_ms, defer_read_marks=defer))
             except AlreadyExists:
                 # Lost a race on the dedupe key: nothing of ours was committed; run again from step 1.
                 if attempt == PERSIST_ATTEMPTS:
                     raise
                 log.info("persist_messages: a concurrent writer stored one of our keys first; retrying")
+                continue
+            if marks is not None:
+                marks.note(batch, results)
+            return results
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def flush_read_marks(self) -> int:
+        """Write the pending read marks (a no-op when they are written with the messages); how many."""
+        marks = self._read_marks
+        if marks is None or not len(marks):
+            return 0
+        taken = marks.take()
+        try:
+            await self._write(lambda: q.raise_read_marks(taken))
+        except BaseException:
+            marks.restore(taken)
+            raise
+        return len(taken)
 
     async def get_conversation_seqs(self, conversation_ids: Sequence[str]) -> dict[str, ConversationSeq]:
         if not conversation_ids:
@@ -195,7 +219,8 @@ class SqlStore(RelationQueries, GroupQueries, ObjectQueries, abc.ABC):
     ) -> list[UserConversation]:
         if conversation_ids is not None and not conversation_ids:
             return []
-        return await self._read(lambda: q.get_user_conversations(owner_user_id, conversation_ids))
+        rows = await self._read(lambda: q.get_user_conversations(owner_user_id, conversation_ids))
+        return rows if self._read_marks is None else self._read_marks.overlay(rows)
 
     async def get_receive_options(self, owner_user_id: str) -> dict[str, int]:
         return await self._read(lambda: q.get_receive_options(owner_user_id))
@@ -206,7 +231,8 @@ class SqlStore(RelationQueries, GroupQueries, ObjectQueries, abc.ABC):
     async def upsert_user_conversations(self, rows: Sequence[UserConversation]) -> list[UserConversation]:
         if not rows:
             return []
-        return await self._write(lambda: q.upsert_user_conversations(rows))
+        changed = await self._write(lambda: q.upsert_user_conversations(rows))
+        return changed if self._read_marks is None else self._read_marks.overlay(changed)
 
     async def update_user_conversation(
         self, owner_user_id: str, conversation_id: str, changes: Mapping[str, Any]
@@ -214,10 +240,19 @@ class SqlStore(RelationQueries, GroupQueries, ObjectQueries, abc.ABC):
         return await self._write(lambda: q.update_user_conversation(owner_user_id, conversation_id, changes))
 
     async def raise_has_read_seq(self, owner_user_id: str, conversation_id: str, seq: int) -> int:
-        return await self._write(lambda: q.raise_has_read_seq(owner_user_id, conversation_id, seq))
+        marks = self._read_marks
+        pending = 0 if marks is None else marks.pop(owner_user_id, conversation_id)
+        try:
+            return await self._write(lambda: q.raise_has_read_seq(owner_user_id, conversation_id, max(seq, pending)))
+        except BaseException:
+            if marks is not None and pending:
+                marks.restore([(owner_user_id, conversation_id, pending)])
+            raise
 
     async def delete_user_conversations(self, owner_user_id: str, conversation_ids: Sequence[str]) -> None:
         if conversation_ids:
+            if self._read_marks is not None:
+                self._read_marks.forget(owner_user_id, conversation_ids)
             await self._write(lambda: q.delete_user_conversations(owner_user_id, conversation_ids))
 
     # -- version logs -----------------------------------------------------------------------------------

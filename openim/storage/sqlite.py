@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import logging
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -32,10 +33,13 @@ import trio
 from openim.storage import _queries as q
 from openim.storage import migrate
 from openim.storage._group_commit import GroupCommit
+from openim.storage._read_marks import READ_MARKS_FLUSH_S, ReadMarks
 from openim.storage._sqlstore import SqlStore
 from openim.storage._txn import Row, Stmt, T, TxnFactory, drive, empty_result
 from openim.storage.port import AlreadyExists, StoreUnavailable
 from openim.storage.records import MessageToStore, PersistResult
+
+log = logging.getLogger(__name__)
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 MIN_SQLITE = (3, 38, 0)  # RETURNING, UPSERT .. WHERE, MATERIALIZED CTEs and the ->> JSON operator
@@ -150,6 +154,9 @@ class SqliteStore(SqlStore):
         self._reader_threads = trio.CapacityLimiter(readers)
         self.applied_migrations: list[str] = []  # what the last open() applied (tests, startup log)
         self._group_commit = GroupCommit(super().persist_messages)
+        # Every reader is in this process: senders' read marks are written behind (_read_marks).
+        self._read_marks = ReadMarks()
+        self._flusher = trio.CancelScope()
 
     async def persist_messages(self, batch: Sequence[MessageToStore], now_ms: int) -> list[PersistResult]:
         """Concurrent callers (the transfer partitions) share one transaction and one fsync."""
@@ -202,8 +209,28 @@ class SqliteStore(SqlStore):
             )
         except (sqlite3.Error, sa.exc.SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
+        self._flusher = trio.CancelScope()
+        # A system task: the store has no nursery of its own, and the loop must outlive no run.
+        trio.lowlevel.spawn_system_task(self._flush_read_marks_loop, name=f"read marks of {self.path.name}")
+
+    async def _flush_read_marks_loop(self) -> None:
+        with self._flusher:
+            while True:
+                await trio.sleep(READ_MARKS_FLUSH_S)
+                try:
+                    await self.flush_read_marks()
+                except StoreUnavailable as exc:  # kept pending (restored) and tried again next time
+                    log.warning("read_marks.flush_failed: %s", exc.__cause__ or exc)
+                except Exception:  # a system task must never raise: it would end the whole process
+                    log.exception("read_marks.flush_failed")
 
     async def aclose(self) -> None:
+        self._flusher.cancel()
+        if self._writer is not None:
+            try:
+                await self.flush_read_marks()
+            except StoreUnavailable as exc:
+                log.warning("read_marks.flush_failed at close: %s", exc.__cause__ or exc)
         writer, self._writer = self._writer, None
         # Wait for in-flight work: the write slot, then every reader slot.
         if writer is not None:

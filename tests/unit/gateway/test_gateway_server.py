@@ -24,7 +24,7 @@ from openim.gateway.server import Gateway
 from openim.node import Node
 from openim.ops.metrics import Metrics
 from openim.pipeline.jobs import PushJob, SendJob
-from openim.pipeline.msg import OnDone, Sender
+from openim.pipeline.msg import OnDone, Pending, Sender
 from openim.services.inbox import NodeInbox
 from openim.services.internal import Delivery, Kick, StatusChange, encode_deliveries
 from openim.services.tokens import Claims
@@ -86,6 +86,11 @@ class NoSync:
 
 class NoSend:
     async def submit(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone) -> None:
+        raise OpenIMError(ErrCode.ARGS, "not in this test")
+
+    def submit_nowait(
+        self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone
+    ) -> Pending | None:
         raise OpenIMError(ErrCode.ARGS, "not in this test")
 
 
@@ -309,6 +314,11 @@ class StoringSender:
     """Completes every send at once, as the transfer stage would after the commit, with seq 1."""
 
     async def submit(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone) -> None:
+        self.submit_nowait(msg, operation_id=operation_id, sender=sender, on_done=on_done)
+
+    def submit_nowait(
+        self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone
+    ) -> Pending | None:
         msg.serverMsgID, msg.sendTime, msg.status = "smid", 99, 2
         raw = msg.SerializeToString()
         job = SendJob(
@@ -320,6 +330,7 @@ class StoringSender:
         job.seq, job.want_echo = 1, True
         job.push = PushJob("si_u1_u2", with_seq(raw, 1), operation_id, exclude_conn=f"{NODE}/{sender.conn_id}")
         on_done(job)
+        return None
 
 
 @pytest.mark.parametrize("transport", ["wsproto", "trio-websocket"])

@@ -19,7 +19,7 @@ from openim.gateway.session import Outbox, Pinger, Session, SessionLimits
 from openim.gateway.transport import TransportClosed
 from openim.ops.metrics import Metrics
 from openim.pipeline.jobs import PushJob, SendJob, push_messages_bytes
-from openim.pipeline.msg import OnDone, Sender
+from openim.pipeline.msg import OnDone, Pending, Sender
 from openim.wire.envelope import KICK_FRAME, PONG_TEXT, decode_response, encode_push, encode_request
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.msgdata import with_seq
@@ -116,6 +116,61 @@ class FakeConnection:
         return out
 
 
+class FakeReactor:
+    """The gateway's reactor (openim.gateway.reactor) without an epoll: a fed connection is readable."""
+
+    def __init__(self) -> None:
+        self.readers: dict[int, object] = {}
+        self._wake = trio.lowlevel.ParkingLot()
+        self._ready = False  # level-triggered, as epoll: a feed before run() parks is not lost
+
+    def add(self, fd: int, reader: object) -> None:
+        assert fd not in self.readers
+        self.readers[fd] = reader
+
+    def discard(self, fd: int, reader: object) -> None:
+        if self.readers.get(fd) is reader:
+            del self.readers[fd]
+
+    def readable(self) -> None:
+        self._ready = True
+        self._wake.unpark_all()
+
+    async def run(self) -> None:
+        while True:
+            if not self._ready:
+                await self._wake.park()
+            self._ready = False
+            for reader in list(self.readers.values()):
+                reader.on_readable()  # type: ignore[attr-defined]
+
+
+class FakePolledConnection(FakeConnection):
+    """A FakeConnection read through a FakeReactor: ``read_nowait`` returns what was fed since the last
+    read (everything fed before the reactor runs comes back from one read)."""
+
+    def __init__(self, reactor: FakeReactor) -> None:
+        super().__init__()
+        self._reactor = reactor
+        self._inbox: list[str | bytes] = []
+        self._hung_up = False
+
+    def fileno(self) -> int:
+        return 7
+
+    def feed(self, frame: str | bytes) -> None:
+        self._inbox.append(frame)
+        self._reactor.readable()
+
+    def hang_up(self) -> None:
+        self._hung_up = True
+        self._reactor.readable()
+
+    def read_nowait(self) -> tuple[list[str | bytes], TransportClosed | None]:
+        frames, self._inbox = self._inbox, []
+        return frames, TransportClosed(1000, "bye") if self._hung_up else None
+
+
 @dataclass
 class FakeSync:
     calls: list[tuple[str, object]] = field(default_factory=list)
@@ -170,12 +225,31 @@ class FakeSender:
     hold: bool = False
     echo: bool = True
     refuse: OpenIMError | None = None
+    nowait: bool = False
     senders: list[Sender] = field(default_factory=list)
     jobs: list[SendJob] = field(default_factory=list)
     pending: list[tuple[SendJob, OnDone]] = field(default_factory=list)
     wake: trio.Event = field(default_factory=trio.Event)
 
     async def submit(self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone) -> None:
+        self._take(msg, operation_id, sender, on_done)
+
+    def submit_nowait(
+        self, msg: sdkws_pb2.MsgData, *, operation_id: str, sender: Sender, on_done: OnDone
+    ) -> Pending | None:
+        """With ``nowait`` the send is queued here (its checks cached); without it what is left must be
+        awaited (a cache miss), so the session's own task finishes it."""
+        if self.nowait:
+            self._take(msg, operation_id, sender, on_done)
+            return None
+
+        async def rest() -> None:
+            await trio.lowlevel.checkpoint()  # a read, as a cache miss would
+            self._take(msg, operation_id, sender, on_done)
+
+        return rest
+
+    def _take(self, msg: sdkws_pb2.MsgData, operation_id: str, sender: Sender, on_done: OnDone) -> None:
         self.senders.append(sender)
         if self.refuse is not None:
             raise self.refuse
@@ -241,14 +315,25 @@ class Rig:
     subs: FakeSubs
 
 
+# How the session is read: by its own task ("task"), or by the gateway's reactor with every send's
+# checks cached ("polled") or with each send finished by the session's own task ("polled-waiting").
+READ_MODES = ["task", "polled", "polled-waiting"]
+
+
+@pytest.fixture(params=READ_MODES)
+def read_mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+async def rig(request: pytest.FixtureRequest, read_mode: str) -> AsyncIterator[Rig]:
     limits = getattr(request, "param", SessionLimits(idle_timeout=30.0, outbound_frames=8))
     metrics = Metrics("n1", ("gateway",))
-    sync, sender, subs = FakeSync(), FakeSender(), FakeSubs()
+    sync, sender, subs = FakeSync(), FakeSender(nowait=read_mode == "polled"), FakeSubs()
     online = FakeOnline({"u2": [5, 2, 5]})
     dispatcher = Dispatcher(sync=sync, sender=sender, online=online, subscriptions=subs, metrics=metrics)
-    conn = FakeConnection()
+    reactor = FakeReactor() if read_mode != "task" else None
+    conn = FakeConnection() if reactor is None else FakePolledConnection(reactor)
     outbox = Outbox()
     session = Session(
         conn,
@@ -261,10 +346,13 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
         metrics=metrics,
         limits=limits,
         outbox=outbox,
+        reactor=reactor,
     )
     async with trio.open_nursery() as nursery:
         nursery.start_soon(outbox.run)
         nursery.start_soon(sender.serve)
+        if reactor is not None:
+            nursery.start_soon(reactor.run)
         nursery.start_soon(session.run)
         yield Rig(conn, session, sync, sender, metrics, subs)
         nursery.cancel_scope.cancel()

@@ -392,6 +392,20 @@ async def test_single_send_verdicts(world: World) -> None:
     await svc.check_single_send("u4", "u3")  # u3 still lists u4
 
 
+async def test_single_send_verdicts_without_waiting_come_from_the_cache_only(world: World) -> None:
+    svc = world.service
+    assert svc.check_single_send_now("u2", "u1") is False  # nothing cached: the caller must await the check
+    await svc.add_black("u1", "u2", "", operator="u1", operation_id="op")
+    assert svc.check_single_send_now("u2", "u1") is False  # the block dropped u1's lists, not refilled yet
+    assert await code_of(svc.check_single_send("u2", "u1")) == ErrCode.BLOCKED_BY_PEER
+    with pytest.raises(OpenIMError) as caught:  # now cached: the same verdict at once
+        svc.check_single_send_now("u2", "u1")
+    assert caught.value.code == ErrCode.BLOCKED_BY_PEER
+    assert svc.check_single_send_now("u3", "u1") is True  # u1's lists are cached and do not name u3
+    await svc.remove_black("u1", "u2", operation_id="op")
+    assert svc.check_single_send_now("u2", "u1") is False  # forgotten with the change
+
+
 async def test_verdicts_are_cached(world: World) -> None:
     """A change made behind the service's back (another process) shows only after the cache entry
     expires: one store read per recipient per TTL, not per message."""
