@@ -39,6 +39,7 @@ if [ -n "${OPENIM_BIN:-}" ]; then OPENIM=("$OPENIM_BIN"); else OPENIM=("$PYTHON"
 ulimit -n "$(ulimit -Hn)"
 
 SERVER_PID=""
+MEASURE_PID=""
 stop_server() {
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID"
@@ -56,7 +57,9 @@ for s in socks: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])'
 }
 
-# start_server NAME: a fresh server in $OUT/NAME, pinned; sets SERVER_PID, API, WS.
+# start_server NAME: a fresh server in $OUT/NAME, pinned; sets SERVER_PID, MEASURE_PID, API, WS.
+# MEASURE_PID is the process that serves: the one-file executable unpacks itself and runs the server in
+# a child process, so its CPU is the child's (the parent only waits).
 start_server() {
     local dir=$OUT/$1
     rm -rf "$dir"; mkdir -p "$dir"
@@ -75,6 +78,11 @@ EOF
     WS=ws://127.0.0.1:$ws_port
     for _ in $(seq 300); do
         if "$PYTHON" -c "import httpx,sys; sys.exit(httpx.get('$API/readyz', timeout=1).status_code != 200)" 2>/dev/null; then
+            MEASURE_PID=$SERVER_PID
+            if [ -n "${OPENIM_BIN:-}" ]; then
+                MEASURE_PID=$(pgrep -P "$SERVER_PID" | head -n 1 || true)
+                MEASURE_PID=${MEASURE_PID:-$SERVER_PID}
+            fi
             return 0
         fi
         kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited; see $dir/server.log" >&2; return 1; }
@@ -91,7 +99,7 @@ bench() {
     echo "== $name: load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
     set +e
     taskset -c "$BENCH_CPU" "${OPENIM[@]}" bench "$@" --sdk "$SDK" --api "$API" --ws "$WS" --secret "$SECRET" \
-        --server-pid "$SERVER_PID" --json --no-progress > "$OUT/$name.json"
+        --server-pid "$MEASURE_PID" --json --no-progress > "$OUT/$name.json"
     local rc=$?
     set -e
     stop_server
@@ -172,15 +180,15 @@ run_profile() {
     command -v py-spy >/dev/null || { echo "py-spy not found: pip install py-spy" >&2; return 1; }
     start_server profile
     taskset -c "$BENCH_CPU" "${OPENIM[@]}" bench direct --sdk "$SDK" --users "$USERS" --window "$WINDOW" --duration 30 \
-        --api "$API" --ws "$WS" --secret "$SECRET" --server-pid "$SERVER_PID" --json --no-progress \
+        --api "$API" --ws "$WS" --secret "$SECRET" --server-pid "$MEASURE_PID" --json --no-progress \
         > "$OUT/profile-run.json" &
     local bench_pid=$!
     sleep 8  # set-up and logins, then the steady state
     # --nonblocking: sample without stopping the server; --gil: only the thread holding the GIL, i.e.
     # where the server's Python CPU goes (SQLite's own C work in its worker thread runs without it).
-    taskset -c "$BENCH_CPU" py-spy record --pid "$SERVER_PID" --duration 10 --rate 250 --nonblocking --gil \
+    taskset -c "$BENCH_CPU" py-spy record --pid "$MEASURE_PID" --duration 10 --rate 250 --nonblocking --gil \
         --format raw --output "$OUT/profile.txt" >/dev/null 2>&1 || true
-    taskset -c "$BENCH_CPU" py-spy record --pid "$SERVER_PID" --duration 8 --rate 250 --nonblocking --gil \
+    taskset -c "$BENCH_CPU" py-spy record --pid "$MEASURE_PID" --duration 8 --rate 250 --nonblocking --gil \
         --output "$OUT/profile.svg" >/dev/null 2>&1 || true
     wait "$bench_pid" || true
     stop_server

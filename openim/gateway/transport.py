@@ -19,7 +19,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 import trio
 import trio_websocket
@@ -113,7 +113,6 @@ class WsConnection(Protocol):
         """Send a close frame and wait (bounded) for the peer's; idempotent, never raises."""
 
 
-@runtime_checkable
 class PolledConnection(WsConnection, Protocol):
     """A :class:`WsConnection` that can also be read without waiting, by a reader that polls many
     connections' sockets itself (openim.gateway.reactor)."""
