@@ -12,11 +12,11 @@ consumers and can live anywhere.
 from __future__ import annotations
 
 import gc
-import time
 
 import trio
 
 from openim.bus import make_bus
+from openim.clock import now_ms
 from openim.cluster.discovery import advertised_address, membership_error
 from openim.config import LoadedConfig
 from openim.node import Node, default_node_id
@@ -47,7 +47,7 @@ class RegistryHeartbeat:
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         from openim.bus.port import BusUnavailable, NodeInfo
 
-        started = time.time_ns() // 1_000_000
+        started = now_ms()
         first = True
         while not self._stopped:
             info = NodeInfo(
@@ -104,7 +104,7 @@ def build_modules(node: Node, services: Services) -> list[Module]:
         from openim.pipeline.push import PushStage
 
         push_stage = PushStage(bus=node.bus, pushes=pipeline.pushes, node_id=node.node_id, metrics=node.metrics,
-                               audience=services.groups.push_audience, offline=offline, local=gateway,
+                               audience=services.groups.directory.push_audience, offline=offline, local=gateway,
                                all_local=pipeline.in_process)
     if "transfer" in node.modules:
         from openim.pipeline.transfer import TransferStage

@@ -1,6 +1,6 @@
 """One YAML config, typed and validated, with environment overrides.
 
-Lookup order (DESIGN.md section 1): ``-c PATH``, else $OPENIM_CONFIG, else /data/openim/config.yaml, else
+Lookup order: ``-c PATH``, else $OPENIM_CONFIG, else /data/openim/config.yaml, else
 ./config.yaml, else the built-in defaults. Any key can then be overridden by an environment variable
 ``OPENIM_<SECTION>__<KEY>`` (``OPENIM_API__PORT=10012``; top-level keys: ``OPENIM_SECRET``); values are read
 as YAML scalars, so ``30s``, ``true`` and ``[a, b]`` work. Unknown keys, wrong types and impossible values
@@ -22,6 +22,8 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from openim.webhooks.catalog import HOOKS
 
 EXAMPLE_SECRET = "openIM123"
 DEFAULT_PATHS = (Path("/data/openim/config.yaml"), Path("config.yaml"))
@@ -319,8 +321,6 @@ class WebhooksConfig(_Section):
 
     @model_validator(mode="after")
     def _hooks(self) -> WebhooksConfig:
-        from openim.webhooks.catalog import HOOKS
-
         unknown = [h for h in self.enable if h != "*" and h not in HOOKS]
         if unknown:
             raise ValueError(f"enable: unknown callback {', '.join(unknown)} (known: {', '.join(sorted(HOOKS))})")

@@ -83,10 +83,6 @@ class Caller:
         if not self.is_admin and self.user_id != user_id:
             raise OpenIMError(ErrCode.NO_PERMISSION, f"token user {self.user_id} may not act for {user_id}")
 
-    def require_admin(self) -> None:
-        if not self.is_admin:
-            raise OpenIMError(ErrCode.NO_PERMISSION, "only an app admin may do this")
-
 
 Handler = Callable[[Caller, Any], Awaitable[Message | None]]
 TypedHandler = Callable[[Caller, Req], Awaitable[Message | None]]

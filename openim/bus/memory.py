@@ -11,8 +11,8 @@ sit on the hot path and a scheduler round trip would cost more than the work. Th
 
 Node-addressed messages (``publish``/``subscribe``): each subscription owns a bounded buffer. When a
 subscriber falls ``subscriber_buffer`` payloads behind, the OLDEST are dropped and counted
-(``dropped_payloads``). Publishers never wait: push is best effort and sync is the guarantee (DESIGN.md
-section 3, invariant 4). Oldest-first because the newest push carries the highest seq, which is what tells a
+(``dropped_payloads``). Publishers never wait: push is best effort and sync is the guarantee (docs/architecture.md,
+invariant 4). Oldest-first because the newest push carries the highest seq, which is what tells a
 client it is behind and makes it pull the gap; dropping the newest would hide the loss until the next message.
 A deque with a parking lot is used rather than a trio memory channel because it gives drop-oldest for free
 and wakes the subscriber once per published batch instead of once per payload.
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -36,12 +35,9 @@ from typing import Final
 import trio
 
 from openim.bus.port import NodeInfo, PresenceEntry, QueueItem
+from openim.clock import now_ms
 
 _CHECKPOINT_EVERY: Final = 64  # subscription items handed out between forced checkpoints
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class _Subscription:
@@ -321,7 +317,7 @@ class MemoryBus:
     # -- node registry ----------------------------------------------------------------------------------
 
     async def register_node(self, info: NodeInfo, ttl_s: float) -> None:
-        stamped = dataclasses.replace(info, heartbeat_at=_now_ms(), addresses=dict(info.addresses))
+        stamped = dataclasses.replace(info, heartbeat_at=now_ms(), addresses=dict(info.addresses))
         self._nodes[info.node_id] = (stamped, trio.current_time() + ttl_s)
 
     async def unregister_node(self, node_id: str) -> None:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final
@@ -40,6 +39,7 @@ import trio
 
 from openim.bus.port import BusUnavailable, NodeInfo, PresenceEntry, QueueItem
 from openim.bus.resp import Command, ConnectionBroken, RedisAddress, RedisError, RespConnection, RespPool
+from openim.clock import now_ms
 from openim.ops.logging import get_log
 
 log = get_log("bus")
@@ -68,10 +68,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _ttl_ms(ttl_s: float) -> int:
@@ -372,7 +368,7 @@ class RedisBus:
         if not entries:
             return
         ttl = _ttl_ms(ttl_s)
-        expires = _now_ms() + ttl
+        expires = now_ms() + ttl
         fields: dict[str, list[str | int]] = {}
         for entry in entries:
             fields.setdefault(self._k("presence", entry.user_id), []).extend((self._presence_field(entry), expires))
@@ -401,7 +397,7 @@ class RedisBus:
             return {}
         keys = [self._k("presence", user_id) for user_id in user_ids]
         replies = await self._run([("HGETALL", key) for key in keys])
-        now = _now_ms()
+        now = now_ms()
         out: dict[str, list[PresenceEntry]] = {}
         stale: list[Command] = []
         for user_id, key, reply in zip(user_ids, keys, replies, strict=True):
@@ -581,7 +577,7 @@ class RedisBus:
 
     async def register_node(self, info: NodeInfo, ttl_s: float) -> None:
         ttl = _ttl_ms(ttl_s)
-        now = _now_ms()
+        now = now_ms()
         key = self._k("nodeinfo", info.node_id)
         await self._run(
             [
@@ -603,7 +599,7 @@ class RedisBus:
 
     async def list_nodes(self) -> list[NodeInfo]:
         index = self._k("nodes", "index")
-        _, ids = await self._run([("ZREMRANGEBYSCORE", index, "-inf", _now_ms()), ("ZRANGE", index, 0, -1)])
+        _, ids = await self._run([("ZREMRANGEBYSCORE", index, "-inf", now_ms()), ("ZRANGE", index, 0, -1)])
         if not ids:
             return []
         replies = await self._run([("HGETALL", self._k("nodeinfo", _text(i))) for i in ids])

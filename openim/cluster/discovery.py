@@ -1,6 +1,6 @@
 """Who should be in the cluster, per ``cluster.discovery``, and what address a process advertises.
 
-Three modes (DESIGN.md section 5):
+Three modes (docs/operations.md, "Discovery modes"):
 
 - ``redis`` (default): the registry in Redis is the member list; nothing is expected beyond it.
 - ``static``: ``cluster.static_nodes`` lists every node id with its modules and addresses. A process

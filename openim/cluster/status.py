@@ -18,7 +18,6 @@ both queues has an owner among the live nodes.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 import trio
 
 from openim.bus.port import NodeInfo
+from openim.clock import now_ms
 from openim.cluster.discovery import Member, expected_members
 from openim.config import Config
 
@@ -168,7 +168,7 @@ async def read_status(config: Config) -> ClusterStatus:
     owners = await _lease_owners(config)
     with trio.fail_after(10):
         expected = await expected_members(config)
-    return join(config, nodes, expected, owners, time.time_ns() // 1_000_000)
+    return join(config, nodes, expected, owners, now_ms())
 
 
 def _ranges(numbers: Sequence[int]) -> str:

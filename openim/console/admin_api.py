@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +27,7 @@ from starlette.routing import Route
 
 from openim.api.framework import client_ip, json_response
 from openim.api.routes.auth import broadcast_kick
+from openim.clock import now_ms
 from openim.config import masked_dict
 from openim.console.figures import snapshot
 from openim.node import Node
@@ -52,10 +52,6 @@ HEALTHY_HEARTBEAT_AGE_MS = 11_000
 USER_PLATFORMS = tuple(int(p) for p in Platform if p != Platform.ADMIN)
 
 Endpoint = Callable[[Request, Claims | None], Awaitable[Any]]
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -125,7 +121,7 @@ def admin_api_routes(node: Node, services: Services) -> list[Route]:
         return {"token": token, "userID": console_admin, "expireTimeSeconds": tokens.expire_seconds}
 
     async def list_nodes() -> list[dict[str, Any]]:
-        now = _now_ms()
+        now = now_ms()
         found: list[dict[str, Any]] = []
         for info in await node.bus.list_nodes():
             age = max(0, now - info.heartbeat_at) if info.heartbeat_at else None
@@ -179,7 +175,7 @@ def admin_api_routes(node: Node, services: Services) -> list[Route]:
             raise OpenIMError(ErrCode.NO_PERMISSION, "an app admin cannot be blocked")
         await users.get_one(user_id)
         operator = claims.user_id if claims else ""
-        await store.save_ban(BanRecord(user_id, reason, operator, _now_ms()))
+        await store.save_ban(BanRecord(user_id, reason, operator, now_ms()))
         await logout_everywhere(user_id)
         log.info("console.blocked", user_id=user_id, operator=operator)
 

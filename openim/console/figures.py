@@ -8,10 +8,10 @@ same estimate Prometheus' ``histogram_quantile`` makes, for the whole run.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from openim.clock import now_ms
 from openim.ops.metrics import Metrics
 
 
@@ -75,7 +75,7 @@ def snapshot(metrics: Metrics) -> dict[str, Any]:
     latency_sum = sum(v for n, _, v in _samples(metrics.send_latency) if n.endswith("_sum"))
     p99 = quantile(0.99, buckets)
     return {
-        "time": time.time_ns() // 1_000_000,
+        "time": now_ms(),
         "connections": int(_gauge(metrics.connections)),
         "onlineUsers": int(_gauge(metrics.online_users)),
         "logins": int(_total(metrics.logins)),

@@ -315,8 +315,8 @@ class Dispatcher:
 
     async def _pull_by_seqs(self, peer: Requester, req: WsRequest) -> _Result:
         pull = msg_pb2.GetSeqMessageReq.FromString(req.data)
-        # OpenIM does not check here; we do, because the pull reads through req.userID's
-        # conversation rows and a user never reads another user's conversations (DESIGN.md 6).
+        # OpenIM does not check here; we do, because the pull reads through req.userID's conversation
+        # rows and a user never reads another user's conversations (docs/architecture.md, "Security").
         _own(pull.userID, peer)
         return _Result((await self._sync.pull_by_seqs(pull)).SerializeToString())
 

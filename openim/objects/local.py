@@ -41,9 +41,6 @@ class LocalBackend:
     def _part_path(self, upload_id: str, part_number: int) -> Path:
         return self._session_dir(upload_id) / f"{part_number}.part"
 
-    def blob_path(self, key: str) -> Path:
-        return self._root / key
-
     async def check(self) -> None:
         def probe() -> None:
             for sub in ("uploads", "data"):

@@ -9,12 +9,12 @@ once. A session that is never completed expires and :class:`UploadSweeper` remov
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import trio
 
+from openim.clock import now_ms
 from openim.config import ObjectStorageConfig
 from openim.objects import rules
 from openim.objects.backend import Location, ObjectBackend, PartTarget
@@ -27,10 +27,6 @@ log = get_log("objects")
 
 UPLOAD_PATH = ".upload/"  # under the object URL prefix: <prefix>.upload/<uploadID>?partNumber=N
 SWEEP_INTERVAL_S = 300.0
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +89,7 @@ class ObjectService:
         count = rules.part_count(size, part_size)
         upload_id = secrets.token_urlsafe(24)
         started = await self.backend.start(upload_id, content_hash, size, part_size, count, content_type)
-        expire = _now_ms() + int(self._cfg.upload_expire * 1000)
+        expire = now_ms() + int(self._cfg.upload_expire * 1000)
         upload = UploadRecord(
             upload_id=upload_id,
             user_id=user_id,
@@ -117,7 +113,7 @@ class ObjectService:
 
     async def _live_upload(self, upload_id: str) -> UploadRecord:
         upload = await self._store.get_upload(upload_id) if upload_id else None
-        if upload is None or upload.expire_time < _now_ms():
+        if upload is None or upload.expire_time < now_ms():
             raise OpenIMError(ErrCode.FILE_UPLOADED_EXPIRED, "upload not found or expired")
         return upload
 
@@ -189,7 +185,7 @@ class ObjectService:
         self, name: str, user_id: str, content_hash: str, key: str, size: int, content_type: str, cause: str
     ) -> None:
         await self._store.put_object(
-            ObjectRecord(name, user_id, content_hash, key, size, content_type, cause, _now_ms())
+            ObjectRecord(name, user_id, content_hash, key, size, content_type, cause, now_ms())
         )
 
     # -- reads ---------------------------------------------------------------------------------------------
@@ -202,14 +198,14 @@ class ObjectService:
     async def access_url(self, name: str, url_prefix: str) -> tuple[str, int]:
         """A URL a client can GET without a token, and until when it works (ms)."""
         _, where = await self.find(name)
-        expire = _now_ms() + int(self._cfg.url_expire * 1000)
+        expire = now_ms() + int(self._cfg.url_expire * 1000)
         return (where.redirect or url_prefix + name), expire
 
     # -- housekeeping --------------------------------------------------------------------------------------
     async def sweep(self, *, limit: int = 100) -> int:
         """Remove expired sessions and their parts; the number removed."""
         removed = 0
-        for upload in await self._store.expired_uploads(_now_ms(), limit=limit):
+        for upload in await self._store.expired_uploads(now_ms(), limit=limit):
             try:
                 await self.backend.abort(upload)
             except Exception as exc:  # leftover parts cost space, not correctness; try again next round

@@ -3,16 +3,12 @@ push looks up per batch of recipients."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
+from openim.clock import now_ms
 from openim.services.field_limits import check_fields
 from openim.storage.object_records import DeviceTokenRecord
 from openim.storage.port import Store
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class DeviceRegistry:
@@ -22,7 +18,7 @@ class DeviceRegistry:
     async def register(self, user_id: str, platform_id: int, token: str, *, expire_time: int = 0) -> None:
         """One token per (user, platform): a new one replaces the old, as the SDK re-registers on start."""
         check_fields({"device_token": token})
-        await self._store.set_device_token(DeviceTokenRecord(user_id, platform_id, token, expire_time, _now_ms()))
+        await self._store.set_device_token(DeviceTokenRecord(user_id, platform_id, token, expire_time, now_ms()))
 
     async def forget(self, user_id: str, platform_id: int) -> None:
         """The device logged out: it must not get pushes for this user any more."""
@@ -37,5 +33,5 @@ class DeviceRegistry:
 
     async def tokens_of(self, user_ids: Sequence[str]) -> list[DeviceTokenRecord]:
         """Live tokens of these users (expired ones skipped), by user then platform."""
-        now = _now_ms()
+        now = now_ms()
         return [t for t in await self._store.get_device_tokens(user_ids) if not t.expire_time or t.expire_time > now]

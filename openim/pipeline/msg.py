@@ -24,6 +24,7 @@ from typing import Protocol
 import trio
 
 from openim.bus.port import BusUnavailable
+from openim.clock import now_ms
 from openim.config import MessagingConfig
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
@@ -69,10 +70,6 @@ _FORCED_OFF: dict[int, tuple[str, ...]] = {
         Option.CONVERSATION_UPDATE, Option.SENDER_CONVERSATION_UPDATE, Option.UNREAD_COUNT, Option.OFFLINE_PUSH,
     ),
 }
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 _ids = random.Random(os.urandom(32))  # seeded per process from the kernel, then no syscall per message
@@ -151,6 +148,7 @@ class SendService:
         messaging: MessagingConfig,
         metrics: Metrics,
         policy: SendPolicy | None = None,
+        hooks: SendHooks | None = None,
     ) -> None:
         self._store = store
         self._sends = sends
@@ -161,15 +159,9 @@ class SendService:
         self._cfg = messaging
         self._metrics = metrics
         self._policy = policy
-        self._hooks: SendHooks | None = None  # webhooks, when any message callback is enabled
+        self._hooks = hooks  # webhooks, when any message callback is enabled
         self._users: TtlCache[str, UserRecord | None] = TtlCache(SEND_CACHE_TTL_S)
         self._conv_opts: TtlCache[str, dict[str, int]] = TtlCache(SEND_CACHE_TTL_S)  # owner -> non-default options
-
-    def set_policy(self, policy: SendPolicy) -> None:
-        self._policy = policy
-
-    def set_hooks(self, hooks: SendHooks) -> None:
-        self._hooks = hooks
 
     # -- caches the API invalidates when it changes what they hold ----------------------------------
     def forget_user(self, user_id: str) -> None:

@@ -3,7 +3,7 @@
 A stage (transfer, push) owns a partition while it holds the lease ``<topic>:<n>``; it renews the lease
 every third of its TTL and stops consuming the moment a renewal fails. A partition whose owner died is
 taken by another process when the lease expires, and that process continues from the SQL state
-(DESIGN.md invariant 6). In one process (memory bus) every lease is simply ours.
+(docs/architecture.md, invariant 6). In one process (memory bus) every lease is simply ours.
 
 Balance: the partitions are spread over the live processes running the stage (the node registry says
 which). A process holding more than its fair share, ``ceil(partitions / processes)``, hands the excess

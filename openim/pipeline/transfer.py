@@ -17,13 +17,13 @@ conversation leave in seq order, and at most one batch per partition waits to be
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 import trio
 
 from openim.bus.port import BusUnavailable
+from openim.clock import now_ms
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
 from openim.pipeline.handoff import Handoff
@@ -96,7 +96,7 @@ class TransferStage:
         batch = jobs  # a SendJob has every attribute the store reads of a message (MessageToStore)
         pushes: dict[int, list[PushJob]] = defaultdict(list)
         try:
-            results = await self._store.persist_messages(batch, time.time_ns() // 1_000_000)
+            results = await self._store.persist_messages(batch, now_ms())
         except StoreError as exc:
             cause = exc.__cause__ or exc
             log.error("persist.failed", count=len(batch), error=f"{type(cause).__name__}: {cause}")

@@ -65,17 +65,19 @@ def build_services(node: Node) -> Services:
     from openim.pipeline.msg import SendService
     from openim.services import field_limits
     from openim.services.conversations import ConversationService
+    from openim.services.group_directory import GroupDirectory
     from openim.services.groups import GroupService
     from openim.services.inbox import NodeInbox
     from openim.services.message_ops import MessageOps
     from openim.services.notify import Notifier
+    from openim.services.relation_rules import RelationRules
     from openim.services.relations import RelationService
     from openim.services.send_rules import SendRules
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
     from openim.services.users import UserService
-    from openim.webhooks import attach_webhooks
     from openim.webhooks.dispatcher import Webhooks
+    from openim.webhooks.messages import MessageHooks
 
     cfg = node.config
     field_limits.configure(cfg.field_limits)
@@ -83,17 +85,25 @@ def build_services(node: Node) -> Services:
     tokens = TokenService(cfg.secret, cfg.auth, node.store, node.bus)
     users = UserService(node.store, cfg.auth)
     pipeline = build_pipeline(node, inbox)
+    # Built in dependency order, each with its collaborators: the send path's rules read the relation
+    # lists and the group directory (caches their services invalidate), not the services themselves, so
+    # the msg stage exists before the services that send notifications through it.
+    webhooks = Webhooks(cfg.webhooks)
+    hooked = webhooks if webhooks.active else None  # nothing to call: the send path pays nothing
+    relation_rules = RelationRules(node.store, cfg.messaging)
+    group_directory = GroupDirectory(node.store)
     send = SendService(
         store=node.store, sends=pipeline.sends, pushes=pipeline.pushes, replies=pipeline.replies,
         in_process=pipeline.in_process, node_id=node.node_id, messaging=cfg.messaging, metrics=node.metrics,
+        policy=SendRules(relation_rules, group_directory),
+        hooks=MessageHooks(webhooks) if hooked is not None else None,
     )
     notifier = Notifier(send)
     sync = SyncService(node.store)
-    relations = RelationService(node.store, notifier, send, users, cfg.messaging)
-    groups = GroupService(node.store, notifier, send, users)
-    send.set_policy(SendRules(relations, groups))
-    webhooks = Webhooks(cfg.webhooks)
-    attach_webhooks(webhooks, send=send, relations=relations, groups=groups)
+    relations = RelationService(
+        node.store, notifier, send, users, cfg.messaging, rules=relation_rules, webhooks=hooked
+    )
+    groups = GroupService(node.store, notifier, send, users, directory=group_directory, webhooks=hooked)
     services = Services(
         inbox=inbox,
         tokens=tokens,
@@ -115,7 +125,8 @@ def build_services(node: Node) -> Services:
 
         services.coherence = CacheCoherence(node.bus, node.node_id, inbox)
         services.coherence.watch(
-            tokens, users, send, relations, groups, services.conversations, services.message_ops
+            tokens, users, send, relation_rules, group_directory, relations, groups, services.conversations,
+            services.message_ops,
         )
     return services
 

@@ -20,18 +20,17 @@ module functions so they can be tested without a store, and reused by the friend
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from openim.ops.logging import get_log
 from openim.pipeline.msg import SendService
 from openim.services.field_limits import check_fields
+from openim.services.group_pb import group_to_pb
 from openim.services.notify import Notifier
 from openim.services.sync import SyncService
+from openim.services.versioning import check_pagination, id_hash, page, plan_incremental
 from openim.storage.port import Store
 from openim.storage.records import UserConversation, UserRecord, VersionKind, VersionLog, VersionState
 from openim.wire.constants import ContentType, SessionType
@@ -40,90 +39,15 @@ from openim.wire.pb import conversation_pb2, jssdk_pb2, sdkws_pb2
 
 log = get_log("conversations")
 
-SYNC_LIMIT = 200  # more pending changes than this and the client is told to reload everything
 RECV_OPT_NOT_NOTIFY = 2  # "receive but do not notify": what get_not_notify_conversation_ids lists
 ACTIVE_DEFAULT_COUNT = 100
 ACTIVE_MAX_COUNT = 500
 
-_VERSION_ID_RE = re.compile(r"^[0-9a-fA-F]{24}$")
 
 
 # ---------------------------------------------------------------------------------------------
 # Pure rules
 # ---------------------------------------------------------------------------------------------
-
-
-def is_valid_version_id(version_id: str) -> bool:
-    """OpenIM's versionID is a Mongo ObjectID: 24 hex digits, never all zeros."""
-    return bool(_VERSION_ID_RE.match(version_id)) and version_id.strip("0") != ""
-
-
-@dataclass(frozen=True, slots=True)
-class IncrementalPlan:
-    """What an incremental-sync answer holds before the elements are re-read from the store."""
-
-    version_id: str
-    version: int
-    full: bool
-    insert_ids: list[str] = field(default_factory=list)
-    update_ids: list[str] = field(default_factory=list)
-    delete_ids: list[str] = field(default_factory=list)
-
-
-def plan_incremental(
-    current: VersionLog, client_version_id: str, client_version: int, *, limit: int = SYNC_LIMIT
-) -> IncrementalPlan:
-    """The version-log read rule (rest-api.md 4.3), for any log kind.
-
-    ``current`` is the log header plus its entries newer than ``client_version`` (Store.get_version_log
-    with ``since=client_version``). A client that cannot be brought up to date step by step — no valid
-    pair, a recreated log, a log older than the client, or more than ``limit`` changes — gets
-    ``full=True`` with empty lists and must reload through the list endpoints; the lists are empty then
-    because the SDK would otherwise apply a partial diff on top of a reload.
-    """
-    head = IncrementalPlan(current.version_id, current.version, full=True)
-    if not is_valid_version_id(client_version_id) or client_version <= 0:
-        return head
-    if client_version_id.lower() != current.version_id.lower():
-        return head
-    if client_version == current.version:
-        return replace(head, full=False)
-    if current.version < client_version:
-        return head
-    entries = [e for e in current.entries if e.version > client_version]
-    if len(entries) > limit:
-        return head
-    by_state: dict[VersionState, list[str]] = {s: [] for s in VersionState}
-    for entry in entries:
-        by_state[entry.state].append(entry.e_id)
-    return IncrementalPlan(
-        current.version_id,
-        current.version,
-        full=False,
-        insert_ids=by_state[VersionState.INSERT],
-        update_ids=by_state[VersionState.UPDATE],
-        delete_ids=by_state[VersionState.DELETE],
-    )
-
-
-_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_GO_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
-
-
-def go_json_strings(ids: Sequence[str]) -> bytes:
-    """Go's ``json.Marshal([]string)``: compact, UTF-8, and HTML-safe (``<``, ``>``, ``&`` and the two
-    JavaScript line separators escaped), which Python's encoder does not do by itself."""
-    text = json.dumps(list(ids), ensure_ascii=False, separators=(",", ":"))
-    return _GO_ESCAPE_RE.sub(lambda m: _GO_ESCAPES[m.group(0)], text).encode("utf-8")
-
-
-def id_hash(ids: Sequence[str]) -> int:
-    """``idHash`` of the full-ID endpoints: the first 8 bytes, big-endian, of md5 over the Go JSON of
-    the list; 0 for an empty list. A client that sends the hash it holds gets ``equal`` instead of
-    the list when nothing changed."""
-    if not ids:
-        return 0
-    return int.from_bytes(hashlib.md5(go_json_strings(ids)).digest()[:8], "big")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,20 +75,6 @@ def sort_active(entries: Iterable[ActiveEntry]) -> list[ActiveEntry]:
 def clamp_active_count(count: int) -> int:
     """OpenIM's rule for ``count`` of get_active_conversations: out of (0, 500] means 100."""
     return ACTIVE_DEFAULT_COUNT if count <= 0 or count > ACTIVE_MAX_COUNT else count
-
-
-def page(items: Sequence[Any], pagination: sdkws_pb2.RequestPagination) -> list[Any]:
-    """OpenIM pagination: 1-based pages; a page past the end is empty (the total stays right)."""
-    check_pagination(pagination)
-    start = (pagination.pageNumber - 1) * pagination.showNumber
-    return list(items[start : start + pagination.showNumber])
-
-
-def check_pagination(pagination: sdkws_pb2.RequestPagination) -> None:
-    if pagination.pageNumber < 1:
-        raise args_error("pagination.pageNumber must be at least 1")
-    if pagination.showNumber < 1:
-        raise args_error("pagination.showNumber must be at least 1")
 
 
 def to_pb(row: UserConversation) -> conversation_pb2.Conversation:
@@ -472,8 +382,6 @@ class ConversationService:
         last = await self._sync.latest_visible(owner, [e.conversation_id for e in entries])
         peers = [rows[e.conversation_id].user_id for e in entries if not rows[e.conversation_id].group_id]
         users = {u.user_id: u for u in await self._store.get_users([p for p in dict.fromkeys(peers) if p])}
-        from openim.services.groups import group_to_pb  # groups imports this module's sync rules
-
         group_ids = list(dict.fromkeys(rows[e.conversation_id].group_id for e in entries))
         group_ids = [g for g in group_ids if g]
         groups = {g.group_id: g for g in await self._store.get_groups(group_ids)}

@@ -11,7 +11,7 @@ Three concerns meet here:
   notification (15xx) carries that version, goes to the ``n_<groupID>`` stream with the request's
   operationID, and for the ``isSendMsg`` kinds also leaves a stored chat copy in ``sg_<groupID>``.
   A failed notification is logged, not returned: the change is committed and clients converge through
-  incremental sync (push is best effort, DESIGN.md invariant 4).
+  incremental sync (push is best effort, docs/architecture.md, invariant 4).
 * **The hot path.** Every group message asks ``check_group_send`` (membership, mute), the transfer stage
   asks ``member_ids`` (conversation owners) and the push stage ``push_audience``. Those read a member
   list cached per group: changes made in this process invalidate it at once, other processes see them
@@ -21,7 +21,6 @@ Three concerns meet here:
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,13 +29,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from google.protobuf.message import Message
 
+from openim.clock import now_ms
 from openim.ops.logging import get_log
-from openim.pipeline.msg import Sender, SendService
-from openim.services.cache import TtlCache
-from openim.services.conversations import check_pagination, id_hash, plan_incremental
+from openim.pipeline.msg import SendService
 from openim.services.field_limits import check_fields
+from openim.services.group_directory import GroupDirectory, MemberList
+from openim.services.group_pb import group_to_pb, member_to_pb, public_user, request_to_pb
 from openim.services.notify import Notifier
 from openim.services.users import UserService
+from openim.services.versioning import check_pagination, id_hash, plan_incremental
 from openim.storage.group_records import (
     GroupMemberRecord,
     GroupRecord,
@@ -59,7 +60,6 @@ if TYPE_CHECKING:
 
 log = get_log("groups")
 
-CACHE_TTL_S = 5.0
 INVITE_BATCH = 50  # members per insert and per 1509, as OpenIM
 BATCH_SYNC_ROW_LIMIT = 500  # the member batch endpoint stops adding groups after this many changed rows
 GROUP_AT_TYPE_NOTIFICATION = 4  # conversation.groupAtType after a new announcement
@@ -85,107 +85,12 @@ CHAT_COPY_TYPES = frozenset(
 )
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 @dataclass(frozen=True, slots=True)
 class Operator:
     """Who performs a group operation: the token's user, and whether that user is an app admin."""
 
     user_id: str
     is_admin: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class MemberList:
-    """One group's members in member order (role desc, join time asc), indexed by user."""
-
-    members: tuple[GroupMemberRecord, ...]
-    by_id: Mapping[str, GroupMemberRecord]
-
-    @classmethod
-    def of(cls, members: Iterable[GroupMemberRecord]) -> MemberList:
-        ordered = tuple(members)
-        return cls(ordered, {m.user_id: m for m in ordered})
-
-    @property
-    def ids(self) -> list[str]:
-        return [m.user_id for m in self.members]
-
-    def managers(self) -> list[str]:
-        return [m.user_id for m in self.members if m.role_level >= RoleLevel.ADMIN]
-
-
-# ---------------------------------------------------------------------------------------------
-# Conversions (records -> wire)
-# ---------------------------------------------------------------------------------------------
-
-
-def group_to_pb(group: GroupRecord, member_count: int) -> sdkws_pb2.GroupInfo:
-    return sdkws_pb2.GroupInfo(
-        groupID=group.group_id,
-        groupName=group.group_name,
-        notification=group.notification,
-        introduction=group.introduction,
-        faceURL=group.face_url,
-        ownerUserID=group.owner_user_id,
-        createTime=group.create_time,
-        memberCount=member_count,
-        ex=group.ex,
-        status=group.status,
-        creatorUserID=group.creator_user_id,
-        groupType=group.group_type,
-        needVerification=group.need_verification,
-        lookMemberInfo=group.look_member_info,
-        applyMemberFriend=group.apply_member_friend,
-        notificationUpdateTime=group.notification_update_time,
-        notificationUserID=group.notification_user_id,
-    )
-
-
-def member_to_pb(member: GroupMemberRecord, user: UserRecord | None) -> sdkws_pb2.GroupMemberFullInfo:
-    """Empty member nickname/face show the user's profile ones (OpenIM fills them on read)."""
-    return sdkws_pb2.GroupMemberFullInfo(
-        groupID=member.group_id,
-        userID=member.user_id,
-        roleLevel=member.role_level,
-        joinTime=member.join_time,
-        nickname=member.nickname or (user.nickname if user else ""),
-        faceURL=member.face_url or (user.face_url if user else ""),
-        appMangerLevel=user.app_manager_level if user else 0,
-        joinSource=member.join_source,
-        operatorUserID=member.operator_user_id,
-        ex=member.ex,
-        muteEndTime=member.mute_end_time,
-        inviterUserID=member.inviter_user_id,
-    )
-
-
-def public_user(user_id: str, user: UserRecord | None) -> sdkws_pb2.PublicUserInfo:
-    if user is None:
-        return sdkws_pb2.PublicUserInfo(userID=user_id)
-    return sdkws_pb2.PublicUserInfo(userID=user.user_id, nickname=user.nickname, faceURL=user.face_url, ex=user.ex)
-
-
-def request_to_pb(
-    req: GroupRequestRecord, user: UserRecord | None, group: sdkws_pb2.GroupInfo | None
-) -> sdkws_pb2.GroupRequest:
-    out = sdkws_pb2.GroupRequest(
-        handleResult=req.handle_result,
-        reqMsg=req.req_msg,
-        handleMsg=req.handle_msg,
-        reqTime=req.req_time,
-        handleUserID=req.handle_user_id,
-        handleTime=req.handle_time,
-        ex=req.ex,
-        joinSource=req.join_source,
-        inviterUserID=req.inviter_user_id,
-    )
-    out.userInfo.CopyFrom(public_user(req.user_id, user))
-    if group is not None:
-        out.groupInfo.CopyFrom(group)
-    return out
 
 
 def new_group_id() -> str:
@@ -208,20 +113,6 @@ def unique(ids: Sequence[str], name: str) -> list[str]:
     if any(not i for i in ids):
         raise args_error(f"{name} has an empty ID")
     return list(ids)
-
-
-def removed_users(msg: sdkws_pb2.MsgData) -> list[str]:
-    """Users a 1504/1508 notification is about: they are no members any more when it is pushed, yet
-    OpenIM delivers it to them (their SDK learns from it that they left)."""
-    if msg.contentType not in (ContentType.MEMBER_QUIT, ContentType.MEMBER_KICKED):
-        return []
-    try:
-        tips = json.loads(json.loads(msg.content)["detail"])
-        if msg.contentType == ContentType.MEMBER_QUIT:
-            return [str(tips["quitUser"]["userID"])]
-        return [str(u["userID"]) for u in tips["kickedUserList"]]
-    except (ValueError, KeyError, TypeError):
-        return []
 
 
 def check_member_info_permission(
@@ -270,79 +161,32 @@ _MEMBER_TEXTS: Final = (("nickname", "nickname"), ("faceURL", "face_url"), ("ex"
 
 
 class GroupService:
-    webhooks: Webhooks | None = None  # OpenIM's group callbacks, set by openim.webhooks.attach_webhooks
-
-    def __init__(self, store: Store, notifier: Notifier, send: SendService, users: UserService) -> None:
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        send: SendService,
+        users: UserService,
+        *,
+        directory: GroupDirectory | None = None,
+        webhooks: Webhooks | None = None,
+    ) -> None:
         self._store = store
         self._notifier = notifier
         self._send = send
         self._users = users
-        self._members: TtlCache[str, MemberList] = TtlCache(CACHE_TTL_S, max_entries=20_000)
-        self._groups: TtlCache[str, GroupRecord] = TtlCache(CACHE_TTL_S, max_entries=50_000)
+        self._dir = directory if directory is not None else GroupDirectory(store)
+        self.webhooks = webhooks  # OpenIM's group callbacks, None when none is enabled
 
-    # -- the send path ------------------------------------------------------------------------------
-    async def check_group_send(self, msg: sdkws_pb2.MsgData, sender: Sender) -> None:
-        """Raise 1004 unknown group, 1204 dismissed, 1203 not a member, 1402 muted member, 1403 muted
-        group (owner and admins pass the group mute, the owner passes everything)."""
-        group = await self._group(msg.groupID)
-        if group.status == GroupStatus.DISMISSED:
-            raise OpenIMError(ErrCode.DISMISSED_ALREADY, f"group {msg.groupID} is dismissed")
-        if sender.is_admin:
-            return
-        member = (await self._member_list(msg.groupID)).by_id.get(msg.sendID)
-        if member is None:
-            raise OpenIMError(ErrCode.NOT_IN_GROUP_YET, f"{msg.sendID} is not a member of {msg.groupID}")
-        if member.role_level == RoleLevel.OWNER:
-            return
-        if member.mute_end_time >= now_ms():
-            raise OpenIMError(ErrCode.MUTED_IN_GROUP, f"{msg.sendID} is muted until {member.mute_end_time}")
-        if group.status == GroupStatus.MUTED and member.role_level != RoleLevel.ADMIN:
-            raise OpenIMError(ErrCode.MUTED_GROUP, f"group {msg.groupID} is muted")
-
-    async def member_ids(self, group_id: str) -> Sequence[str]:
-        """Current member user IDs (cached; used for conversation rows and push audiences)."""
-        return (await self._member_list(group_id)).ids
-
-    async def push_audience(self, msg: sdkws_pb2.MsgData) -> Sequence[str]:
-        """Who gets a group message's push: the current members, plus the users a quit/kick
-        notification removed (rest-api/websocket-gateway 6.6)."""
-        members = await self.member_ids(msg.groupID)
-        extra = removed_users(msg)
-        return list(dict.fromkeys([*members, *extra])) if extra else members
-
-    # -- caches --------------------------------------------------------------------------------------
-    async def _member_list(self, group_id: str) -> MemberList:
-        cached = self._members.get(group_id)
-        if cached is not None:
-            return cached
-        fresh = MemberList.of(await self._store.get_group_members(group_id))
-        self._members.put(group_id, fresh)
-        return fresh
-
-    async def _group(self, group_id: str) -> GroupRecord:
-        """The group or 1004 (cached like the member list)."""
-        cached = self._groups.get(group_id)
-        if cached is not None:
-            return cached
-        found = await self._store.get_groups([group_id])
-        if not found:
-            raise not_found(f"group {group_id} not found")
-        self._groups.put(group_id, found[0])
-        return found[0]
-
-    def _forget(self, group_id: str) -> None:
-        self._members.invalidate(group_id)
-        self._groups.invalidate(group_id)
-
-    async def _fresh(self, group_id: str) -> tuple[GroupRecord, MemberList]:
-        """The group and members as committed now (after a change of ours)."""
-        self._forget(group_id)
-        return await self._group(group_id), await self._member_list(group_id)
+    @property
+    def directory(self) -> GroupDirectory:
+        """The cached groups and member lists this service reads and invalidates (the send path's too)."""
+        return self._dir
 
     async def _live_group(self, group_id: str) -> GroupRecord:
         if not group_id:
             raise args_error("groupID is empty")
-        group = await self._group(group_id)
+        group = await self._dir.group(group_id)
         if group.status == GroupStatus.DISMISSED:
             raise OpenIMError(ErrCode.DISMISSED_ALREADY, f"group {group_id} is dismissed")
         return group
@@ -351,7 +195,7 @@ class GroupService:
     async def _manager(self, op: Operator, group_id: str) -> GroupMemberRecord | None:
         """OpenIM's checkManageGroup: app admin, or a member who is owner/admin (a non-member operator
         is 1004, an ordinary one 1002). Returns the operator's member record (None for app admins)."""
-        me = (await self._member_list(group_id)).by_id.get(op.user_id)
+        me = (await self._dir.member_list(group_id)).by_id.get(op.user_id)
         if op.is_admin:
             return me
         if me is None:
@@ -364,7 +208,7 @@ class GroupService:
         """OpenIM's checkAdminOrInGroup: app admin or member, else 1002."""
         if op.is_admin:
             return
-        if op.user_id not in (await self._member_list(group_id)).by_id:
+        if op.user_id not in (await self._dir.member_list(group_id)).by_id:
             raise no_permission(f"{op.user_id} is not a member of {group_id}")
 
     # -- wire helpers --------------------------------------------------------------------------------
@@ -506,7 +350,7 @@ class GroupService:
             if info.groupID:
                 raise OpenIMError(ErrCode.GROUP_ID_EXISTED, f"group {group.group_id} exists") from exc
             raise OpenIMError(ErrCode.SERVER_INTERNAL, "generated group ID collided; retry") from exc
-        group, listed = await self._fresh(group.group_id)
+        group, listed = await self._dir.fresh(group.group_id)
         info_pb = group_to_pb(group, len(listed.members))
         members_pb = await self._members_pb(listed.members)
         tips = sdkws_pb2.GroupCreatedTips(
@@ -578,7 +422,7 @@ class GroupService:
         version = await self._store.update_group(group_id, patch)
         if version is None:
             raise not_found(f"group {group_id} not found")
-        group, members = await self._fresh(group_id)
+        group, members = await self._dir.fresh(group_id)
         info = group_to_pb(group, len(members.members))
         op_pb = await self._op_member(op, group_id, members)
         sender = (await self._profiles([op.user_id])).get(op.user_id)
@@ -629,19 +473,19 @@ class GroupService:
     ) -> None:
         if not group_id:
             raise args_error("groupID is empty")
-        group = await self._group(group_id)
+        group = await self._dir.group(group_id)
         if not op.is_admin and group.owner_user_id != op.user_id:
             raise no_permission("only the group owner may dismiss the group")
         if group.status == GroupStatus.DISMISSED and not delete_member:
             raise OpenIMError(ErrCode.DISMISSED_ALREADY, f"group {group_id} is dismissed already")
-        members_before = await self._member_list(group_id)
+        members_before = await self._dir.member_list(group_id)
         op_pb = await self._op_member(op, group_id, members_before)
         await self._store.dismiss_group(group_id, delete_members=delete_member)
         if self.webhooks is not None:
             hook = {"groupID": group_id, "ownerID": group.owner_user_id, "groupType": group.group_type,
                     "membersID": [m.user_id for m in members_before.members]}
             self.webhooks.after("afterDismissGroup", hook, operation_id=operation_id)
-        group, members = await self._fresh(group_id)
+        group, members = await self._dir.fresh(group_id)
         if delete_member:
             return  # OpenIM announces nothing then: the members' join logs tell their clients
         tips = sdkws_pb2.GroupDismissedTips(
@@ -656,7 +500,7 @@ class GroupService:
         version = await self._store.update_group(group_id, {"status": int(status)})
         if version is None:
             raise not_found(f"group {group_id} not found")
-        group, members = await self._fresh(group_id)
+        group, members = await self._dir.fresh(group_id)
         kw: dict[str, Any] = {
             "group": group_to_pb(group, len(members.members)),
             "opUser": await self._op_member(op, group_id, members),
@@ -677,7 +521,7 @@ class GroupService:
         await self._live_group(group_id)
         if not new_owner or old_owner == new_owner:
             raise args_error("newOwnerUserID must be another member")
-        members = await self._member_list(group_id)
+        members = await self._dir.member_list(group_id)
         old, new = members.by_id.get(old_owner), members.by_id.get(new_owner)
         if old is None or new is None:
             raise args_error("old and new owner must both be members")
@@ -687,7 +531,7 @@ class GroupService:
         if self.webhooks is not None:
             hook = {"groupID": group_id, "oldOwnerUserID": old_owner, "newOwnerUserID": new_owner}
             self.webhooks.after("afterTransferGroupOwner", hook, operation_id=operation_id)
-        group, members = await self._fresh(group_id)
+        group, members = await self._dir.fresh(group_id)
         old_pb, new_pb = await self._members_pb([members.by_id[old_owner], members.by_id[new_owner]])
         tips = sdkws_pb2.GroupOwnerTransferredTips(
             group=group_to_pb(group, len(members.members)),
@@ -716,7 +560,7 @@ class GroupService:
             raise args_error("joinSource must be 1..4")
         check_fields({"req_msg": req.reqMessage, "ex": req.ex})
         group = await self._live_group(req.groupID)
-        members = await self._member_list(req.groupID)
+        members = await self._dir.member_list(req.groupID)
         if applicant in members.by_id:
             raise args_error(f"{applicant} is in the group already")
         if not await self._users.exists(applicant):
@@ -785,7 +629,7 @@ class GroupService:
         chat_copy: bool | None = None,
     ) -> None:
         """1510 MemberEnter for one entrant without an inviter, else 1509 MemberInvited."""
-        group, members = await self._fresh(group_id)
+        group, members = await self._dir.fresh(group_id)
         info = group_to_pb(group, len(members.members))
         entered = await self._members_pb([members.by_id[u] for u in entrants if u in members.by_id])
         vkw: dict[str, Any] = {"groupMemberVersion": version.version, "groupMemberVersionID": version.version_id}
@@ -821,7 +665,7 @@ class GroupService:
         users = await self._profiles(invited)
         if len(users) != len(invited):
             raise not_found("user not found: " + ", ".join(u for u in invited if u not in users))
-        members = await self._member_list(group_id)
+        members = await self._dir.member_list(group_id)
         me = members.by_id.get(op.user_id)
         if not op.is_admin and me is None:
             raise not_found(f"{op.user_id} is not a member of {group_id}")
@@ -886,7 +730,7 @@ class GroupService:
         group = await self._live_group(group_id)
         if group.owner_user_id in targets:
             raise args_error("the group owner cannot be kicked")
-        members = await self._member_list(group_id)
+        members = await self._dir.member_list(group_id)
         me = members.by_id.get(op.user_id)
         for target in targets:
             member = members.by_id.get(target)
@@ -907,7 +751,7 @@ class GroupService:
         if self.webhooks is not None and removed:
             hook = {"groupID": group_id, "kickedUserIDs": list(removed), "reason": reason}
             self.webhooks.after("afterKickGroupMember", hook, operation_id=operation_id)
-        group, members = await self._fresh(group_id)
+        group, members = await self._dir.fresh(group_id)
         tips = sdkws_pb2.MemberKickedTips(
             group=group_to_pb(group, len(members.members)),
             opUser=op_pb,
@@ -926,8 +770,8 @@ class GroupService:
             raise no_permission(f"{op.user_id} may not act for {user_id}")
         if not group_id:
             raise args_error("groupID is empty")
-        await self._group(group_id)
-        members = await self._member_list(group_id)
+        await self._dir.group(group_id)
+        members = await self._dir.member_list(group_id)
         me = members.by_id.get(user_id)
         if me is None:
             raise not_found(f"{user_id} is not a member of {group_id}")
@@ -939,7 +783,7 @@ class GroupService:
             return
         if self.webhooks is not None:
             self.webhooks.after("afterQuitGroup", {"groupID": group_id, "userID": user_id}, operation_id=operation_id)
-        group, members = await self._fresh(group_id)
+        group, members = await self._dir.fresh(group_id)
         tips = sdkws_pb2.MemberQuitTips(
             group=group_to_pb(group, len(members.members)),
             quitUser=quitter,
@@ -954,7 +798,7 @@ class GroupService:
         if not group_id or not user_id:
             raise args_error("groupID and userID are required")
         await self._live_group(group_id)
-        members = await self._member_list(group_id)
+        members = await self._dir.member_list(group_id)
         target = members.by_id.get(user_id)
         if target is None:
             raise not_found(f"{user_id} is not a member of {group_id}")
@@ -973,7 +817,7 @@ class GroupService:
         version = await self._store.update_group_member(group_id, user_id, {"mute_end_time": end})
         if version is None:
             raise not_found(f"{user_id} is not a member of {group_id}")
-        group, members = await self._fresh(group_id)
+        group, members = await self._dir.fresh(group_id)
         muted = (await self._members_pb([members.by_id[user_id]]))[0]
         kw: dict[str, Any] = {
             "group": group_to_pb(group, len(members.members)),
@@ -1021,7 +865,7 @@ class GroupService:
             if len({i.userID for i in group_items}) != len(group_items):
                 raise args_error(f"a member of {group_id} is listed twice")
             await self._live_group(group_id)
-            check_member_info_permission(op, (await self._member_list(group_id)).by_id, group_items)
+            check_member_info_permission(op, (await self._dir.member_list(group_id)).by_id, group_items)
         for group_items in by_group.values():
             for item in group_items:
                 await self._set_one_member(op, item, operation_id)
@@ -1042,7 +886,7 @@ class GroupService:
         version = await self._store.update_group_member(item.groupID, item.userID, changes, sort_changed=role_changed)
         if version is None:
             raise args_error(f"{item.userID} is not a member of {item.groupID}")
-        group, members = await self._fresh(item.groupID)
+        group, members = await self._dir.fresh(item.groupID)
         tips = sdkws_pb2.GroupMemberInfoSetTips(
             group=group_to_pb(group, len(members.members)),
             opUser=await self._op_member(op, item.groupID, members),
@@ -1086,21 +930,21 @@ class GroupService:
             # Former members keep their conversation (frozen) and the SDK names the senders of its
             # history through this route; OpenIM refuses them, which breaks their history view.
             await self._member_or_admin(op, group_id)
-        by_id = (await self._member_list(group_id)).by_id
+        by_id = (await self._dir.member_list(group_id)).by_id
         return await self._members_pb([by_id[u] for u in dict.fromkeys(user_ids) if u in by_id])
 
     async def member_user_ids(self, op: Operator, group_id: str) -> list[str]:
         if not group_id:
             raise args_error("groupID is empty")
         await self._member_or_admin(op, group_id)
-        return (await self._member_list(group_id)).ids
+        return (await self._dir.member_list(group_id)).ids
 
     async def abstract_info(self, op: Operator, group_ids: Sequence[str]) -> group_pb2.GetGroupAbstractInfoResp:
         resp = group_pb2.GetGroupAbstractInfoResp()
         for group_id in unique(group_ids, "groupIDs"):
-            await self._group(group_id)
+            await self._dir.group(group_id)
             await self._member_or_admin(op, group_id)
-            ids = (await self._member_list(group_id)).ids
+            ids = (await self._dir.member_list(group_id)).ids
             resp.groupAbstractInfos.add(
                 groupID=group_id, groupMemberNumber=len(ids), groupMemberListHash=id_hash(sorted(ids))
             )
@@ -1165,9 +1009,9 @@ class GroupService:
             raise args_error("groupID is empty")
         if not user_ids or any(not u for u in user_ids):
             raise args_error("userID is empty")
-        await self._group(group_id)
+        await self._dir.group(group_id)
         if list(user_ids) != [op.user_id] and not op.is_admin:
-            me = (await self._member_list(group_id)).by_id.get(op.user_id)
+            me = (await self._dir.member_list(group_id)).by_id.get(op.user_id)
             if me is None or me.role_level < RoleLevel.ADMIN:
                 raise no_permission("only the group owner or an admin reads others' applications")
         total, rows = await self._store.get_group_requests(group_ids=[group_id], user_ids=list(user_ids))
@@ -1222,7 +1066,7 @@ class GroupService:
                 ex=request.ex,
             )
             added, version = await self._store.add_group_members(group_id, [entrant])
-        group, members = await self._fresh(group_id)
+        group, members = await self._dir.fresh(group_id)
         info = group_to_pb(group, len(members.members))
         op_pb = await self._op_member(op, group_id, members)
         request_pb = (await self._requests_pb([handled]))[0]
@@ -1291,7 +1135,7 @@ class GroupService:
         inserts = [u for u in plan.insert_ids if u not in special]
         updates = [u for u in plan.update_ids if u not in special]
         resp.delete.extend(u for u in plan.delete_ids if u not in special)
-        members = await self._member_list(group.group_id)
+        members = await self._dir.member_list(group.group_id)
         if inserts or updates:
             shown = {
                 m.userID: m
@@ -1316,7 +1160,7 @@ class GroupService:
             group = groups.get(req.groupID)
             if group is None or group.status == GroupStatus.DISMISSED:
                 continue
-            if not op.is_admin and op.user_id not in (await self._member_list(group.group_id)).by_id:
+            if not op.is_admin and op.user_id not in (await self._dir.member_list(group.group_id)).by_id:
                 continue
             one = await self._incremental_members(group, req.versionID, req.version)
             resp.respList[req.groupID].CopyFrom(one)
@@ -1340,11 +1184,11 @@ class GroupService:
     ) -> group_pb2.GetFullGroupMemberUserIDsResp:
         if not group_id:
             raise args_error("groupID is empty")
-        await self._group(group_id)
+        await self._dir.group(group_id)
         await self._member_or_admin(op, group_id)
         current = await self._store.get_version_log(VersionKind.GROUP_MEMBER, group_id)
-        self._forget(group_id)  # the IDs must not be older than the version they are paired with
-        ids = (await self._member_list(group_id)).ids
+        self._dir.forget(group_id)  # the IDs must not be older than the version they are paired with
+        ids = (await self._dir.member_list(group_id)).ids
         resp = group_pb2.GetFullGroupMemberUserIDsResp(version=current.version, versionID=current.version_id)
         if client_hash == id_hash(ids):
             resp.equal = True

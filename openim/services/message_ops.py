@@ -8,16 +8,13 @@ kinds follow rest-api.md section 9: 2101 revoke, 2102 delete and 2200 read recei
 pushed only, and a read receipt a user sends to himself (group chats) is not stored either.
 
 A notification that fails after its state change was committed is logged, not raised: the change is
-durable and what a reader pulls reflects it (sync is the guarantee, DESIGN.md invariant 4); answering
+durable and what a reader pulls reflects it (sync is the guarantee, docs/architecture.md, invariant 4); answering
 with an error would make the caller retry an operation that already happened.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,8 +22,9 @@ from typing import Any, Final
 
 from google.protobuf.message import Message
 
+from openim.clock import now_ms
 from openim.ops.logging import get_log
-from openim.pipeline.msg import Sender, SendOutcome, SendService, now_ms
+from openim.pipeline.msg import Sender, SendOutcome, SendService
 from openim.services.notify import Notifier
 from openim.services.read_access import readable
 from openim.services.sync import SyncService
@@ -36,6 +34,7 @@ from openim.storage.port import Store
 from openim.storage.records import StoredMessage, UserConversation, VersionKind, VersionState
 from openim.wire.constants import ContentType, MsgFrom, Option, SessionType
 from openim.wire.errors import ErrCode, OpenIMError, args_error
+from openim.wire.ids import new_client_msg_id
 from openim.wire.pb import apistruct_pb2, sdkws_pb2
 
 log = get_log("message_ops")
@@ -140,11 +139,6 @@ def _go_json(obj: Any) -> bytes:
     # Go marshals map[string]any with sorted keys and no spaces; the SDK only parses it, but stable bytes
     # keep stored messages comparable.
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
-
-
-def new_client_msg_id(send_id: str) -> str:
-    """OpenIM's server-made clientMsgID: md5 of time, sender and randomness (32 hex chars)."""
-    return hashlib.md5(f"{time.time_ns()}{send_id}{os.urandom(8).hex()}".encode()).hexdigest()
 
 
 def admin_message(

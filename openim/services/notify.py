@@ -14,14 +14,12 @@ through the ordinary message sync.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import time
-
 from google.protobuf.message import Message
 
+from openim.clock import now_ms
 from openim.pipeline.msg import Sender, SendOutcome, SendService
 from openim.wire.constants import MsgFrom, Option, SessionType
+from openim.wire.ids import new_client_msg_id
 from openim.wire.jsoncodec import notification_content
 from openim.wire.pb import sdkws_pb2
 
@@ -38,10 +36,6 @@ _BASE_OPTIONS = {
     Option.IS_NOT_NOTIFICATION: False,
     Option.IS_SEND_MSG: False,
 }
-
-
-def _client_msg_id(send_id: str) -> str:
-    return hashlib.md5(f"{time.time_ns()}{send_id}{os.urandom(8).hex()}".encode()).hexdigest()
 
 
 class Notifier:
@@ -64,12 +58,12 @@ class Notifier:
         sender_face_url: str = "",
         chat_copy: bool = False,
     ) -> SendOutcome:
-        now = time.time_ns() // 1_000_000
+        now = now_ms()
         msg = sdkws_pb2.MsgData(
             sendID=send_id,
             recvID=recv_id or group_id,
             groupID=group_id,
-            clientMsgID=_client_msg_id(send_id),
+            clientMsgID=new_client_msg_id(send_id),
             senderNickname=sender_nickname,
             senderFaceURL=sender_face_url,
             sessionType=session_type,

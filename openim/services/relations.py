@@ -19,21 +19,21 @@ other process (openim.cluster.coherence); ``SEND_CACHE_TTL_S`` only bounds an in
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
 
+from openim.clock import now_ms
 from openim.config import MessagingConfig
 from openim.ops.logging import get_log
-from openim.pipeline.msg import SEND_CACHE_TTL_S, SendService
-from openim.services.cache import TtlCache
-from openim.services.conversations import check_pagination, id_hash, plan_incremental
+from openim.pipeline.msg import SendService
 from openim.services.field_limits import check_fields
 from openim.services.notify import Notifier
+from openim.services.relation_rules import RelationRules
 from openim.services.users import UserService
+from openim.services.versioning import check_pagination, id_hash, plan_incremental
 from openim.storage.port import Store
 from openim.storage.records import UserRecord, VersionKind, VersionLog, VersionState
 from openim.storage.relation_records import (
@@ -58,10 +58,6 @@ MAX_IMPORT = 1000  # friendUserIDs per import_friend (OpenIM's limit)
 MAX_LOOKUP = 1000  # IDs per designated / specified lookup
 
 __all__ = ["FRIEND_SORT_MARKER", "MAX_IMPORT", "MAX_LOOKUP", "RelationService"]
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def distinct_ids(ids: Sequence[str], name: str, *, limit: int = MAX_LOOKUP) -> list[str]:
@@ -148,56 +144,29 @@ def split_sort_marker(current: VersionLog) -> tuple[VersionLog, int]:
 
 
 class RelationService:
-    webhooks: Webhooks | None = None  # OpenIM's friend callbacks, set by openim.webhooks.attach_webhooks
-
     def __init__(
-        self, store: Store, notifier: Notifier, send: SendService, users: UserService, messaging: MessagingConfig
+        self,
+        store: Store,
+        notifier: Notifier,
+        send: SendService,
+        users: UserService,
+        messaging: MessagingConfig,
+        *,
+        rules: RelationRules | None = None,
+        webhooks: Webhooks | None = None,
     ) -> None:
         self._store = store
         self._notifier = notifier
         self._send = send
         self._users = users
         self._messaging = messaging
-        # recipient -> (whom they blacklisted, their friends or None when friend_verify is off): per
-        # recipient rather than per pair, so a user who hears from many peers costs one read, not one each.
-        self._lists: TtlCache[str, tuple[frozenset[str], frozenset[str] | None]] = TtlCache(SEND_CACHE_TTL_S)
+        self._rules = rules if rules is not None else RelationRules(store, messaging)
+        self.webhooks = webhooks  # OpenIM's friend callbacks, None when none is enabled
 
-    # -- the send path ------------------------------------------------------------------------------
-    async def check_single_send(self, send_id: str, recv_id: str) -> None:
-        """Raise 1302 BlockedByPeer if recv_id blocked send_id, 1303 NotPeersFriend under friend_verify.
-
-        Both questions are about the recipient's lists, as in OpenIM (a sender who blocked the recipient
-        may still write to him). Admins, app-admin accounts and notifications never get here: SendService
-        lets them through before asking the policy.
-        """
-        if self.check_single_send_now(send_id, recv_id):
-            return
-        blocked_ids = frozenset(b.block_user_id for b in await self._store.get_blacks(recv_id))
-        friend_ids = frozenset(await self._store.get_friend_ids(recv_id)) if self._messaging.friend_verify else None
-        lists = (blocked_ids, friend_ids)
-        self._lists.put(recv_id, lists)
-        self._judge(lists, send_id, recv_id)
-
-    def check_single_send_now(self, send_id: str, recv_id: str) -> bool:
-        """:meth:`check_single_send` from the cache: raises as it does, True when allowed, False when the
-        recipient's lists are not cached (then check_single_send reads them)."""
-        lists = self._lists.get(recv_id)
-        if lists is None:
-            return False
-        self._judge(lists, send_id, recv_id)
-        return True
-
-    @staticmethod
-    def _judge(lists: tuple[frozenset[str], frozenset[str] | None], send_id: str, recv_id: str) -> None:
-        blocked, friends = lists
-        if send_id in blocked:
-            raise OpenIMError(ErrCode.BLOCKED_BY_PEER, f"{recv_id} has blocked {send_id}")
-        if friends is not None and send_id not in friends:
-            raise OpenIMError(ErrCode.NOT_PEERS_FRIEND, f"{send_id} is not a friend of {recv_id}")
-
-    def _forget(self, owner: str, other: str) -> None:
-        """``owner``'s lists changed (about ``other``): drop them from the send-path cache."""
-        self._lists.invalidate(owner)
+    @property
+    def rules(self) -> RelationRules:
+        """The cached lists the send path checks; this service drops an owner's when it changes them."""
+        return self._rules
 
     # -- helpers ------------------------------------------------------------------------------------
     async def _users_by_id(self, ids: Iterable[str]) -> dict[str, UserRecord]:
@@ -222,7 +191,7 @@ class RelationService:
         sender_sync: bool = True,
     ) -> None:
         """Send a notification; the change is committed already, so a failed push is logged, not raised
-        (push is best effort, sync is the guarantee: DESIGN.md invariant 4)."""
+        (push is best effort, sync is the guarantee: docs/architecture.md, invariant 4)."""
         try:
             await self._notifier.notify(
                 content_type=int(content_type),
@@ -251,7 +220,7 @@ class RelationService:
         hook = {"fromUserID": from_id, "toUserID": to_id, "reqMsg": req_msg, "ex": ex}
         if self.webhooks is not None:
             await self.webhooks.before("beforeAddFriend", hook, operation_id=operation_id)
-        request = FriendRequestRecord(from_id, to_id, int(HandleResult.PENDING), req_msg, _now_ms(), ex=ex)
+        request = FriendRequestRecord(from_id, to_id, int(HandleResult.PENDING), req_msg, now_ms(), ex=ex)
         await self._store.upsert_friend_request(request)
         if self.webhooks is not None:
             self.webhooks.after("afterAddFriend", hook, operation_id=operation_id)
@@ -274,7 +243,7 @@ class RelationService:
         if not pending:
             raise not_found(f"no friend request from {from_id} to {to_id}")
         already = pending[0].handle_result != HandleResult.PENDING
-        now = _now_ms()
+        now = now_ms()
         users = await self._users_by_id((from_id, to_id))
         pair = sdkws_pb2.FromToUserID(fromUserID=from_id, toUserID=to_id)
         if handle_result == HandleResult.REFUSED:
@@ -310,8 +279,8 @@ class RelationService:
         if outcome is None:
             # OpenIM answers an accept of a handled request with 1001 (a refuse gets 1305).
             raise args_error("the friend request has been processed")
-        self._forget(from_id, to_id)
-        self._forget(to_id, from_id)
+        self._rules.forget(from_id)
+        self._rules.forget(to_id)
         version = outcome.added.versions.get(from_id) or await self._friend_log(from_id)
         approved = sdkws_pb2.FriendApplicationApprovedTips(
             fromToUserID=pair,
@@ -345,7 +314,7 @@ class RelationService:
             public = sdkws_pb2.PublicUserInfo(
                 userID=operator, nickname=op_user.nickname, faceURL=op_user.face_url, ex=op_user.ex
             )
-        now = _now_ms()
+        now = now_ms()
         for row in added.inserted:
             version = added.versions.get(row.owner_user_id) or await self._friend_log(row.owner_user_id)
             tips = sdkws_pb2.FriendAddedTips(
@@ -392,7 +361,7 @@ class RelationService:
         version = await self._store.delete_friend(owner, friend)
         if version is None:
             raise not_found(f"{friend} is not a friend of {owner}")
-        self._forget(owner, friend)
+        self._rules.forget(owner)
         if self.webhooks is not None:
             self.webhooks.after(
                 "afterDeleteFriend", {"ownerUserID": owner, "friendUserID": friend}, operation_id=operation_id
@@ -477,7 +446,7 @@ class RelationService:
             changed = answer.changed("friendUserIDs") if answer is not None else None
             if isinstance(changed, list) and all(isinstance(f, str) and f != owner for f in changed):
                 friend_ids = [f for f in changed if f in friend_ids]  # narrowing only: never someone unchecked
-        now = _now_ms()
+        now = now_ms()
         rows: list[FriendRecord] = []
         for friend in friend_ids:
             for a, b in ((owner, friend), (friend, owner)):
@@ -490,7 +459,7 @@ class RelationService:
             self.webhooks.after("afterImportFriends", hook, operation_id=operation_id)
         touched: list[str] = []
         for row in added.inserted:
-            self._forget(row.owner_user_id, row.friend_user_id)
+            self._rules.forget(row.owner_user_id)
             other = row.friend_user_id if row.owner_user_id == owner else row.owner_user_id
             if other not in touched:
                 touched.append(other)
@@ -588,17 +557,17 @@ class RelationService:
         if self.webhooks is not None:
             hook = {"ownerUserID": owner, "blackUserID": black}
             await self.webhooks.before("beforeAddBlack", hook, operation_id=operation_id)
-        record = BlackRecord(owner, black, _now_ms(), operator_user_id=operator, ex=ex)
+        record = BlackRecord(owner, black, now_ms(), operator_user_id=operator, ex=ex)
         if not await self._store.add_black(record):
             return  # blacklisted already: nothing changed, nothing to announce
-        self._forget(owner, black)
+        self._rules.forget(owner)
         tips = sdkws_pb2.BlackAddedTips(fromToUserID=sdkws_pb2.FromToUserID(fromUserID=owner, toUserID=black))
         await self._tell(ContentType.BLACK_ADDED, tips, owner, black, operation_id)
 
     async def remove_black(self, owner: str, black: str, *, operation_id: str) -> None:
         if not await self._store.remove_black(owner, black):
             return
-        self._forget(owner, black)
+        self._rules.forget(owner)
         if self.webhooks is not None:
             hook = {"ownerUserID": owner, "blackUserID": black}
             self.webhooks.after("afterRemoveBlack", hook, operation_id=operation_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from openim.pipeline.msg import Sender
 from openim.services.cache import TtlCache
-from openim.services.groups import GroupService
-from openim.services.relations import RelationService
+from openim.services.group_directory import GroupDirectory
+from openim.services.relation_rules import RelationRules
 from openim.wire.constants import SessionType
 from openim.wire.pb import sdkws_pb2
 
@@ -16,7 +16,7 @@ OWNER_ROWS_RECHECK_S = 60.0
 
 
 class SendRules:
-    def __init__(self, relations: RelationService, groups: GroupService) -> None:
+    def __init__(self, relations: RelationRules, groups: GroupDirectory) -> None:
         self._relations = relations
         self._groups = groups
         self._rows_ensured: TtlCache[str, bool] = TtlCache(OWNER_ROWS_RECHECK_S)

@@ -1,5 +1,5 @@
 """The read side of messaging: max/read seqs and pulls (WebSocket 1001, 1002, 1005, 1006, 1007 and the
-matching REST routes). Sync is the guarantee (DESIGN.md invariant 4): whatever a push missed is here.
+matching REST routes). Sync is the guarantee (docs/architecture.md, invariant 4): whatever a push missed is here.
 
 A user sees a conversation through a window: from max(conversation min_seq, the user's min_seq) — raised
 by clearing history — to the conversation's max_seq, capped by the user's max_seq when set (left a

@@ -10,11 +10,10 @@ picks it), with one DELETE; 0 turns the sweeper off.
 
 from __future__ import annotations
 
-import time
-
 import trio
 
 from openim.bus.port import Bus
+from openim.clock import now_ms
 from openim.config import AuthConfig
 from openim.ops.logging import get_log
 from openim.storage.port import Store
@@ -44,7 +43,7 @@ class TokenSweeper:
         """One purge, if this process holds the lease for this interval; returns the rows deleted."""
         if not await self._bus.lease_acquire(LEASE, self._node_id, max(self._interval * 0.9, 0.001)):
             return 0
-        now = time.time_ns() // 1_000_000
+        now = now_ms()
         removed = await self._store.purge_expired_tokens(now, kicked_before_ms=now - self._retention_ms)
         self.rounds += 1
         if removed:

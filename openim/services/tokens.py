@@ -29,6 +29,7 @@ import jwt
 import trio
 
 from openim.bus.port import Bus
+from openim.clock import now_ms
 from openim.config import AuthConfig
 from openim.ops.logging import get_log
 from openim.storage.port import Store
@@ -70,10 +71,6 @@ class _KickBatch:
     changes: list[TokenStateChange] = field(default_factory=list)
     results: list[list[str]] | None = None
     error: Exception | None = None
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class TokenService:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from openim.clock import now_ms
 from openim.config import AuthConfig
 from openim.ops.logging import get_log
 from openim.services.field_limits import FIELD_LIMITS, check_fields
@@ -22,10 +22,6 @@ _USER_ID_RE = re.compile(r"^[^\W]+$", re.UNICODE)
 MAX_USER_ID_LEN = 64
 MAX_NICKNAME_LEN = FIELD_LIMITS["nickname"].max_chars
 PROFILE_FIELDS = frozenset({"nickname", "face_url", "ex", "global_recv_msg_opt", "app_manager_level"})
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def check_user_id(user_id: str) -> None:
@@ -48,7 +44,7 @@ class UserService:
         existing = {u.user_id for u in await self._store.get_users(ids)}
         names = list(self._auth.admin_nicknames)
         missing = [
-            UserRecord(uid, names[i] if i < len(names) else uid, create_time=_now_ms(),
+            UserRecord(uid, names[i] if i < len(names) else uid, create_time=now_ms(),
                        app_manager_level=APP_ADMIN_LEVEL)
             for i, uid in enumerate(ids) if uid not in existing
         ]
@@ -76,7 +72,7 @@ class UserService:
         existing = await self._store.get_users([u.user_id for u in users])
         if existing:
             raise OpenIMError(ErrCode.REGISTERED_ALREADY, f"userID {existing[0].user_id} registered already")
-        now = _now_ms()
+        now = now_ms()
         records = [
             UserRecord(u.user_id, u.nickname, u.face_url, u.ex, now, u.app_manager_level, u.global_recv_msg_opt)
             for u in users

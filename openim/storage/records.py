@@ -64,7 +64,7 @@ class BanRecord:
 
 @dataclass(frozen=True, slots=True)
 class ConversationSeq:
-    """Conversation-wide seq state; the SQL row is the source of truth for seqs (DESIGN.md invariant 2)."""
+    """Conversation-wide seq state; the SQL row is the source of truth for seqs (docs/architecture.md, invariant 2)."""
 
     conversation_id: str
     max_seq: int = 0
@@ -181,7 +181,7 @@ class PersistResult:
     """Outcome for one NewMessage, in input order.
 
     ``duplicate`` is True when (send_id, client_msg_id) was already stored: then seq/server_msg_id/send_time
-    are the ORIGINAL message's (DESIGN.md invariant 3: a retry returns the original result).
+    are the ORIGINAL message's (docs/architecture.md, invariant 3: a retry returns the original result).
     """
 
     conversation_id: str

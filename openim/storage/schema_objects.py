@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from openim.storage.schema import _int, _key, _ms, _text, metadata
+from openim.storage.schema_columns import _int, _key, _ms, _text, metadata
 
 objects = sa.Table(
     "objects",

@@ -10,7 +10,7 @@ Concurrency model:
 * a whole transaction is one thread hop: the body from openim.storage._queries runs synchronously on the
   connection (openim.storage._txn.drive), so a 1,000-message batch costs one hop, not one per statement.
 
-Durability ("acked means durable", DESIGN.md invariant 1): WAL with ``synchronous=FULL`` fsyncs the log
+Durability ("acked means durable", docs/architecture.md, invariant 1): WAL with ``synchronous=FULL`` fsyncs the log
 at every commit. ``NORMAL`` would survive a process crash but may lose the last commits on power loss,
 i.e. lose messages whose sender already got an ack. One fsync per transaction is affordable because the
 transfer stage commits batches (group commit), not single messages.

@@ -4,8 +4,7 @@ after-callbacks: queued, never delaying a login or a disconnect."""
 
 from __future__ import annotations
 
-import time
-
+from openim.clock import now_ms
 from openim.webhooks.dispatcher import Webhooks
 from openim.wire.constants import platform_name
 
@@ -26,7 +25,7 @@ class SessionHooks:
             "platformID": platform_id,
             "platform": _name(platform_id),
             "userID": user_id,
-            "seq": time.time_ns() // 1_000_000,
+            "seq": now_ms(),
             "connID": conn_id,
             "isAppBackground": background,
         }

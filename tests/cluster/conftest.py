@@ -1,4 +1,4 @@
-"""Fixtures of the cluster suites (DESIGN.md sections 2, 3, 5): real processes on PostgreSQL + Redis.
+"""Fixtures of the cluster suites (docs/operations.md, "Cluster"): real processes on PostgreSQL + Redis.
 
 - ``shared_cluster`` (module scope): a database of its own in the shared PostgreSQL and a random key
   prefix on the shared Redis; nodes are added and started by the test module. Nothing destructive may

@@ -1,4 +1,5 @@
-"""Fixtures for the contract suites: every test runs once per backend (DESIGN.md section 7).
+"""Fixtures for the contract suites: every test runs once per backend (docs/architecture.md, "Ports and
+adapters").
 
 Shared between the storage suite (this part) and the bus suite (the bus engineer appends a ``bus``
 fixture below). Async tests here run under trio: the collection hook marks them, no ini setting needed.

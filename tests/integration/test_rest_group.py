@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from openim.services.conversations import id_hash
+from openim.services.versioning import id_hash
 from openim.wire.pb import jssdk_pb2
 
 if TYPE_CHECKING:  # the fixture module is conftest.py, which pytest loads itself

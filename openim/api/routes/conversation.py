@@ -10,12 +10,12 @@ it but uses WS 1006; the REST twin is ``/msg/...``), so it is not routed here.
 
 from __future__ import annotations
 
-import time
-
 from openim.api.framework import Caller, Router
+from openim.clock import now_ms
 from openim.node import Node
 from openim.services import Services
-from openim.services.conversations import RECV_OPT_NOT_NOTIFY, check_pagination, page, to_pb
+from openim.services.conversations import RECV_OPT_NOT_NOTIFY, to_pb
+from openim.services.versioning import check_pagination, page
 from openim.wire.errors import args_error
 from openim.wire.pb import conversation_pb2 as pb
 
@@ -120,7 +120,7 @@ def register(router: Router, node: Node, services: Services) -> None:
         if req.needDeleteTime < 0:
             raise args_error("needDeleteTime must not be negative")
         await convs.delete(
-            owner, list(dict.fromkeys(req.conversationIDs)), req.needDeleteTime, time.time_ns() // 1_000_000
+            owner, list(dict.fromkeys(req.conversationIDs)), req.needDeleteTime, now_ms()
         )
         return None
 

@@ -24,7 +24,8 @@ from openim.bus.port import PresenceEntry
 from openim.node import Node
 from openim.ops.logging import get_log
 from openim.services import Services
-from openim.services.conversations import check_pagination, user_to_pb
+from openim.services.conversations import user_to_pb
+from openim.services.versioning import check_pagination
 from openim.storage.records import TokenState, UserRecord
 from openim.wire.constants import ContentType
 from openim.wire.errors import OpenIMError, args_error, no_permission

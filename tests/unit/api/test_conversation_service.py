@@ -188,7 +188,7 @@ async def test_rows_the_transfer_stage_created_show_up_as_inserts(world: World) 
 async def test_full_ids_equal_when_the_hash_matches(world: World) -> None:
     await persist(world.store, "u1", "u2", 1)
     ids = await world.service.full_ids("u1", 0)
-    from openim.services.conversations import id_hash
+    from openim.services.versioning import id_hash
 
     again = await world.service.full_ids("u1", id_hash(list(ids.conversationIDs)))
     assert again.equal and not again.conversationIDs

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from openim.pipeline.msg import Sender
-from openim.services.groups import GroupService, Operator, check_member_info_permission, removed_users
+from openim.services.group_directory import removed_users
+from openim.services.groups import GroupService, Operator, check_member_info_permission
 from openim.services.message_ops import Actor, check_may_revoke
 from openim.storage.group_records import GroupMemberRecord, RoleLevel
 from openim.storage.records import StoredMessage, UserRecord
@@ -85,7 +86,7 @@ def group_msg(world: World, sender: str) -> sdkws_pb2.MsgData:
 
 async def refused(world: World, sender: str) -> int:
     try:
-        await world.groups.check_group_send(group_msg(world, sender), Sender(sender))
+        await world.groups.directory.check_group_send(group_msg(world, sender), Sender(sender))
     except OpenIMError as err:
         return int(err.code)
     return 0
@@ -117,7 +118,7 @@ async def test_send_checks(world: World) -> None:
     await world.groups.dismiss(Operator("own"), gid, False, "op")
     assert await refused(world, "own") == ErrCode.DISMISSED_ALREADY
     with pytest.raises(OpenIMError) as unknown:
-        await world.groups.check_group_send(
+        await world.groups.directory.check_group_send(
             sdkws_pb2.MsgData(sendID="own", groupID="nope", sessionType=3), Sender("own")
         )
     assert unknown.value.code == ErrCode.RECORD_NOT_FOUND
@@ -131,17 +132,17 @@ async def test_push_audience_includes_the_removed(world: World) -> None:
         groupID=world.group_id, contentType=ContentType.MEMBER_KICKED, content=notification_content(kicked["tips"])
     )
     assert removed_users(msg) == ["mem"]
-    assert list(await world.groups.push_audience(msg)) == ["own", "adm", "mem"]
+    assert list(await world.groups.directory.push_audience(msg)) == ["own", "adm", "mem"]
     chat = sdkws_pb2.MsgData(groupID=world.group_id, contentType=101, content=json.dumps({"content": "x"}).encode())
-    assert list(await world.groups.push_audience(chat)) == ["own", "adm"]
+    assert list(await world.groups.directory.push_audience(chat)) == ["own", "adm"]
 
 
 async def test_member_cache_follows_changes_in_this_process(world: World) -> None:
-    assert list(await world.groups.member_ids(world.group_id)) == ["own", "adm", "mem"]
+    assert list(await world.groups.directory.member_ids(world.group_id)) == ["own", "adm", "mem"]
     await world.groups.invite(Operator("mem"), world.group_id, ["out"], "", "op")
-    assert list(await world.groups.member_ids(world.group_id)) == ["own", "adm", "mem", "out"]
+    assert list(await world.groups.directory.member_ids(world.group_id)) == ["own", "adm", "mem", "out"]
     await world.groups.quit(Operator("out"), world.group_id, "out", "op")
-    assert list(await world.groups.member_ids(world.group_id)) == ["own", "adm", "mem"]
+    assert list(await world.groups.directory.member_ids(world.group_id)) == ["own", "adm", "mem"]
     assert world.notifier.kinds()[-2:] == [ContentType.MEMBER_INVITED, ContentType.MEMBER_QUIT]
 
 

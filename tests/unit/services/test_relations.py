@@ -320,7 +320,7 @@ async def test_full_ids_and_hash(world: World) -> None:
     await befriend(world, "u1", "u2")
     got = await world.service.full_ids("u1", 0)
     assert (got.equal, list(got.userIDs), got.version) == (False, ["u2"], 2)
-    from openim.services.conversations import id_hash
+    from openim.services.versioning import id_hash
 
     same = await world.service.full_ids("u1", id_hash(["u2"]))
     assert (same.equal, list(same.userIDs)) == (True, [])
@@ -368,12 +368,12 @@ async def test_blacklist_operations(world: World) -> None:
 
 async def test_single_send_verdicts(world: World) -> None:
     svc = world.service
-    await svc.check_single_send("u2", "u1")  # strangers may talk by default
+    await svc.rules.check_single_send("u2", "u1")  # strangers may talk by default
     await svc.add_black("u1", "u2", "", operator="u1", operation_id="op")
-    assert await code_of(svc.check_single_send("u2", "u1")) == ErrCode.BLOCKED_BY_PEER
-    await svc.check_single_send("u1", "u2")  # the one who blocked may still write
+    assert await code_of(svc.rules.check_single_send("u2", "u1")) == ErrCode.BLOCKED_BY_PEER
+    await svc.rules.check_single_send("u1", "u2")  # the one who blocked may still write
     await svc.remove_black("u1", "u2", operation_id="op")
-    await svc.check_single_send("u2", "u1")  # this process forgot its cached verdict at once
+    await svc.rules.check_single_send("u2", "u1")  # this process forgot its cached verdict at once
 
     # friend_verify on: the same store, a service built with the switch (config is immutable).
     svc = RelationService(
@@ -384,37 +384,37 @@ async def test_single_send_verdicts(world: World) -> None:
         MessagingConfig(friend_verify=True),
     )
     world.service = svc
-    assert await code_of(svc.check_single_send("u3", "u4")) == ErrCode.NOT_PEERS_FRIEND
+    assert await code_of(svc.rules.check_single_send("u3", "u4")) == ErrCode.NOT_PEERS_FRIEND
     await befriend(world, "u3", "u4")
-    await svc.check_single_send("u3", "u4")
+    await svc.rules.check_single_send("u3", "u4")
     await svc.delete("u4", "u3", operation_id="op")
-    assert await code_of(svc.check_single_send("u3", "u4")) == ErrCode.NOT_PEERS_FRIEND
-    await svc.check_single_send("u4", "u3")  # u3 still lists u4
+    assert await code_of(svc.rules.check_single_send("u3", "u4")) == ErrCode.NOT_PEERS_FRIEND
+    await svc.rules.check_single_send("u4", "u3")  # u3 still lists u4
 
 
 async def test_single_send_verdicts_without_waiting_come_from_the_cache_only(world: World) -> None:
     svc = world.service
-    assert svc.check_single_send_now("u2", "u1") is False  # nothing cached: the caller must await the check
+    assert svc.rules.check_single_send_now("u2", "u1") is False  # nothing cached: the caller must await the check
     await svc.add_black("u1", "u2", "", operator="u1", operation_id="op")
-    assert svc.check_single_send_now("u2", "u1") is False  # the block dropped u1's lists, not refilled yet
-    assert await code_of(svc.check_single_send("u2", "u1")) == ErrCode.BLOCKED_BY_PEER
+    assert svc.rules.check_single_send_now("u2", "u1") is False  # the block dropped u1's lists, not refilled yet
+    assert await code_of(svc.rules.check_single_send("u2", "u1")) == ErrCode.BLOCKED_BY_PEER
     with pytest.raises(OpenIMError) as caught:  # now cached: the same verdict at once
-        svc.check_single_send_now("u2", "u1")
+        svc.rules.check_single_send_now("u2", "u1")
     assert caught.value.code == ErrCode.BLOCKED_BY_PEER
-    assert svc.check_single_send_now("u3", "u1") is True  # u1's lists are cached and do not name u3
+    assert svc.rules.check_single_send_now("u3", "u1") is True  # u1's lists are cached and do not name u3
     await svc.remove_black("u1", "u2", operation_id="op")
-    assert svc.check_single_send_now("u2", "u1") is False  # forgotten with the change
+    assert svc.rules.check_single_send_now("u2", "u1") is False  # forgotten with the change
 
 
 async def test_verdicts_are_cached(world: World) -> None:
     """A change made behind the service's back (another process) shows only after the cache entry
     expires: one store read per recipient per TTL, not per message."""
     svc = world.service
-    await svc.check_single_send("u2", "u1")
+    await svc.rules.check_single_send("u2", "u1")
     await world.store.add_friends([])  # no-op
     from openim.storage.relation_records import BlackRecord
 
     await world.store.add_black(BlackRecord("u1", "u2", 1))
-    await svc.check_single_send("u2", "u1")  # still the cached verdict
-    svc._lists.clear()
-    assert await code_of(svc.check_single_send("u2", "u1")) == ErrCode.BLOCKED_BY_PEER
+    await svc.rules.check_single_send("u2", "u1")  # still the cached verdict
+    svc.rules._lists.clear()
+    assert await code_of(svc.rules.check_single_send("u2", "u1")) == ErrCode.BLOCKED_BY_PEER

@@ -1,10 +1,11 @@
 """The send path in one process: msg stage -> transfer -> push, on a real SQLite store and the memory bus.
 
-These hold DESIGN.md's invariants at the service level (the gateway and the SDK tests hold them again at
-the wire level): acked means stored, gapless seqs under concurrency, idempotent retries, targeted push
-that skips the sending connection (which gets the echo from its own gateway instead). Every test runs
-with both hand-offs (tests/unit/services/send_rig.py): objects in memory, and protobuf items on the
-bus's partitioned queues with the answers coming back through the node inbox, as in a cluster.
+These hold the send path's invariants (docs/architecture.md) at the service level (the gateway and the SDK
+tests hold them again at the wire level): acked means stored, gapless seqs under concurrency, idempotent
+retries, targeted push that skips the sending connection (which gets the echo from its own gateway
+instead). Every test runs with both hand-offs (tests/unit/services/send_rig.py): objects in memory, and
+protobuf items on the bus's partitioned queues with the answers coming back through the node inbox, as in
+a cluster.
 """
 
 from __future__ import annotations
