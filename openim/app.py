@@ -124,12 +124,14 @@ def build_modules(node: Node, services: Services) -> list[Module]:
         modules.append(gateway)
     if "api" in node.modules:
         from openim.api.app import api_module
+        from openim.console import console_routes
         from openim.objects import UploadSweeper
         from openim.services.token_sweeper import TokenSweeper
 
         modules.append(UploadSweeper(services.objects))  # checks the object backend at start, then sweeps
         modules.append(TokenSweeper(node.store, node.bus, node.config.auth, node.node_id))
-        modules.append(api_module(node, services, probes))
+        # /admin (operators' console), /demo (web client), /ui (their assets) share the API's port.
+        modules.append(api_module(node, services, probes, console_routes(node, services)))
         node.addresses["api"] = advertised_address(node.config, node.config.api.host, node.config.api.port)
     else:
         from starlette.applications import Starlette
