@@ -15,6 +15,7 @@ import gc
 
 import trio
 
+from openim.assembly import Services, build_services
 from openim.bus import make_bus
 from openim.clock import now_ms
 from openim.cluster.discovery import advertised_address, membership_error
@@ -25,7 +26,6 @@ from openim.ops.http_server import HttpModule
 from openim.ops.logging import get_log, setup_logging
 from openim.ops.metrics import Metrics
 from openim.runtime import EXIT_CRASH, Module, run_modules
-from openim.services import Services, build_services
 from openim.storage import make_store
 from openim.storage.port import StoreError
 from openim.version import build_info, compiled_modules

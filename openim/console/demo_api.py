@@ -17,10 +17,10 @@ from starlette.routing import Route
 
 from openim.api.framework import client_ip
 from openim.api.routes.auth import broadcast_kick
+from openim.assembly import Services
 from openim.console.admin_api import endpoint, read_json
 from openim.node import Node
 from openim.ops.logging import get_log
-from openim.services import Services
 from openim.services.internal import Kick
 from openim.services.tokens import Claims
 from openim.services.users import MAX_NICKNAME_LEN, check_user_id

@@ -8,7 +8,7 @@ from openim.gateway.server import Gateway
 from openim.node import Node
 
 if TYPE_CHECKING:
-    from openim.services import Services
+    from openim.assembly import Services
 
 __all__ = ["gateway_module"]
 

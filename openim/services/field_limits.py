@@ -54,7 +54,7 @@ FIELD_LIMITS: Final[dict[str, FieldLimit]] = _table(FieldLimitsConfig())
 
 
 def configure(cfg: FieldLimitsConfig) -> None:
-    """Apply the config's limits to this process (services.build_services calls it once, at start)."""
+    """Apply the config's limits to this process (openim.assembly.build_services calls it once, at start)."""
     FIELD_LIMITS.clear()
     FIELD_LIMITS.update(_table(cfg))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hmac
 
 from openim.api.framework import Auth, Caller, Router, client_ip
+from openim.assembly import Services
 from openim.node import Node
-from openim.services import Services
 from openim.services.internal import Kick
 from openim.wire.constants import Platform, is_valid_platform
 from openim.wire.errors import ErrCode, OpenIMError, args_error
