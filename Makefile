@@ -38,11 +38,11 @@ define pytest
 	exit $$rc
 endef
 
-.PHONY: help venv e2e-deps run test test-quick binary clean check-proto check-ruff check-mypy pytest-all pytest-quick
+.PHONY: help venv e2e-deps run test test-quick binary clean check-proto check-ruff check-mypy check-imports pytest-all pytest-quick
 
 help:
 	@echo "make run         serve all modules with the embedded defaults (SQLite under ./data, in-process bus)"
-	@echo "make test        the whole suite: proto check, ruff, mypy, pytest (binary, contract, e2e included)"
+	@echo "make test        the whole suite: proto check, ruff, mypy, import contracts, pytest (binary, contract, e2e included)"
 	@echo "make test-quick  the suite without the binary build (pytest -m 'not binary')"
 	@echo "make binary      build dist/openim (PyInstaller, packaging/openim.spec)"
 	@echo "make clean       remove build/ and dist/"
@@ -97,6 +97,9 @@ check-ruff:
 check-mypy:
 	$(call timed,mypy (package),$(BIN)/mypy)
 
+check-imports:
+	$(call timed,lint-imports (.importlinter),$(BIN)/lint-imports)
+
 pytest-all:
 	$(call pytest,pytest tests/ (everything))
 
@@ -104,10 +107,10 @@ pytest-quick:
 	$(call pytest,pytest tests/ -m 'not binary',-m 'not binary')
 
 test: venv e2e-deps
-	@$(MAKE) --no-print-directory -k check-proto check-ruff check-mypy pytest-all
+	@$(MAKE) --no-print-directory -k check-proto check-ruff check-mypy check-imports pytest-all
 
 test-quick: venv e2e-deps
-	@$(MAKE) --no-print-directory -k check-proto check-ruff check-mypy pytest-quick
+	@$(MAKE) --no-print-directory -k check-proto check-ruff check-mypy check-imports pytest-quick
 
 binary: venv
 	$(call timed,build dist/openim,PYTHON=$(CURDIR)/$(BIN)/python scripts/build_binary.sh dist)
