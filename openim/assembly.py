@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from openim.cluster.coherence import CacheCoherence
+    from openim.internode.inbox import NodeInbox
     from openim.node import Node
     from openim.objects import ObjectService
     from openim.offline_push.devices import DeviceRegistry
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from openim.pipeline.replies import Replies
     from openim.services.conversations import ConversationService
     from openim.services.groups import GroupService
-    from openim.services.inbox import NodeInbox
     from openim.services.message_ops import MessageOps
     from openim.services.notify import Notifier
     from openim.services.relations import RelationService
@@ -62,6 +62,7 @@ class Services:
 
 
 def build_services(node: Node) -> Services:
+    from openim.internode.inbox import NodeInbox
     from openim.objects import ObjectService, make_backend
     from openim.offline_push.devices import DeviceRegistry
     from openim.pipeline.msg import SendService
@@ -69,7 +70,6 @@ def build_services(node: Node) -> Services:
     from openim.services.conversations import ConversationService
     from openim.services.group_directory import GroupDirectory
     from openim.services.groups import GroupService
-    from openim.services.inbox import NodeInbox
     from openim.services.message_ops import MessageOps
     from openim.services.notify import Notifier
     from openim.services.relation_rules import RelationRules

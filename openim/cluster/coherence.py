@@ -1,6 +1,6 @@
 """Cluster-wide invalidation of the services' read caches (users, relations, groups, receive options).
 
-Each process caches hot reads of the send path for a few seconds (openim.services.cache.TtlCache). A
+Each process caches hot reads of the send path for a few seconds (openim.ttl_cache.TtlCache). A
 change made through one process (a blacklist entry, a mute, a new group member) invalidates its own
 cache at once; without this module the other processes would keep the old value until it expires, so a
 user blocked through node B could still send through node A for seconds, or a member just invited would
@@ -22,10 +22,10 @@ from typing import Any
 import trio
 
 from openim.bus.port import Bus, BusUnavailable
+from openim.internode.inbox import NodeInbox
+from openim.internode.payloads import KIND_INVALIDATE, Invalidations
 from openim.ops.logging import get_log
-from openim.services.cache import TtlCache
-from openim.services.inbox import NodeInbox
-from openim.services.internal import KIND_INVALIDATE, Invalidations
+from openim.ttl_cache import TtlCache
 
 __all__ = ["CacheCoherence"]
 

@@ -31,9 +31,9 @@ from openim.assembly import Services
 from openim.clock import now_ms
 from openim.config import masked_dict
 from openim.console.figures import snapshot
+from openim.internode.payloads import Kick
 from openim.node import Node
 from openim.ops.logging import get_log
-from openim.services.internal import Kick
 from openim.services.tokens import Claims
 from openim.storage.records import BanRecord
 from openim.version import build_info

@@ -48,10 +48,8 @@ from openim.gateway.transport import (
 )
 from openim.gateway.transport import serve as serve_trio_websocket
 from openim.gateway.transport_wsproto import serve as serve_wsproto
-from openim.node import Node
-from openim.ops.logging import get_log
-from openim.services.inbox import NodeInbox
-from openim.services.internal import (
+from openim.internode.inbox import NodeInbox
+from openim.internode.payloads import (
     KIND_DELIVER,
     KIND_DELIVERIES,
     KIND_KICK,
@@ -61,6 +59,8 @@ from openim.services.internal import (
     StatusChange,
     decode_deliveries,
 )
+from openim.node import Node
+from openim.ops.logging import get_log
 from openim.services.tokens import Claims
 from openim.wire.codec import JSON, FrameCodec
 from openim.wire.constants import Platform

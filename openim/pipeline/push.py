@@ -17,11 +17,11 @@ from typing import Protocol
 import trio
 
 from openim.bus.port import Bus, BusUnavailable, PresenceEntry
+from openim.internode.payloads import Delivery, encode_deliveries
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
 from openim.pipeline.handoff import Handoff
 from openim.pipeline.jobs import PushJob
-from openim.services.internal import Delivery, encode_deliveries
 from openim.wire.pb import sdkws_pb2
 
 __all__ = ["AudienceResolver", "LocalDelivery", "OfflineSink", "PushStage"]

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 import trio
 
 from openim.bus.port import Bus, BusUnavailable
+from openim.internode.inbox import NodeInbox
+from openim.internode.payloads import KIND_REPLY
 from openim.ops.logging import get_log
 from openim.pipeline.codec import decode_replies, encode_replies
 from openim.pipeline.jobs import PushJob, SendJob
-from openim.services.inbox import NodeInbox
-from openim.services.internal import KIND_REPLY
 from openim.wire.errors import ErrCode
 from openim.wire.msgdata import with_seq
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from openim.clock import now_ms
 from openim.pipeline.msg import Sender
-from openim.services.cache import TtlCache
 from openim.storage.group_records import GroupMemberRecord, GroupRecord, GroupStatus, RoleLevel
 from openim.storage.port import Store
+from openim.ttl_cache import TtlCache
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode, OpenIMError, not_found
 from openim.wire.pb import sdkws_pb2

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from openim.config import MessagingConfig
 from openim.pipeline.msg import SEND_CACHE_TTL_S
-from openim.services.cache import TtlCache
 from openim.storage.port import Store
+from openim.ttl_cache import TtlCache
 from openim.wire.errors import ErrCode, OpenIMError
 
 Lists = tuple[frozenset[str], frozenset[str] | None]  # (whom they blacklisted, their friends or None)

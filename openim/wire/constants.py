@@ -264,7 +264,7 @@ AT_ALL_TAG: Final = "AtAllTag"
 
 def is_notification_content(content_type: int) -> bool:
     """True for notification content types: only the server and app admins may send them
-    (openim.services.send_content)."""
+    (openim.pipeline.send_content)."""
     return NOTIFICATION_BEGIN <= content_type <= NOTIFICATION_END
 
 

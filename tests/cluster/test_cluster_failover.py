@@ -35,8 +35,8 @@ from openim_cluster_harness import (
 
 from openim.bus.redis import RedisBus
 from openim.bus.resp import RedisAddress, RespConnection
+from openim.internode.payloads import KIND_DELIVERIES, decode_deliveries
 from openim.pipeline.partitioning import partition_of
-from openim.services.internal import KIND_DELIVERIES, decode_deliveries
 from openim.wire.constants import single_conversation_id
 
 PARTITIONS = 8

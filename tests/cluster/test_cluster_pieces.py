@@ -18,9 +18,9 @@ from openim.cluster.coherence import CacheCoherence
 from openim.cluster.discovery import Member, expected_members, membership_error
 from openim.cluster.status import join, render_table
 from openim.config import Config
+from openim.internode.inbox import NodeInbox
 from openim.pipeline.partitions import PartitionConsumers
-from openim.services.cache import TtlCache
-from openim.services.inbox import NodeInbox
+from openim.ttl_cache import TtlCache
 
 CLUSTER_YAML = """\
 secret: {secret}

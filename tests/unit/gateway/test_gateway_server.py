@@ -21,12 +21,12 @@ from openim.bus.memory import MemoryBus
 from openim.config import Config, GatewayConfig
 from openim.gateway.requests import MessageSender
 from openim.gateway.server import Gateway
+from openim.internode.inbox import NodeInbox
+from openim.internode.payloads import Delivery, Kick, StatusChange, encode_deliveries
 from openim.node import Node
 from openim.ops.metrics import Metrics
 from openim.pipeline.jobs import PushJob, SendJob
 from openim.pipeline.msg import OnDone, Pending, Sender
-from openim.services.inbox import NodeInbox
-from openim.services.internal import Delivery, Kick, StatusChange, encode_deliveries
 from openim.services.tokens import Claims
 from openim.storage.port import Store
 from openim.wire.codec import GOB, GOB_GZIP, FrameCodec

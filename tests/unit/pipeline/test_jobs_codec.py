@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from openim.gateway.requests import send_msg_resp
+from openim.internode.payloads import KIND_DELIVERIES, Delivery, decode_deliveries, encode_deliveries
 from openim.pipeline import codec
 from openim.pipeline.jobs import PushJob, SendJob, push_messages_bytes
-from openim.services.internal import KIND_DELIVERIES, Delivery, decode_deliveries, encode_deliveries
 from openim.wire.envelope import decode_response, encode_push
 from openim.wire.msgdata import with_seq
 from openim.wire.pb import msg_pb2, pipeline_pb2, sdkws_pb2

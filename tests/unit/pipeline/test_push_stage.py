@@ -12,11 +12,11 @@ import trio
 
 from openim.bus.memory import MemoryBus
 from openim.bus.port import PresenceEntry
+from openim.internode.payloads import KIND_DELIVERIES, decode_deliveries
 from openim.ops.metrics import Metrics
 from openim.pipeline.handoff import MemoryHandoff
 from openim.pipeline.jobs import PushJob
 from openim.pipeline.push import PushStage
-from openim.services.internal import KIND_DELIVERIES, decode_deliveries
 from openim.wire.pb import sdkws_pb2
 
 pytestmark = pytest.mark.trio

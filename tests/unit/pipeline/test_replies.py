@@ -11,10 +11,10 @@ import pytest
 import trio
 
 from openim.bus.memory import MemoryBus
+from openim.internode.inbox import NodeInbox
 from openim.pipeline import codec
 from openim.pipeline.jobs import SendJob
 from openim.pipeline.replies import Replies, finish
-from openim.services.inbox import NodeInbox
 from openim.wire.msgdata import with_seq
 from openim.wire.pb import sdkws_pb2
 

@@ -8,12 +8,12 @@ import pytest
 import trio
 
 from openim.bus.memory import MemoryBus
+from openim.internode.inbox import NodeInbox
 from openim.ops.metrics import Metrics
 from openim.pipeline.handoff import MemoryHandoff
 from openim.pipeline.jobs import PushJob, SendJob
 from openim.pipeline.replies import Replies
 from openim.pipeline.transfer import TransferStage
-from openim.services.inbox import NodeInbox
 from openim.storage.records import MessageToStore, PersistResult
 from openim.wire.pb import sdkws_pb2
 

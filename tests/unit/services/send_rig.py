@@ -19,6 +19,7 @@ import trio
 
 from openim.bus.memory import MemoryBus
 from openim.config import MessagingConfig
+from openim.internode.inbox import NodeInbox
 from openim.ops.metrics import Metrics
 from openim.pipeline import codec
 from openim.pipeline.handoff import BusHandoff, Handoff, MemoryHandoff
@@ -27,7 +28,6 @@ from openim.pipeline.msg import PUSH_TOPIC, TRANSFER_TOPIC, SendService
 from openim.pipeline.push import AudienceResolver, PushStage
 from openim.pipeline.replies import Replies
 from openim.pipeline.transfer import TransferStage
-from openim.services.inbox import NodeInbox
 from openim.storage.port import Store
 
 HANDOFFS = ("memory", "bus")

@@ -15,10 +15,10 @@ import trio
 from openim.bus.memory import MemoryBus
 from openim.bus.port import PresenceEntry
 from openim.config import Config
+from openim.internode.inbox import NodeInbox
+from openim.internode.payloads import KIND_DELIVERIES, Delivery, decode_deliveries
 from openim.ops.metrics import Metrics
 from openim.pipeline.msg import Sender, SendService
-from openim.services.inbox import NodeInbox
-from openim.services.internal import KIND_DELIVERIES, Delivery, decode_deliveries
 from openim.services.message_ops import (
     Actor,
     MessageOps,

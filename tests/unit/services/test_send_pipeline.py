@@ -20,11 +20,11 @@ import trio
 from openim.bus.memory import MemoryBus
 from openim.bus.port import PresenceEntry
 from openim.config import Config
+from openim.internode.inbox import NodeInbox
+from openim.internode.payloads import KIND_DELIVERIES, Delivery, decode_deliveries
 from openim.ops.metrics import Metrics
 from openim.pipeline.jobs import SendJob
 from openim.pipeline.msg import Sender, SendService
-from openim.services.inbox import NodeInbox
-from openim.services.internal import KIND_DELIVERIES, Delivery, decode_deliveries
 from openim.storage.port import StoreUnavailable
 from openim.storage.records import NewMessage, PersistResult, UserRecord
 from openim.storage.sqlite import SqliteStore

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from openim.services.send_content import check_content_type
+from openim.pipeline.send_content import check_content_type
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode, OpenIMError
 
