@@ -296,7 +296,7 @@ class SuperviseConfig(_Section):
 
 
 class WebhooksConfig(_Section):
-    """OpenIM's callbacks to a business backend (openim.webhooks; names in rest-api.md section 7)."""
+    """OpenIM's callbacks to a business backend (openim.webhooks; names in openim/webhooks/catalog.py)."""
 
     url: str = ""  # empty: no callbacks
     # Callbacks to fire, by OpenIM's config key (beforeSendSingleMsg, afterUserOnline, ...); "*" = all.

@@ -1,4 +1,4 @@
-"""The REST conventions of OpenIM in one place (shared/openim-protocol/rest-api.md section 1).
+"""The REST conventions of OpenIM in one place (POST with JSON, the operationID and token headers, the envelope).
 
 Every route is ``POST <path>`` with headers ``operationID`` (always) and ``token`` (unless whitelisted),
 a JSON body read whatever the Content-Type says (the SDK's upload calls send text/plain), keys matched

@@ -1,6 +1,6 @@
 """Set-up of a benchmark over the REST API: users, tokens, the group. Not measured as load.
 
-The REST calls are the ones an operator's back end makes (rest-api.md): an admin token from the
+The REST calls are the ones an operator's back end makes: an admin token from the
 secret, ``/user/user_register`` in chunks, one ``/auth/get_user_token`` per user (the API has no bulk
 form, so thousands of them run concurrently through a bounded pool), and ``/group/create_group`` for
 the group workload. Every user of a run gets a fresh prefix, so runs against one server never collide.

@@ -1,6 +1,6 @@
 """The WebSocket handshake arguments: parsing and validation, as pure functions.
 
-Order and error choice follow the Go gateway (websocket-gateway.md section 1.2), because clients map
+Order and error choice follow the Go gateway (OpenIM's ws_server.go and context.go), because clients map
 codes to behaviour: the JS SDK stops or keeps reconnecting depending on them. Argument errors never
 reach the token check; the connection-count check (1601) happens before parsing, in the server.
 

@@ -1,4 +1,4 @@
-"""What the gateway does with one client request (websocket-gateway.md section 4).
+"""What the gateway does with one client request (the reqIdentifier codes of openim.wire.constants).
 
 Two layers with different failure rules, as in the Go gateway:
 

@@ -2,7 +2,7 @@
 
 It owns what ties a connection to the rest of the system:
 
-- the handshake (websocket-gateway.md 1.2-1.4): argument errors and the connection limit answer with
+- the handshake (as OpenIM's ws_server.go answers it): argument errors and the connection limit answer with
   HTTP 200 + JSON and no upgrade; token errors upgrade and send ONE text frame when the client asked
   for it (``isMsgResp``: a browser cannot read a refused upgrade) and answer HTTP 200 otherwise; a
   success sends the ``errCode 0`` text frame before anything else, because the JS SDK is not

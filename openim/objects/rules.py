@@ -1,4 +1,4 @@
-"""The upload rules of OpenIM's object API, as pure functions (rest-api.md 6.1).
+"""The upload rules of OpenIM's object API (/object/*), as pure functions.
 
 Part sizing follows MinIO's limits, which the SDKs were written against: parts of 5 MiB up to 5 GiB, at
 most 10,000 of them. Hashes are the SDK's: the md5 hex of every part, joined with commas, hashed again.

@@ -1,6 +1,6 @@
 """The object service behind /object/*: upload sessions, deduplication, limits, and reads.
 
-The flow is the JS SDK's (rest-api.md 6.2): ``part_size`` -> ``initiate`` (instant when the content is
+The flow is the JS SDK's (its uploadFile): ``part_size`` -> ``initiate`` (instant when the content is
 known already) -> one PUT per part to the targets the backend signed -> ``complete`` (part md5s checked,
 blob joined, name recorded). Names point at content by hash, so the same file uploaded twice is stored
 once. A session that is never completed expires and :class:`UploadSweeper` removes what it left.

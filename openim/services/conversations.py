@@ -1,5 +1,4 @@
-"""Per-user conversation settings and the conversation list a client syncs from (rest-api.md 3.4, 4.2,
-4.3 and 5).
+"""Per-user conversation settings and the conversation list a client syncs from (/conversation and /jssdk).
 
 Every user owns one row per conversation (pinning, mute, private chat, read window). Rows are created in
 three ways: by ``set_conversations``, by the transfer stage when a conversation's first message is

@@ -1,4 +1,4 @@
-"""Groups, members and join requests: OpenIM's group service (rest-api.md 3.3, 4.2, 4.3, 9).
+"""Groups, members and join requests: OpenIM's group service (its /group routes, sync and notifications).
 
 Three concerns meet here:
 
@@ -1093,7 +1093,7 @@ class GroupService:
             )
 
     # =============================================================================================
-    # Incremental sync (rest-api.md 4.3)
+    # Incremental sync (openim.services.versioning)
     # =============================================================================================
     async def incremental_join_groups(
         self, user_id: str, version_id: str, version: int

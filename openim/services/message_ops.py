@@ -3,7 +3,7 @@ the admin send routes (/msg/send_msg, batch_send_msg, send_business_notification
 
 The REST layer (openim.api.routes.msg) decodes and checks *who* may call a route; this module decides
 *what* the call may do to which message and carries it out: store first, then notify. The notification
-kinds follow rest-api.md section 9: 2101 revoke, 2102 delete and 2200 read receipt are stored in the
+kinds follow OpenIM's notification catalogue: 2101 revoke, 2102 delete and 2200 read receipt are stored in the
 ``n_`` stream of the conversation (so a device that was offline can still find them), 1703 clear is
 pushed only, and a read receipt a user sends to himself (group chats) is not stored either.
 

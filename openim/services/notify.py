@@ -6,7 +6,7 @@ and carrying the operationID of the request that caused it (the JS SDK uses it t
 itself). OpenIM stores only a few kinds (revoke 2101, delete 2102, read receipt 2200: ``stored=True``);
 the rest are pushed to online devices only, and offline clients catch up through incremental sync.
 
-Kinds configured with ``isSendMsg`` (group creation, kicks, mutes, ... rest-api.md section 8) also leave a
+Kinds configured with ``isSendMsg`` (group creation, kicks, mutes, ...: OpenIM's notification.yml defaults) also leave a
 visible trace: ``chat_copy=True`` stores a copy of the notification in the chat conversation itself
 (``sg_``/``si_``, options reset to "count as unread"), with a seq, so a client that was offline sees it
 through the ordinary message sync.

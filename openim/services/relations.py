@@ -1,4 +1,4 @@
-"""Friends, friend requests and blacklists: OpenIM's relation service (rest-api.md 3.2, 4.2, 4.3, 9).
+"""Friends, friend requests and blacklists: OpenIM's relation service (its /friend routes, sync and notifications).
 
 Friendship is directional, as in OpenIM: a row (owner, friend) puts ``friend`` in ``owner``'s list.
 Accepting a request makes both rows, deleting a friend removes only the caller's row. Every row change
@@ -508,7 +508,7 @@ class RelationService:
 
     # -- incremental sync ---------------------------------------------------------------------------
     async def incremental(self, owner: str, version_id: str, version: int) -> relation_pb2.getIncrementalFriendsResp:
-        """get_incremental_friends: the version-log read rule (rest-api.md 4.3) over the owner's friend
+        """get_incremental_friends: the version-log read rule (openim.services.versioning) over the owner's friend
         log; the sort marker becomes ``sortVersion``; inserted and updated friends re-read as they are
         now (one deleted since its entry simply drops out: its delete entry comes next time)."""
         current = await self._store.get_version_log(VersionKind.FRIEND, owner, since=version if version > 0 else None)

@@ -40,7 +40,7 @@ class IncrementalPlan:
 def plan_incremental(
     current: VersionLog, client_version_id: str, client_version: int, *, limit: int = SYNC_LIMIT
 ) -> IncrementalPlan:
-    """The version-log read rule (rest-api.md 4.3), for any log kind.
+    """The version-log read rule of OpenIM's incremental sync, for any log kind.
 
     ``current`` is the log header plus its entries newer than ``client_version`` (Store.get_version_log
     with ``since=client_version``). A client that cannot be brought up to date step by step — no valid

@@ -2,7 +2,7 @@
 
 Same rules as openim.storage._queries: portable SQL (SQLite >= 3.38 and PostgreSQL), ``$n`` placeholders,
 ``{with}`` for multi-row input, record fields equal to columns. What makes these bodies more than CRUD is
-that a friendship change and its friend version-log entries (rest-api.md 4.3) commit in ONE transaction:
+that a friendship change and its friend version-log entries commit in ONE transaction:
 a client can never see a new version without the row behind it, nor a row that no version announces.
 The log writes reuse the conversation log's body (``_queries.bump_version``) with ``yield from``.
 """

@@ -1,6 +1,6 @@
 """The Store port, part three: groups, members and join requests.
 
-Every membership change writes its version-log entries (rest-api.md 4.3) in the SAME transaction as the
+Every membership change writes its version-log entries in the SAME transaction as the
 change: a client that syncs right after a commit can never see a member without the log entry that
 announces it, or the reverse. Joining also (re)opens the member's ``sg_<groupID>`` conversation row, and
 leaving freezes it at the conversation's current max seq, in that transaction too, so the read window

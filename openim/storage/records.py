@@ -23,7 +23,7 @@ class UserRecord:
 
 
 class TokenState(enum.IntEnum):
-    """OpenIM's token status values (rest-api.md 2.3)."""
+    """OpenIM's token status values (what makes a valid JWT "not exist" or "kicked")."""
 
     NORMAL = 0
     INVALID = 1
@@ -208,7 +208,7 @@ class StoredMessage:
 
 
 class VersionKind(enum.StrEnum):
-    """The incremental-sync version logs (rest-api.md 4.3)."""
+    """The incremental-sync version logs (openim.services.versioning reads them)."""
 
     FRIEND = "friend"
     GROUP_JOIN = "group_join"

@@ -43,7 +43,7 @@ class FriendRecord:
 
 
 # The friend log's "ordering changed" element (a friend was pinned or unpinned): its entry's version
-# becomes ``sortVersion`` of the incremental answer instead of an update (rest-api.md 4.3).
+# becomes ``sortVersion`` of the incremental answer instead of an update (openim.services.relations).
 FRIEND_SORT_MARKER = "____S_O_R_T_I_D____"
 
 # Fields of FriendRecord that Store.update_friends may change.

@@ -140,7 +140,7 @@ user_conversations = sa.Table(
     postgresql_with=_HOT_UPDATES,
 )
 
-# -- incremental sync (rest-api.md 4.3) ----------------------------------------------------------------
+# -- incremental sync (openim.services.versioning) ------------------------------------------------------
 
 version_logs = sa.Table(
     "version_logs",

@@ -1,4 +1,4 @@
-"""Every OpenIM callback this server can fire: config key -> callbackCommand (rest-api.md section 7).
+"""Every OpenIM callback this server can fire: config key -> callbackCommand.
 
 The config key is what operators write in ``webhooks.enable``; the command is the last segment of the URL
 the receiver is called on and the ``callbackCommand`` field of the body, spelled exactly as OpenIM spells

@@ -1,6 +1,6 @@
 """Protocol numbers and naming rules shared by every module that touches OpenIM messages.
 
-The numbers are OpenIM's (shared/openim-protocol/websocket-gateway.md sections 4, 6.1-6.4). Keeping
+The numbers are OpenIM's (its constant and msgprocessor packages, and the SDKs' tables). Keeping
 them here, as enums, means a typo fails at import instead of silently routing a message to the
 wrong conversation. The conversation-ID functions are the one implementation of the rule that
 decides which seq counter a message lands in, so the send path, the sync path and the REST layer

@@ -1,6 +1,6 @@
 """The WebSocket JSON envelope spoken with ``sdkType=js`` clients, as pure functions.
 
-Frames (websocket-gateway.md section 2):
+Frames (as the JS SDK and the Go gateway exchange them):
 
 - client -> server, binary: ``{"reqIdentifier", "msgIncr", "sendID", "operationID", "data"}``
   where ``data`` is standard padded base64 of a protobuf request;

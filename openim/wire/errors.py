@@ -4,7 +4,7 @@ Every failure a client can see is an :class:`OpenIMError` carrying an :class:`Er
 the edges (REST handler wrapper, gateway dispatcher) catch and call :func:`error_envelope` or read
 ``code``/``name``/``detail`` for the WebSocket response envelope. Nothing else builds ``errCode`` dicts.
 
-Codes and names are OpenIM's (shared/openim-protocol/rest-api.md section 1.4); clients only look at the number.
+Codes and names are OpenIM's (its errs and servererrs packages); clients only look at the number.
 """
 
 from __future__ import annotations

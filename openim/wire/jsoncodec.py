@@ -1,7 +1,7 @@
 """Go-style JSON for protobuf messages: the REST bodies and the notification tips.
 
 OpenIM does not use protojson. It runs Go's ``encoding/json`` over protoc-gen-go structs whose
-``omitempty`` tags were stripped (rest-api.md 1.2). The JS SDK and admin tools depend on that shape,
+``omitempty`` tags were stripped. The JS SDK and admin tools depend on that shape,
 so this module reproduces it from the message descriptors:
 
 Output (:func:`message_to_json`)

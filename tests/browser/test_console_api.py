@@ -92,7 +92,7 @@ def test_pages_load_only_their_own_assets(server: Server) -> None:
 
 
 def test_protobuf_codec_matches_the_protocol_examples() -> None:
-    """openim/web/demo/pb.js against the worked examples of websocket-gateway.md section 8, under Node."""
+    """openim/web/demo/pb.js against the worked examples of tests/unit/wire/test_wire_examples.py, under Node."""
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")

@@ -1,4 +1,4 @@
-"""/auth/*: admin and user tokens, parsing, forced logout (rest-api.md section 2)."""
+"""/auth/*: admin and user tokens, parsing, forced logout."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""/conversation/*: a user's conversation settings and the version-log sync of them (rest-api.md 3.4, 4.2,
-4.3).
+"""/conversation/*: a user's conversation settings and the version-log sync of them.
 
 Every route acts for one owner named in the body and checks it with CheckAccess (the owner's own token
 or an admin's): a user never reads or changes another user's conversations. The behaviour lives in

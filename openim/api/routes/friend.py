@@ -1,6 +1,6 @@
-"""/friend/*: friends, friend requests, blacklists and their incremental sync (rest-api.md 3.2, 4.2, 4.3).
+"""/friend/*: friends, friend requests, blacklists and their incremental sync.
 
-Who may call what (OpenIM's rules, rest-api.md 2.4):
+Who may call what (OpenIM's rules: the token's own user, or an app admin):
 
 * a route that acts for one user named in the body (``userID``, ``ownerUserID``, the responder
   ``toUserID``, the applicant ``fromUserID``) needs that user's own token or an admin's (CheckAccess,

@@ -1,4 +1,4 @@
-"""/group/*: groups, members, applications and their version-log sync (rest-api.md 3.3, 4.2, 4.3).
+"""/group/*: groups, members, applications and their version-log sync.
 
 This module checks the request shape and CheckAccess of the "acting for" fields (a user acts for
 himself, an app admin for anyone) and maps wire fields; GroupService holds the rules of who may do

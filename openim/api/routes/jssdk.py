@@ -1,5 +1,5 @@
 """/jssdk/*: the two calls the JS SDK makes right after login to build its conversation list
-(rest-api.md section 5).
+(OpenIM's /jssdk routes).
 
 They take and give protobuf (``Content-Type: application/x-protobuf``; the answer is the JSON envelope
 with base64 protobuf in ``data``) and JSON otherwise. The owner is always the token's user, whatever the

@@ -1,4 +1,4 @@
-"""/msg/*: admin sends, seq queries and pulls, revoke, read marks, deletes and clears (rest-api.md 3.5, 4.2).
+"""/msg/*: admin sends, seq queries and pulls, revoke, read marks, deletes and clears .
 
 Each handler checks who may call it (CheckAccess on the request's userID, or admin) and hands the rest to
 MessageOps (what may happen to which message) or SyncService (what a user may read). The admin send

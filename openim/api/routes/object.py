@@ -1,4 +1,4 @@
-"""/object/*: the upload API the SDKs use (rest-api.md section 6), plus the two routes that are not
+"""/object/*: the upload API the SDKs use, plus the two routes that are not
 OpenIM's POST/envelope kind: ``PUT <prefix>.upload/<uploadID>?partNumber=N`` (where the local backend
 receives parts) and ``GET /object/<name>`` (the URL put into messages: no token, a file or a redirect).
 

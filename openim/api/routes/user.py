@@ -1,4 +1,4 @@
-"""/user/*: registration, profiles, lookups and online status (rest-api.md 3.1 and 4.1).
+"""/user/*: registration, profiles, lookups and online status.
 
 Profile changes go through UserService, then drop the send path's cached copy of the user
 (SendService.forget_user: global receive options take effect at once in this process) and announce

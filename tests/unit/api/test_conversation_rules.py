@@ -1,5 +1,5 @@
-"""The pure rules behind /conversation/* and /jssdk/*: the version-log read rule (rest-api.md 4.3), the
-idHash of the full-ID endpoints, and the order of the active conversation list (rest-api.md 5)."""
+"""The pure rules behind /conversation/* and /jssdk/*: the version-log read rule, the idHash of the full-ID
+endpoints, and the order of the active conversation list."""
 
 from __future__ import annotations
 

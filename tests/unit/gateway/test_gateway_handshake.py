@@ -1,5 +1,5 @@
 """Handshake argument parsing and validation: lenient query parsing, the ``v`` form, and the Go
-gateway's validation order and error choice (websocket-gateway.md 1.1-1.3)."""
+gateway's validation order and error choice (OpenIM's ws_server.go)."""
 
 from __future__ import annotations
 

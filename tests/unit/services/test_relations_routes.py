@@ -1,6 +1,6 @@
-"""The /friend/* route table: every path the SDK calls (rest-api.md section 3) plus the admin-useful ones
-(section 4.2) is registered, and only import_friend needs an admin token. The permission matrix over
-HTTP (tests/integration/test_rest_friend_permissions.py) covers exactly this list."""
+"""The /friend/* route table: every path the SDK calls plus the admin-useful ones is registered, and only
+import_friend needs an admin token. The permission matrix over HTTP
+(tests/integration/test_rest_friend_permissions.py) covers exactly this list."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Conversation IDs, options and platform tables (websocket-gateway.md 6.1-6.4)."""
+"""Conversation IDs, options and platform tables (OpenIM's)."""
 
 from __future__ import annotations
 

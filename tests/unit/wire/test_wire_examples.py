@@ -1,4 +1,4 @@
-"""The worked examples of websocket-gateway.md section 8, byte for byte.
+"""Worked examples of the wire format, byte for byte (produced with the @openim/protocol encoders).
 
 They were produced by the official JS protocol encoders, so matching them proves our envelopes and
 protobuf schemas speak the SDK's dialect (field numbers, key order, base64 flavour).

@@ -1,4 +1,4 @@
-"""Go-style JSON codec (rest-api.md 1.2): the shapes the JS SDK and admin tools rely on."""
+"""Go-style JSON codec: the shapes the JS SDK and admin tools rely on."""
 
 from __future__ import annotations
 
