@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -122,32 +123,24 @@ class Pinger:
     """Protocol pings (``SessionLimits.ping_interval``) of every session that wants them, from one task.
 
     A task per session that sleeps between pings costs ~20 objects (task, coroutines, cancel scopes)
-    for the connection's whole life; here a session is one heap entry of two numbers and a dict entry
-    that the session removes when it ends (so an ended session is not kept alive), and a short task
-    exists only while a ping waits for its pong.
+    for the connection's whole life; here a session is one heap entry (a weak reference: an ended
+    session is not kept alive) and a short task exists only while a ping waits for its pong.
     """
 
     def __init__(self) -> None:
-        self._due: list[tuple[float, int]] = []  # (deadline, key)
-        self._sessions: dict[int, Session] = {}
-        self._keys = itertools.count()
+        self._due: list[tuple[float, int, weakref.ref[Session]]] = []
+        self._order = itertools.count()
         self._wake = trio.lowlevel.ParkingLot()
 
     def __len__(self) -> int:
-        return len(self._sessions)
+        return len(self._due)
 
-    def add(self, session: Session) -> int:
-        """Ping ``session`` every ``ping_interval`` seconds from now until :meth:`discard` of the key."""
-        key = next(self._keys)
-        self._sessions[key] = session
+    def add(self, session: Session) -> None:
+        """Ping ``session`` every ``ping_interval`` seconds from now until it ends."""
         due = trio.current_time() + session.ping_interval
-        heapq.heappush(self._due, (due, key))
+        heapq.heappush(self._due, (due, next(self._order), weakref.ref(session)))
         if self._due[0][0] == due:
             self._wake.unpark_all()  # an earlier first deadline than the one the loop sleeps to
-        return key
-
-    def discard(self, key: int) -> None:
-        self._sessions.pop(key, None)
 
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
@@ -162,21 +155,19 @@ class Pinger:
                         await self._wake.park()
                     continue
                 while due and due[0][0] <= now:
-                    _, key = heapq.heappop(due)
-                    session = self._sessions.get(key)
-                    if session is None:
-                        continue
-                    if session.ended:
-                        del self._sessions[key]
+                    _, order, ref = heapq.heappop(due)
+                    session = ref()
+                    if session is None or session.ended:
                         continue
                     nursery.start_soon(session.ping_once)
-                    heapq.heappush(due, (now + session.ping_interval, key))
+                    heapq.heappush(due, (now + session.ping_interval, order, ref))
 
 
 class Session:
     """The server side of one logged-in connection (see the module docstring)."""
 
     __slots__ = (
+        "__weakref__",
         "_backlog",
         "_busy",
         "_close_after",
@@ -192,7 +183,6 @@ class Session:
         "_metrics",
         "_nursery",
         "_outbox",
-        "_ping_key",
         "_pinger",
         "_polled",
         "_reactor",
@@ -251,7 +241,6 @@ class Session:
         self._limits = limits
         self._outbox = outbox
         self._pinger = pinger  # pings from the gateway's one pinger task; without it, a task of our own
-        self._ping_key = -1  # our entry in the pinger (-1: none)
         self._backlog = 0  # frames queued since the kernel last took everything
         self._dirty = False  # marked in the outbox, not flushed yet
         self._running = False  # run() started: queued frames may leave
@@ -362,7 +351,7 @@ class Session:
                         self._outbox.mark(self)
                     if self._limits.ping_interval > 0:
                         if self._pinger is not None:
-                            self._ping_key = self._pinger.add(self)
+                            self._pinger.add(self)
                         else:
                             nursery.start_soon(self._ping_loop)
                     if self._polled is not None:
@@ -373,8 +362,6 @@ class Session:
         finally:
             self._closing = True
             self._nursery = None
-            if self._pinger is not None and self._ping_key >= 0:
-                self._pinger.discard(self._ping_key)
             code = CLOSE_NORMAL if self.close_code in _NOT_SENDABLE else self.close_code
             with trio.CancelScope(shield=True):
                 await self._conn.close(code, self.close_reason)
@@ -412,8 +399,7 @@ class Session:
                             break  # nothing after a logout or a kick is handled
                         await self._on_frame(frame)
                 except ProtocolViolation as exc:
-                    self._violation = True
-                    self.end(CLOSE_POLICY_VIOLATION, "protocol error", str(exc))
+                    self._protocol_error(exc)
                     return
                 if self._closing:
                     if self._close_after is not None and not self._ended:
@@ -422,6 +408,10 @@ class Session:
         self._idle = None
         if idle.cancelled_caught:
             self.end(CLOSE_NORMAL, "idle timeout", f"no frame for {timeout:g} s")
+
+    def _protocol_error(self, exc: ProtocolViolation) -> None:
+        self._violation = True
+        self.end(CLOSE_POLICY_VIOLATION, "protocol error", str(exc))
 
     def _peer_closed(self, exc: TransportClosed) -> None:
         if exc.code == CLOSE_TOO_BIG:
@@ -508,8 +498,7 @@ class Session:
             try:
                 self._take(messages)
             except ProtocolViolation as exc:
-                self._violation = True
-                self.end(CLOSE_POLICY_VIOLATION, "protocol error", str(exc))
+                self._protocol_error(exc)
                 return
             except Exception:  # a bug costs this connection, never the reactor
                 log.error("conn.read_failed", user_id=self.user_id, conn_id=self.conn_id, exc_info=True)
@@ -566,8 +555,7 @@ class Session:
                 else:
                     self._apply(await item())
         except ProtocolViolation as exc:
-            self._violation = True
-            self.end(CLOSE_POLICY_VIOLATION, "protocol error", str(exc))
+            self._protocol_error(exc)
         finally:
             if self._closing:
                 waiting.clear()

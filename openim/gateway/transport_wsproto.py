@@ -495,22 +495,20 @@ async def serve(
         with contextlib.suppress(*_GONE), trio.move_on_after(REFUSAL_WRITE_TIMEOUT_S):
             await _send_all(sock, refusal_response(f"too many {limit.replace('_', ' ')}"))
 
-    async def on_socket(box: list[socket.socket], address: object) -> None:
-        """One accepted socket, handed over in ``box`` so that this frame, which lives as long as the
-        connection, holds no reference to it: the upgrade owns it, then the connection."""
+    async def on_socket(sock: socket.socket, address: object) -> None:
         # Counted from accept, before a byte is read: a flood of idle or half-sent sockets from one
         # address is refused at once instead of holding file descriptors until the handshake timeout.
         remote = _remote_of(address)
         ip = remote.rpartition(":")[0]
         if connections.acquire(ip) is not None:
-            sock = box.pop()
             try:
                 await refuse(sock, "connections_per_ip")
             finally:
                 _close_socket(sock)
             return
         try:
-            upgrade = await open_upgrade(box.pop(), ip, remote)
+            upgrade = await open_upgrade(sock, ip, remote)
+            del sock  # the upgrade owns the socket now, then the connection: this frame holds nothing
             if upgrade is not None:
                 try:
                     await handler(upgrade)
@@ -537,7 +535,7 @@ async def serve(
                 _close_socket(sock)
 
     def spawn(sock: socket.socket, address: object) -> None:
-        handler_nursery.start_soon(on_socket, [sock], address)
+        handler_nursery.start_soon(on_socket, sock, address)
 
     listeners = await trio.open_tcp_listeners(port, host=host or None)
     sockets = [socket.socket(fileno=listener.socket.detach()) for listener in listeners]

@@ -72,9 +72,11 @@ class ReadMarks:
         return self._pending.pop((owner_user_id, conversation_id), 0)
 
     def forget(self, owner_user_id: str, conversation_ids: Iterable[str]) -> None:
-        """The rows were deleted: a pending mark must not land on a row created again later."""
+        """The rows were deleted: neither a pending nor a just-written mark may be laid over a row created
+        again later."""
         for cid in conversation_ids:
             self._pending.pop((owner_user_id, cid), None)
+            self._written.pop((owner_user_id, cid), None)
 
     def overlay(self, rows: list[UserConversation]) -> list[UserConversation]:
         """``rows`` as they will be once the pending marks are written."""

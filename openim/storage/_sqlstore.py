@@ -168,9 +168,11 @@ class SqlStore(RelationQueries, GroupQueries, ObjectQueries, abc.ABC):
     async def flush_read_marks(self) -> int:
         """Write the pending read marks (a no-op when they are written with the messages); how many."""
         marks = self._read_marks
-        if marks is None or not len(marks):
+        if marks is None:
             return 0
-        taken = marks.take()
+        taken = marks.take()  # even when empty: it ends the overlay of the last write, committed by now
+        if not taken:
+            return 0
         try:
             await self._write(lambda: q.raise_read_marks(taken))
         except BaseException:

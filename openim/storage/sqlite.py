@@ -210,7 +210,7 @@ class SqliteStore(SqlStore):
         except (sqlite3.Error, sa.exc.SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
         self._flusher = trio.CancelScope()
-        # A system task: the store has no nursery of its own, and the loop must outlive no run.
+        # A system task: the store has no nursery of its own; aclose() cancels it (and a run's end does).
         trio.lowlevel.spawn_system_task(self._flush_read_marks_loop, name=f"read marks of {self.path.name}")
 
     async def _flush_read_marks_loop(self) -> None:

@@ -53,3 +53,15 @@ def test_pop_and_forget() -> None:
     assert marks.pop("a", "c1") == 5 and marks.pop("a", "c1") == 0
     marks.forget("a", ["c2", "nothing"])
     assert marks.take() == [("b", "c1", 4)]
+    # a row deleted after its mark was written: the mark is not laid over the row created again
+    marks.forget("b", ["c1"])
+    assert [r.has_read_seq for r in marks.overlay([row("b", "c1", 0)])] == [0]
+
+
+def test_an_empty_take_ends_the_overlay_of_the_last_write() -> None:
+    marks = ReadMarks()
+    marks.restore([("a", "c1", 5)])
+    marks.take()
+    assert [r.has_read_seq for r in marks.overlay([row("a", "c1", 0)])] == [5]
+    assert marks.take() == []
+    assert [r.has_read_seq for r in marks.overlay([row("a", "c1", 0)])] == [0]
