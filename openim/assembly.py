@@ -1,64 +1,23 @@
-"""The composition root of a process's services: every service constructed once, in dependency order,
-with its collaborators passed in (no setters, no attribute patching). openim.app asks it for the
-services and the send path's hand-offs, then builds the modules a process runs around them.
+"""The composition root of a process: every service constructed once, in dependency order, with its
+collaborators passed in (no setters, no attribute patching), then the modules the process runs around
+them (build_modules). openim.app opens the ports, asks this module for the modules and runs them.
 
-Imports of the services are inside the builders, so that importing one service (in a test, say) or the
-``Services`` type (in a route module) does not pull in every other.
+Imports of the services are inside the builders, so that importing one service (in a test, say) does
+not pull in every other. Nothing imports this module but openim.app: the edges (routes, gateway,
+console) receive the built services typed by openim.service_set.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from openim.service_set import Pipeline, Services
+
 if TYPE_CHECKING:
-    from openim.cluster.coherence import CacheCoherence
     from openim.internode.inbox import NodeInbox
     from openim.node import Node
-    from openim.objects import ObjectService
-    from openim.offline_push.devices import DeviceRegistry
-    from openim.pipeline.handoff import Handoff
-    from openim.pipeline.jobs import PushJob, SendJob
-    from openim.pipeline.msg import SendService
-    from openim.pipeline.replies import Replies
-    from openim.services.conversations import ConversationService
-    from openim.services.groups import GroupService
-    from openim.services.message_ops import MessageOps
-    from openim.services.notify import Notifier
-    from openim.services.relations import RelationService
-    from openim.services.sync import SyncService
-    from openim.services.tokens import TokenService
-    from openim.services.users import UserService
-    from openim.webhooks.dispatcher import Webhooks
-
-
-@dataclass
-class Pipeline:
-    """The send path's hand-offs, shared by the msg stage and the transfer and push stages."""
-
-    sends: Handoff[SendJob]
-    pushes: Handoff[PushJob]
-    replies: Replies
-    in_process: bool  # memory hand-offs: the stages pass objects, all in this process
-
-
-@dataclass
-class Services:
-    inbox: NodeInbox
-    tokens: TokenService
-    users: UserService
-    send: SendService
-    notifier: Notifier
-    sync: SyncService
-    conversations: ConversationService
-    message_ops: MessageOps
-    relations: RelationService
-    groups: GroupService
-    objects: ObjectService
-    devices: DeviceRegistry
-    webhooks: Webhooks
-    pipeline: Pipeline
-    coherence: CacheCoherence | None = None  # cluster mode: cache invalidations reach every process
+    from openim.pipeline.push import LocalDelivery
+    from openim.runtime import Module
 
 
 def build_services(node: Node) -> Services:
@@ -95,16 +54,20 @@ def build_services(node: Node) -> Services:
     relation_rules = RelationRules(node.store, cfg.messaging)
     group_directory = GroupDirectory(node.store)
     send = SendService(
-        store=node.store, sends=pipeline.sends, pushes=pipeline.pushes, replies=pipeline.replies,
-        in_process=pipeline.in_process, node_id=node.node_id, messaging=cfg.messaging, metrics=node.metrics,
+        store=node.store,
+        sends=pipeline.sends,
+        pushes=pipeline.pushes,
+        replies=pipeline.replies,
+        in_process=pipeline.in_process,
+        node_id=node.node_id,
+        messaging=cfg.messaging,
+        metrics=node.metrics,
         policy=SendRules(relation_rules, group_directory),
         hooks=MessageHooks(webhooks) if hooked is not None else None,
     )
     notifier = Notifier(send)
     sync = SyncService(node.store)
-    relations = RelationService(
-        node.store, notifier, send, users, cfg.messaging, rules=relation_rules, webhooks=hooked
-    )
+    relations = RelationService(node.store, notifier, send, users, cfg.messaging, rules=relation_rules, webhooks=hooked)
     groups = GroupService(node.store, notifier, send, users, directory=group_directory, webhooks=hooked)
     services = Services(
         inbox=inbox,
@@ -127,7 +90,14 @@ def build_services(node: Node) -> Services:
 
         services.coherence = CacheCoherence(node.bus, node.node_id, inbox)
         services.coherence.watch(
-            tokens, users, send, relation_rules, group_directory, relations, groups, services.conversations,
+            tokens,
+            users,
+            send,
+            relation_rules,
+            group_directory,
+            relations,
+            groups,
+            services.conversations,
             services.message_ops,
         )
     return services
@@ -149,11 +119,127 @@ def build_pipeline(node: Node, inbox: NodeInbox) -> Pipeline:
         return Pipeline(MemoryHandoff[SendJob](max_items=batch), MemoryHandoff[PushJob](max_items=batch), replies, True)
     parts, lease = cfg.messaging.transfer_partitions, float(cfg.cluster.lease_ttl)
     sends = BusHandoff[SendJob](
-        bus=node.bus, topic=TRANSFER_TOPIC, partitions=parts, owner=node.node_id, max_items=batch,
-        encode=codec.encode_send, decode=codec.decode_send, lease_ttl_s=lease,
+        bus=node.bus,
+        topic=TRANSFER_TOPIC,
+        partitions=parts,
+        owner=node.node_id,
+        max_items=batch,
+        encode=codec.encode_send,
+        decode=codec.decode_send,
+        lease_ttl_s=lease,
     )
     pushes = BusHandoff[PushJob](
-        bus=node.bus, topic=PUSH_TOPIC, partitions=parts, owner=node.node_id, max_items=batch,
-        encode=codec.encode_push, decode=codec.decode_push, lease_ttl_s=lease,
+        bus=node.bus,
+        topic=PUSH_TOPIC,
+        partitions=parts,
+        owner=node.node_id,
+        max_items=batch,
+        encode=codec.encode_push,
+        decode=codec.decode_push,
+        lease_ttl_s=lease,
     )
     return Pipeline(sends, pushes, replies, False)
+
+
+def build_modules(node: Node, services: Services) -> list[Module]:
+    """The chosen modules in start order: consumers first, listeners last.
+
+    Every process runs its inbox and the registry heartbeat; in a cluster the cache coherence task; with
+    any callback configured, the after-callback workers."""
+    from openim.cluster.registry import RegistryHeartbeat
+
+    modules: list[Module] = [services.inbox, RegistryHeartbeat(node)]
+    if services.coherence is not None:
+        modules.append(services.coherence)  # cluster: cache invalidations to and from the other processes
+    if services.webhooks.active:
+        modules.append(services.webhooks)  # after-callback workers, for every module that fires callbacks
+    gateway = None
+    if "gateway" in node.modules:
+        from openim.cluster.discovery import advertised_address
+        from openim.gateway.module import gateway_module
+
+        gateway = gateway_module(node, services)
+        node.addresses["gateway"] = advertised_address(node.config, node.config.gateway.host, node.config.gateway.port)
+    modules.extend(_send_path_modules(node, services, gateway))
+    if gateway is not None:
+        modules.append(gateway)
+    modules.extend(_http_modules(node, services))
+    return modules
+
+
+def _send_path_modules(node: Node, services: Services, gateway: LocalDelivery | None) -> list[Module]:
+    """The replies' time-outs, and the transfer, offline push and push stages this process runs."""
+    pipeline = services.pipeline
+    modules: list[Module] = [pipeline.replies]  # remote sends' answers and their time-outs
+    offline = None
+    if "push" in node.modules and node.config.offline_push.provider != "none":
+        from openim.offline_push.sender import OfflinePusher
+
+        # Started before the push stage: a misconfigured provider stops the process at start.
+        offline = OfflinePusher(node.config.offline_push, services.devices, webhooks=services.webhooks)
+    push_stage = None
+    if "push" in node.modules:
+        from openim.pipeline.push import PushStage
+
+        push_stage = PushStage(
+            bus=node.bus,
+            pushes=pipeline.pushes,
+            node_id=node.node_id,
+            metrics=node.metrics,
+            audience=services.groups.directory.push_audience,
+            offline=offline,
+            local=gateway,
+            all_local=pipeline.in_process,
+        )
+    if "transfer" in node.modules:
+        from openim.pipeline.transfer import TransferStage
+
+        # One process: the stored batch is fanned out by the transfer task itself, right after its
+        # answers, so a connection's replies, echoes and pushes of one batch leave in one write.
+        fan_out = push_stage.fan_out if pipeline.in_process and push_stage is not None else None
+        modules.append(
+            TransferStage(
+                store=node.store,
+                sends=pipeline.sends,
+                pushes=pipeline.pushes,
+                replies=pipeline.replies,
+                node_id=node.node_id,
+                metrics=node.metrics,
+                fan_out=fan_out,
+            )
+        )
+    if offline is not None:
+        modules.append(offline)
+    if push_stage is not None:
+        modules.append(push_stage)
+    return modules
+
+
+def _http_modules(node: Node, services: Services) -> list[Module]:
+    """The API (with the console's pages, after the sweepers of what it writes), or, without it, the ops
+    listener: /healthz, /readyz and /metrics are served either way."""
+    from openim.cluster.discovery import advertised_address
+    from openim.ops.health import Probe
+
+    probes: list[Probe] = [("store", node.store.ping), ("bus", node.bus.ping)]
+    if "api" not in node.modules:
+        from starlette.applications import Starlette
+
+        from openim.ops.health import ops_routes
+        from openim.ops.http_server import HttpModule
+
+        ops = node.config.ops
+        node.addresses["ops"] = advertised_address(node.config, ops.host, ops.port)
+        return [HttpModule("ops", Starlette(routes=ops_routes(node.metrics, probes)), ops.host, ops.port)]
+    from openim.api.app import api_module
+    from openim.console import console_routes
+    from openim.objects import UploadSweeper
+    from openim.services.token_sweeper import TokenSweeper
+
+    node.addresses["api"] = advertised_address(node.config, node.config.api.host, node.config.api.port)
+    return [
+        UploadSweeper(services.objects),  # checks the object backend at start, then sweeps
+        TokenSweeper(node.store, node.bus, node.config.auth, node.node_id),
+        # /admin (operators' console), /demo (web client), /ui (their assets) share the API's port.
+        api_module(node, services, probes, console_routes(node, services)),
+    ]

@@ -10,10 +10,10 @@ from starlette.routing import BaseRoute, Route
 
 from openim.api.framework import Router, not_found, options_preflight
 from openim.api.openapi import openapi_route
-from openim.assembly import Services
 from openim.node import Node
 from openim.ops.health import Probe, ops_routes
 from openim.ops.http_server import HttpModule
+from openim.service_set import Services
 
 
 def build_router(node: Node, services: Services) -> Router:

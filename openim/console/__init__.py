@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from openim.assembly import Services
 from openim.console.admin_api import admin_api_routes
 from openim.console.demo_api import demo_api_routes
 from openim.console.pages import page_routes
 from openim.node import Node
+from openim.service_set import Services
 
 __all__ = ["console_routes"]
 

@@ -27,13 +27,13 @@ from starlette.routing import Route
 
 from openim.api.framework import client_ip, json_response
 from openim.api.routes.auth import broadcast_kick
-from openim.assembly import Services
 from openim.clock import now_ms
 from openim.config import masked_dict
 from openim.console.figures import snapshot
 from openim.internode.payloads import Kick
 from openim.node import Node
 from openim.ops.logging import get_log
+from openim.service_set import Services
 from openim.services.tokens import Claims
 from openim.storage.records import BanRecord
 from openim.version import build_info

@@ -17,11 +17,11 @@ from starlette.routing import Route
 
 from openim.api.framework import client_ip
 from openim.api.routes.auth import broadcast_kick
-from openim.assembly import Services
 from openim.console.admin_api import endpoint, read_json
 from openim.internode.payloads import Kick
 from openim.node import Node
 from openim.ops.logging import get_log
+from openim.service_set import Services
 from openim.services.tokens import Claims
 from openim.services.users import MAX_NICKNAME_LEN, check_user_id
 from openim.storage.records import UserRecord

@@ -8,7 +8,7 @@ from openim.gateway.server import Gateway
 from openim.node import Node
 
 if TYPE_CHECKING:
-    from openim.assembly import Services
+    from openim.service_set import Services
 
 __all__ = ["gateway_module"]
 

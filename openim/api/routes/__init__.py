@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from openim.api.framework import Router
-from openim.assembly import Services
 from openim.node import Node
+from openim.service_set import Services
 
 
 def register_all(router: Router, node: Node, services: Services) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hmac
 
 from openim.api.framework import Auth, Caller, Router, client_ip
-from openim.assembly import Services
 from openim.internode.payloads import Kick
 from openim.node import Node
+from openim.service_set import Services
 from openim.wire.constants import Platform, is_valid_platform
 from openim.wire.errors import ErrCode, OpenIMError, args_error
 from openim.wire.pb import auth_pb2

@@ -10,9 +10,9 @@ it but uses WS 1006; the REST twin is ``/msg/...``), so it is not routed here.
 from __future__ import annotations
 
 from openim.api.framework import Caller, Router
-from openim.assembly import Services
 from openim.clock import now_ms
 from openim.node import Node
+from openim.service_set import Services
 from openim.services.conversations import RECV_OPT_NOT_NOTIFY, to_pb
 from openim.services.versioning import check_pagination, page
 from openim.wire.errors import args_error

@@ -17,8 +17,8 @@ get_friend_apply_list).
 from __future__ import annotations
 
 from openim.api.framework import Auth, Caller, Router
-from openim.assembly import Services
 from openim.node import Node
+from openim.service_set import Services
 from openim.services.relations import MAX_IMPORT, distinct_ids
 from openim.wire.errors import args_error, no_permission
 from openim.wire.pb import relation_pb2 as pb

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from openim.api.framework import Caller, Router
-from openim.assembly import Services
 from openim.node import Node
+from openim.service_set import Services
 from openim.services.groups import Operator
 from openim.wire.errors import args_error
 from openim.wire.pb import group_pb2 as pb

@@ -9,8 +9,8 @@ body says: these calls cannot read someone else's list, not even for an admin.
 from __future__ import annotations
 
 from openim.api.framework import Caller, Router
-from openim.assembly import Services
 from openim.node import Node
+from openim.service_set import Services
 from openim.wire.pb import jssdk_pb2 as pb
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from openim.api.framework import Auth, Caller, Router, binding_error
-from openim.assembly import Services
 from openim.clock import now_ms
 from openim.node import Node
+from openim.service_set import Services
 from openim.services.message_ops import Actor, admin_message, check_content
 from openim.wire.constants import SessionType
 from openim.wire.errors import OpenIMError, args_error

@@ -15,11 +15,11 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from openim.api.framework import CORS_HEADERS, Caller, Router
-from openim.assembly import Services
 from openim.config import ObjectStorageConfig
 from openim.node import Node
 from openim.objects import ObjectService, PartTarget, rules
 from openim.ops.logging import get_log
+from openim.service_set import Services
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.pb import third_pb2 as pb
 

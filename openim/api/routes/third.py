@@ -8,8 +8,8 @@ whatever the generic HTTP provider's gateway understands) for the caller's (user
 from __future__ import annotations
 
 from openim.api.framework import Caller, Router
-from openim.assembly import Services
 from openim.node import Node
+from openim.service_set import Services
 from openim.wire.constants import is_valid_platform
 from openim.wire.errors import args_error
 from openim.wire.pb import third_pb2 as pb

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from openim.api.framework import Auth, Caller, Router
-from openim.assembly import Services
 from openim.bus.port import PresenceEntry
 from openim.node import Node
 from openim.ops.logging import get_log
+from openim.service_set import Services
 from openim.services.conversations import user_to_pb
 from openim.services.versioning import check_pagination
 from openim.storage.records import TokenState, UserRecord

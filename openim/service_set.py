@@ -1,0 +1,59 @@
+"""What a process holds once assembled: its services and the send path's hand-offs, as two typed sets.
+
+The edges (REST routes, the gateway, the console) receive a ``Services`` and call into it; they import
+this module for the type, never the composition root (openim.assembly) that builds it, so the root may
+import every edge without a loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openim.cluster.coherence import CacheCoherence
+    from openim.internode.inbox import NodeInbox
+    from openim.objects import ObjectService
+    from openim.offline_push.devices import DeviceRegistry
+    from openim.pipeline.handoff import Handoff
+    from openim.pipeline.jobs import PushJob, SendJob
+    from openim.pipeline.msg import SendService
+    from openim.pipeline.replies import Replies
+    from openim.services.conversations import ConversationService
+    from openim.services.groups import GroupService
+    from openim.services.message_ops import MessageOps
+    from openim.services.notify import Notifier
+    from openim.services.relations import RelationService
+    from openim.services.sync import SyncService
+    from openim.services.tokens import TokenService
+    from openim.services.users import UserService
+    from openim.webhooks.dispatcher import Webhooks
+
+
+@dataclass
+class Pipeline:
+    """The send path's hand-offs, shared by the msg stage and the transfer and push stages."""
+
+    sends: Handoff[SendJob]
+    pushes: Handoff[PushJob]
+    replies: Replies
+    in_process: bool  # memory hand-offs: the stages pass objects, all in this process
+
+
+@dataclass
+class Services:
+    inbox: NodeInbox
+    tokens: TokenService
+    users: UserService
+    send: SendService
+    notifier: Notifier
+    sync: SyncService
+    conversations: ConversationService
+    message_ops: MessageOps
+    relations: RelationService
+    groups: GroupService
+    objects: ObjectService
+    devices: DeviceRegistry
+    webhooks: Webhooks
+    pipeline: Pipeline
+    coherence: CacheCoherence | None = None  # cluster mode: cache invalidations reach every process
