@@ -37,6 +37,7 @@ def build_services(node: Node) -> Services:
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
     from openim.services.users import UserService
+    from openim.ttl_cache import CacheRegistry
     from openim.webhooks.dispatcher import Webhooks
     from openim.webhooks.messages import MessageHooks
 
@@ -44,27 +45,23 @@ def build_services(node: Node) -> Services:
     field_limits.configure(cfg.field_limits)
     inbox = NodeInbox(node.bus, node.node_id)
     tokens = TokenService(cfg.secret, cfg.auth, node.store, node.bus)
-    users = UserService(node.store, cfg.auth)
     pipeline = build_pipeline(node, inbox)
     # Built in dependency order, each with its collaborators: the send path's rules read the relation
     # lists and the group directory (caches their services invalidate), not the services themselves, so
-    # the msg stage exists before the services that send notifications through it.
+    # the msg stage exists before the services that send notifications through it. Every cache that must
+    # stay coherent across a cluster is made through this one registry, under the name of its read.
+    caches = CacheRegistry()
     webhooks = Webhooks(cfg.webhooks)
     hooked = webhooks if webhooks.active else None  # nothing to call: the send path pays nothing
-    relation_rules = RelationRules(node.store, cfg.messaging)
-    group_directory = GroupDirectory(node.store)
+    relation_rules = RelationRules(node.store, cfg.messaging, caches)
+    group_directory = GroupDirectory(node.store, caches)
     send = SendService(
-        store=node.store,
-        sends=pipeline.sends,
-        pushes=pipeline.pushes,
-        replies=pipeline.replies,
-        in_process=pipeline.in_process,
-        node_id=node.node_id,
-        messaging=cfg.messaging,
-        metrics=node.metrics,
-        policy=SendRules(relation_rules, group_directory),
+        store=node.store, sends=pipeline.sends, pushes=pipeline.pushes, replies=pipeline.replies,
+        in_process=pipeline.in_process, node_id=node.node_id, messaging=cfg.messaging, metrics=node.metrics,
+        caches=caches, policy=SendRules(relation_rules, group_directory),
         hooks=MessageHooks(webhooks) if hooked is not None else None,
     )
+    users = UserService(node.store, cfg.auth, send)  # drops the send path's copy of a user it changes
     notifier = Notifier(send)
     sync = SyncService(node.store)
     relations = RelationService(node.store, notifier, send, users, cfg.messaging, rules=relation_rules, webhooks=hooked)
@@ -84,22 +81,12 @@ def build_services(node: Node) -> Services:
         devices=DeviceRegistry(node.store),
         webhooks=webhooks,
         pipeline=pipeline,
+        caches=caches,
     )
     if cfg.bus.backend == "redis":
         from openim.cluster.coherence import CacheCoherence
 
-        services.coherence = CacheCoherence(node.bus, node.node_id, inbox)
-        services.coherence.watch(
-            tokens,
-            users,
-            send,
-            relation_rules,
-            group_directory,
-            relations,
-            groups,
-            services.conversations,
-            services.message_ops,
-        )
+        services.coherence = CacheCoherence(node.bus, node.node_id, inbox, caches)
     return services
 
 

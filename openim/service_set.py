@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
     from openim.services.users import UserService
+    from openim.ttl_cache import CacheRegistry
     from openim.webhooks.dispatcher import Webhooks
 
 
@@ -56,4 +57,5 @@ class Services:
     devices: DeviceRegistry
     webhooks: Webhooks
     pipeline: Pipeline
+    caches: CacheRegistry  # the named read caches (openim.ttl_cache); coherent across a cluster
     coherence: CacheCoherence | None = None  # cluster mode: cache invalidations reach every process

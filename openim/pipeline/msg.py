@@ -35,7 +35,7 @@ from openim.pipeline.replies import Replies
 from openim.pipeline.send_content import check_content_type
 from openim.storage.port import Store, StoreUnavailable
 from openim.storage.records import UserRecord
-from openim.ttl_cache import TtlCache
+from openim.ttl_cache import CacheRegistry, TtlCache
 from openim.wire.constants import (
     ContentType,
     MsgStatus,
@@ -57,6 +57,9 @@ RECV_OPT_NO_OFFLINE_PUSH = 2
 # Users and receive options change only through writers that invalidate them (here and, in a cluster, in
 # every process); the TTL only bounds an invalidation lost with Redis.
 SEND_CACHE_TTL_S = 60.0
+# The caches of the reads below (SendService._user, SendService._recv_opt), by name (openim.ttl_cache).
+USERS_BY_ID = "users_by_id"
+RECEIVE_OPTIONS_BY_OWNER = "receive_options_by_owner"  # an owner's non-default conversation options
 APP_ADMIN_LEVEL = 2
 
 # contentType -> options forced off by the server (OpenIM's encapsulateMsgData rules).
@@ -147,6 +150,7 @@ class SendService:
         node_id: str,
         messaging: MessagingConfig,
         metrics: Metrics,
+        caches: CacheRegistry | None = None,
         policy: SendPolicy | None = None,
         hooks: SendHooks | None = None,
     ) -> None:
@@ -160,14 +164,17 @@ class SendService:
         self._metrics = metrics
         self._policy = policy
         self._hooks = hooks  # webhooks, when any message callback is enabled
-        self._users: TtlCache[str, UserRecord | None] = TtlCache(SEND_CACHE_TTL_S)
-        self._conv_opts: TtlCache[str, dict[str, int]] = TtlCache(SEND_CACHE_TTL_S)  # owner -> non-default options
+        registry = caches if caches is not None else CacheRegistry()  # None: caches of its own (tests)
+        self._users: TtlCache[str, UserRecord | None] = registry.cache(USERS_BY_ID, SEND_CACHE_TTL_S)
+        self._conv_opts: TtlCache[str, dict[str, int]] = registry.cache(RECEIVE_OPTIONS_BY_OWNER, SEND_CACHE_TTL_S)
 
-    # -- caches the API invalidates when it changes what they hold ----------------------------------
+    # -- the caches' owners: the services that change what they hold call these ---------------------
     def forget_user(self, user_id: str) -> None:
+        """The user's record changed (UserService.update)."""
         self._users.invalidate(user_id)
 
     def forget_conversation(self, owner_user_id: str, conversation_id: str) -> None:
+        """A receive option of the owner's changed (ConversationService)."""
         self._conv_opts.invalidate(owner_user_id)
 
     async def _user(self, user_id: str) -> UserRecord | None:

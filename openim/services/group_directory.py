@@ -1,5 +1,6 @@
 """Groups and member lists as the send path and the group service read them: cached per group, dropped by
-whoever changes one (``forget``; across a cluster openim.cluster.coherence carries that to every process).
+whoever changes one (``forget``; across a cluster openim.cluster.coherence carries that to every process,
+by the caches' names in the process's CacheRegistry: ``groups_by_id``, ``group_members_by_group``).
 The send path asks ``check_group_send`` (membership, mutes), ``member_ids`` (conversation owners) and
 ``push_audience`` (who gets a group message's push) here, so it needs nothing of the group service.
 """
@@ -14,12 +15,14 @@ from openim.clock import now_ms
 from openim.pipeline.msg import Sender
 from openim.storage.group_records import GroupMemberRecord, GroupRecord, GroupStatus, RoleLevel
 from openim.storage.port import Store
-from openim.ttl_cache import TtlCache
+from openim.ttl_cache import CacheRegistry, TtlCache
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode, OpenIMError, not_found
 from openim.wire.pb import sdkws_pb2
 
 CACHE_TTL_S = 5.0
+GROUPS_BY_ID = "groups_by_id"  # the caches of group() and member_list()
+GROUP_MEMBERS_BY_GROUP = "group_members_by_group"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +60,13 @@ def removed_users(msg: sdkws_pb2.MsgData) -> list[str]:
 
 
 class GroupDirectory:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, caches: CacheRegistry | None = None) -> None:
         self._store = store
-        self._members: TtlCache[str, MemberList] = TtlCache(CACHE_TTL_S, max_entries=20_000)
-        self._groups: TtlCache[str, GroupRecord] = TtlCache(CACHE_TTL_S, max_entries=50_000)
+        registry = caches if caches is not None else CacheRegistry()  # None: caches of its own (tests)
+        self._members: TtlCache[str, MemberList] = registry.cache(
+            GROUP_MEMBERS_BY_GROUP, CACHE_TTL_S, max_entries=20_000
+        )
+        self._groups: TtlCache[str, GroupRecord] = registry.cache(GROUPS_BY_ID, CACHE_TTL_S, max_entries=50_000)
 
     async def check_group_send(self, msg: sdkws_pb2.MsgData, sender: Sender) -> None:
         """Raise 1004 unknown group, 1204 dismissed, 1203 not a member, 1402 muted member, 1403 muted

@@ -3,8 +3,9 @@ friend under ``messaging.friend_verify`` (1303). Both are questions about the re
 OpenIM (a sender who blocked the recipient may still write to him).
 
 The lists are cached per recipient rather than per pair, so a user who hears from many peers costs one
-read, not one each; the relation service drops a user's lists when it changes them (``forget``), and
-openim.cluster.coherence carries that to every process.
+read, not one each. The cache is named ``relation_lists_by_owner`` in the process's CacheRegistry
+(openim.ttl_cache); the relation service drops a user's lists when it changes them (``forget``, the one
+place that invalidates them), and openim.cluster.coherence carries that to every process.
 """
 
 from __future__ import annotations
@@ -12,17 +13,19 @@ from __future__ import annotations
 from openim.config import MessagingConfig
 from openim.pipeline.msg import SEND_CACHE_TTL_S
 from openim.storage.port import Store
-from openim.ttl_cache import TtlCache
+from openim.ttl_cache import CacheRegistry, TtlCache
 from openim.wire.errors import ErrCode, OpenIMError
 
 Lists = tuple[frozenset[str], frozenset[str] | None]  # (whom they blacklisted, their friends or None)
+RELATION_LISTS_BY_OWNER = "relation_lists_by_owner"  # the cache of check_single_send's reads
 
 
 class RelationRules:
-    def __init__(self, store: Store, messaging: MessagingConfig) -> None:
+    def __init__(self, store: Store, messaging: MessagingConfig, caches: CacheRegistry | None = None) -> None:
         self._store = store
         self._friend_verify = messaging.friend_verify
-        self._lists: TtlCache[str, Lists] = TtlCache(SEND_CACHE_TTL_S)
+        registry = caches if caches is not None else CacheRegistry()  # None: caches of its own (tests)
+        self._lists: TtlCache[str, Lists] = registry.cache(RELATION_LISTS_BY_OWNER, SEND_CACHE_TTL_S)
 
     async def check_single_send(self, send_id: str, recv_id: str) -> None:
         """Raise 1302 BlockedByPeer if recv_id blocked send_id, 1303 NotPeersFriend under friend_verify.

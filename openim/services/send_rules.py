@@ -19,6 +19,8 @@ class SendRules:
     def __init__(self, relations: RelationRules, groups: GroupDirectory) -> None:
         self._relations = relations
         self._groups = groups
+        # Process-local on purpose, outside the CacheRegistry: it only spares this process repeated upserts,
+        # nothing invalidates it, and another process's answer would not tell this one anything.
         self._rows_ensured: TtlCache[str, bool] = TtlCache(OWNER_ROWS_RECHECK_S)
 
     async def check(self, msg: sdkws_pb2.MsgData, sender: Sender) -> None:

@@ -1,4 +1,8 @@
-"""Users: registration, profiles, lookup. The admin accounts of the config exist from the first start."""
+"""Users: registration, profiles, lookup. The admin accounts of the config exist from the first start.
+
+A profile change drops the send path's cached copy of the user (``SendService.forget_user``, the owner of
+the ``users_by_id`` cache): global receive options take effect at once, in every process of a cluster.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 from openim.clock import now_ms
 from openim.config import AuthConfig
 from openim.ops.logging import get_log
+from openim.pipeline.msg import SendService
 from openim.services.field_limits import FIELD_LIMITS, check_fields
 from openim.storage.port import AlreadyExists, Store
 from openim.storage.records import UserRecord
@@ -34,9 +39,10 @@ def check_user_id(user_id: str) -> None:
 
 
 class UserService:
-    def __init__(self, store: Store, auth: AuthConfig) -> None:
+    def __init__(self, store: Store, auth: AuthConfig, send: SendService) -> None:
         self._store = store
         self._auth = auth
+        self._send = send  # holds the cached users this service drops when it changes one
 
     async def ensure_admins(self) -> None:
         """Register the configured admin accounts if missing (OpenIM does this at start)."""
@@ -105,6 +111,7 @@ class UserService:
         check_fields(changes)
         if changes and not await self._store.update_user(user_id, dict(changes)):
             raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"user {user_id} not found")
+        self._send.forget_user(user_id)
         return await self.get_one(user_id)
 
     async def page(self, *, offset: int, limit: int, keyword: str = "") -> tuple[int, list[UserRecord]]:

@@ -20,7 +20,7 @@ from openim.cluster.status import join, render_table
 from openim.config import Config
 from openim.internode.inbox import NodeInbox
 from openim.pipeline.partitions import PartitionConsumers
-from openim.ttl_cache import TtlCache
+from openim.ttl_cache import CacheRegistry, TtlCache
 
 CLUSTER_YAML = """\
 secret: {secret}
@@ -145,19 +145,19 @@ def test_cache_invalidations_reach_the_other_processes() -> None:
     """What one process invalidates is dropped by the others (over the bus, by node inbox)."""
 
     class Service:
-        def __init__(self) -> None:
-            self.cache: TtlCache[str, int] = TtlCache(60)
+        def __init__(self, caches: CacheRegistry) -> None:
+            self.cache: TtlCache[str, int] = caches.cache("service_cache", 60)
 
     async def run() -> None:
         bus = MemoryBus()
         await bus.open()
-        services = {name: Service() for name in ("n1", "n2", "n3")}
+        registries = {name: CacheRegistry() for name in ("n1", "n2", "n3")}
+        services = {name: Service(caches) for name, caches in registries.items()}
         async with trio.open_nursery() as nursery:
             for name, service in services.items():
                 inbox = NodeInbox(bus, name)
-                coherence = CacheCoherence(bus, name, inbox)
-                coherence.watch(service)
-                assert coherence.cache_names == ["Service.cache"]
+                coherence = CacheCoherence(bus, name, inbox, registries[name])
+                assert coherence.cache_names == ["service_cache"]
                 await nursery.start(inbox.serve)
                 await nursery.start(coherence.serve)
                 await bus.register_node(NodeInfo(name, ("api",)), 30)
@@ -175,20 +175,21 @@ def test_cache_invalidations_reach_the_other_processes() -> None:
 
 def test_caches_of_services_without_a_dict_are_watched_too() -> None:
     """A service with ``__slots__`` (and a mypyc-compiled one, as in the binary: its attributes are
-    descriptors on the type, there is no ``__dict__``) has its TtlCache attributes found; properties are
-    not called and slots never assigned are skipped."""
+    descriptors on the type, there is no ``__dict__``) has its caches watched: they are made through the
+    registry, so nothing looks at the service's attributes (a property is never called)."""
 
     class Slotted:
         __slots__ = ("cache", "name", "unset")
 
-        def __init__(self) -> None:
-            self.cache: TtlCache[str, int] = TtlCache(60)
+        def __init__(self, caches: CacheRegistry) -> None:
+            self.cache: TtlCache[str, int] = caches.cache("slotted_cache", 60)
             self.name = "x"
 
         @property
         def exploding(self) -> TtlCache[str, int]:
             raise AssertionError("a property was evaluated")
 
-    coherence = CacheCoherence(MemoryBus(), "n1", NodeInbox(MemoryBus(), "n1"))
-    coherence.watch(Slotted())
-    assert coherence.cache_names == ["Slotted.cache"]
+    caches = CacheRegistry()
+    coherence = CacheCoherence(MemoryBus(), "n1", NodeInbox(MemoryBus(), "n1"), caches)
+    Slotted(caches)
+    assert coherence.cache_names == ["slotted_cache"]

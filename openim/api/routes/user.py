@@ -55,14 +55,13 @@ def _bounded(ids: Sequence[str], name: str) -> list[str]:
 
 
 def register(router: Router, node: Node, services: Services) -> None:
-    users, send, notifier, relations = services.users, services.send, services.notifier, services.relations
+    users, notifier, relations = services.users, services.notifier, services.relations
     bus = node.bus
     subscriptions: dict[str, set[str]] = {}
 
     async def announce(caller: Caller, user_id: str) -> None:
-        """Forget the send path's copy and send 1303 op -> user. The change is committed already, so a
+        """Send 1303 op -> user (UserService dropped the send path's copy). The change is committed already, so a
         failed push is logged, not returned (the SDK re-reads the profile at its next sync)."""
-        send.forget_user(user_id)
         try:
             await notifier.notify(
                 content_type=ContentType.USER_INFO_UPDATED,

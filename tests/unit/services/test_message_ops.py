@@ -173,7 +173,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         ) as path:
             send = path.send
             sync = SyncService(store)
-            users = UserService(store, cfg.auth)
+            users = UserService(store, cfg.auth, send)
             ops = MessageOps(store, sync, Notifier(send), send, users)
             w = World(store, bus, send, sync, ops)
 

@@ -65,7 +65,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     )
     notifier = FakeNotifier()
     messaging = MessagingConfig()
-    users = UserService(store, AuthConfig())
+    users = UserService(store, AuthConfig(), object())  # type: ignore[arg-type]
     service = RelationService(store, notifier, object(), users, messaging)  # type: ignore[arg-type]
     yield World(store, service, notifier, messaging)
     await store.aclose()
@@ -380,7 +380,7 @@ async def test_single_send_verdicts(world: World) -> None:
         world.store,
         world.notifier,  # type: ignore[arg-type]
         object(),  # type: ignore[arg-type]
-        UserService(world.store, AuthConfig()),
+        UserService(world.store, AuthConfig(), object()),  # type: ignore[arg-type]
         MessagingConfig(friend_verify=True),
     )
     world.service = svc
