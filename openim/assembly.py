@@ -27,8 +27,8 @@ def build_services(node: Node) -> Services:
     from openim.pipeline.msg import SendService
     from openim.services import field_limits
     from openim.services.conversations import ConversationService
-    from openim.services.group_directory import GroupDirectory
-    from openim.services.groups import GroupService
+    from openim.services.groups.directory import GroupDirectory
+    from openim.services.groups.service import GroupService
     from openim.services.message_ops import MessageOps
     from openim.services.notify import Notifier
     from openim.services.relation_rules import RelationRules

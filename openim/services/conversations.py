@@ -26,7 +26,7 @@ from typing import Any
 from openim.ops.logging import get_log
 from openim.pipeline.msg import SendService
 from openim.services.field_limits import check_fields
-from openim.services.group_pb import group_to_pb
+from openim.services.groups.convert import group_to_pb
 from openim.services.notify import Notifier
 from openim.services.sync import SyncService
 from openim.services.versioning import check_pagination, id_hash, page, plan_incremental

@@ -19,11 +19,9 @@ other process (openim.cluster.coherence); ``SEND_CACHE_TTL_S`` only bounds an in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-
-from google.protobuf.message import Message
 
 from openim.clock import now_ms
 from openim.config import MessagingConfig
@@ -32,6 +30,7 @@ from openim.pipeline.msg import SendService
 from openim.services.field_limits import check_fields
 from openim.services.notify import Notifier
 from openim.services.relation_rules import RelationRules
+from openim.services.service_base import ServiceBase
 from openim.services.users import UserService
 from openim.services.versioning import check_pagination, id_hash, plan_incremental
 from openim.storage.port import Store
@@ -143,7 +142,9 @@ def split_sort_marker(current: VersionLog) -> tuple[VersionLog, int]:
     return replace(current, entries=[e for e in current.entries if e.e_id != FRIEND_SORT_MARKER]), max(marker)
 
 
-class RelationService:
+class RelationService(ServiceBase):
+    _log = log
+
     def __init__(
         self,
         store: Store,
@@ -155,13 +156,9 @@ class RelationService:
         rules: RelationRules | None = None,
         webhooks: Webhooks | None = None,
     ) -> None:
-        self._store = store
-        self._notifier = notifier
-        self._send = send
-        self._users = users
+        super().__init__(store, notifier, send, users, webhooks)  # webhooks: OpenIM's friend callbacks
         self._messaging = messaging
         self._rules = rules if rules is not None else RelationRules(store, messaging)
-        self.webhooks = webhooks  # OpenIM's friend callbacks, None when none is enabled
 
     @property
     def rules(self) -> RelationRules:
@@ -169,40 +166,12 @@ class RelationService:
         return self._rules
 
     # -- helpers ------------------------------------------------------------------------------------
-    async def _users_by_id(self, ids: Iterable[str]) -> dict[str, UserRecord]:
-        wanted = list(dict.fromkeys(i for i in ids if i))
-        return {u.user_id: u for u in await self._users.get(wanted)} if wanted else {}
-
     async def _require_users(self, *ids: str) -> dict[str, UserRecord]:
         found = await self._users_by_id(ids)
         missing = [i for i in ids if i not in found]
         if missing:
             raise not_found(f"user {missing[0]} not found")
         return found
-
-    async def _tell(
-        self,
-        content_type: ContentType,
-        tips: Message,
-        send_id: str,
-        recv_id: str,
-        operation_id: str,
-        *,
-        sender_sync: bool = True,
-    ) -> None:
-        """Send a notification; the change is committed already, so a failed push is logged, not raised
-        (push is best effort, sync is the guarantee: docs/architecture.md, invariant 4)."""
-        try:
-            await self._notifier.notify(
-                content_type=int(content_type),
-                tips=tips,
-                send_id=send_id,
-                recv_id=recv_id,
-                operation_id=operation_id,
-                sender_sync=sender_sync,
-            )
-        except OpenIMError as err:
-            log.warning("notify.failed", content_type=int(content_type), recv_id=recv_id, error=str(err))
 
     async def _friend_log(self, owner: str) -> VersionLog:
         return await self._store.get_version_log(VersionKind.FRIEND, owner)

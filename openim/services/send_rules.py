@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from openim.pipeline.msg import Sender
-from openim.services.group_directory import GroupDirectory
+from openim.services.groups.directory import GroupDirectory
 from openim.services.relation_rules import RelationRules
 from openim.ttl_cache import TtlCache
 from openim.wire.constants import SessionType

@@ -93,6 +93,11 @@ def id_hash(ids: Sequence[str]) -> int:
     return int.from_bytes(hashlib.md5(go_json_strings(ids)).digest()[:8], "big")
 
 
+def full_ids(ids: Sequence[str], client_hash: int) -> tuple[bool, Sequence[str]]:
+    """A full-ID endpoint's ``(equal, IDs to list)``: nothing to list when the client's hash is that of ``ids``."""
+    return (True, []) if client_hash == id_hash(ids) else (False, ids)
+
+
 def page(items: Sequence[Any], pagination: sdkws_pb2.RequestPagination) -> list[Any]:
     """OpenIM pagination: 1-based pages; a page past the end is empty (the total stays right)."""
     check_pagination(pagination)

@@ -15,7 +15,7 @@ from openim.node import Node
 from openim.ops.metrics import Metrics
 from openim.pipeline.msg import RECEIVE_OPTIONS_BY_OWNER, USERS_BY_ID
 from openim.service_set import Services
-from openim.services.group_directory import GROUP_MEMBERS_BY_GROUP, GROUPS_BY_ID
+from openim.services.groups.directory import GROUP_MEMBERS_BY_GROUP, GROUPS_BY_ID
 from openim.services.relation_rules import RELATION_LISTS_BY_OWNER
 from openim.storage.port import Store
 from openim.ttl_cache import CacheRegistry, TtlCache

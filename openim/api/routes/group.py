@@ -12,7 +12,7 @@ from typing import Any
 from openim.api.framework import Caller, Router
 from openim.node import Node
 from openim.service_set import Services
-from openim.services.groups import Operator
+from openim.services.groups.access import Operator
 from openim.wire.errors import args_error
 from openim.wire.pb import group_pb2 as pb
 
