@@ -38,7 +38,8 @@ from openim.services.group_pb import group_to_pb, member_to_pb, public_user, req
 from openim.services.notify import Notifier
 from openim.services.users import UserService
 from openim.services.versioning import check_pagination, id_hash, plan_incremental
-from openim.storage.group_records import (
+from openim.storage.groups.port import GROUP_CHANGED_MARKER, SORT_MARKER
+from openim.storage.groups.records import (
     GroupMemberRecord,
     GroupRecord,
     GroupRequestRecord,
@@ -48,9 +49,8 @@ from openim.storage.group_records import (
     RoleLevel,
     Verification,
 )
+from openim.storage.messages.records import UserRecord, VersionKind, VersionLog, VersionState
 from openim.storage.port import AlreadyExists, Store
-from openim.storage.port_groups import GROUP_CHANGED_MARKER, SORT_MARKER
-from openim.storage.records import UserRecord, VersionKind, VersionLog, VersionState
 from openim.wire.constants import ContentType, SessionType, group_conversation_id
 from openim.wire.errors import ErrCode, OpenIMError, args_error, no_permission, not_found
 from openim.wire.pb import group_pb2, sdkws_pb2

@@ -10,8 +10,8 @@ from openim.clock import now_ms
 from openim.config import AuthConfig
 from openim.ops.logging import get_log
 from openim.services.field_limits import FIELD_LIMITS, check_fields
+from openim.storage.messages.records import UserRecord
 from openim.storage.port import AlreadyExists, Store
-from openim.storage.records import UserRecord
 from openim.wire.errors import ErrCode, OpenIMError, args_error
 
 log = get_log("users")

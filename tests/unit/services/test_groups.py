@@ -16,9 +16,9 @@ from openim.pipeline.msg import Sender
 from openim.services.group_directory import removed_users
 from openim.services.groups import GroupService, Operator, check_member_info_permission
 from openim.services.message_ops import Actor, check_may_revoke
-from openim.storage.group_records import GroupMemberRecord, RoleLevel
-from openim.storage.records import StoredMessage, UserRecord
-from openim.storage.sqlite import SqliteStore
+from openim.storage.groups.records import GroupMemberRecord, RoleLevel
+from openim.storage.messages.records import StoredMessage, UserRecord
+from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.jsoncodec import message_to_json, notification_content
