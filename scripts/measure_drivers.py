@@ -4,7 +4,7 @@
 Variants (each skipped when its package is missing):
 
 * ``asyncio``      asyncpg on a plain asyncio loop: the ceiling, no trio involved;
-* ``bridge``       trio + asyncpg on an asyncio loop in one dedicated thread (openim.storage._asyncio_thread:
+* ``bridge``       trio + asyncpg on an asyncio loop in one dedicated thread (openim.storage.sql.asyncio_thread:
                    call_soon_threadsafe there, TrioToken.run_sync_soon back), one hop per operation;
 * ``trio-asyncio`` asyncpg through trio-asyncio's loop (aio_as_trio per operation);
 * ``psycopg``      psycopg 3 (synchronous) in trio.to_thread, one connection per worker thread.
@@ -47,7 +47,7 @@ SELECT_PK = "SELECT v, n FROM bench WHERE k = $1"
 
 def load_bridge() -> Any:
     """The project's bridge, loaded from its file so this script needs only trio (not the whole package)."""
-    path = ROOT / "openim" / "storage" / "_asyncio_thread.py"
+    path = ROOT / "openim" / "storage" / "sql" / "asyncio_thread.py"
     spec = importlib.util.spec_from_file_location("openim_asyncio_thread", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

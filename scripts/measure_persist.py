@@ -52,10 +52,10 @@ import trio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from openim.storage.messages.records import NewMessage  # noqa: E402
 from openim.storage.port import Store  # noqa: E402
-from openim.storage.postgres import PostgresStore  # noqa: E402
-from openim.storage.records import NewMessage  # noqa: E402
-from openim.storage.sqlite import SqliteStore  # noqa: E402
+from openim.storage.sql.postgres import PostgresStore  # noqa: E402
+from openim.storage.sql.sqlite import SqliteStore  # noqa: E402
 from openim.wire.pb import sdkws_pb2  # noqa: E402
 
 USERS = [f"{3_000_000_000 + i}" for i in range(200)]

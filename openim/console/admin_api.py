@@ -35,7 +35,7 @@ from openim.node import Node
 from openim.ops.logging import get_log
 from openim.service_set import Services
 from openim.services.tokens import Claims
-from openim.storage.records import BanRecord
+from openim.storage.messages.records import BanRecord
 from openim.version import build_info
 from openim.wire.constants import Platform
 from openim.wire.errors import ErrCode, OpenIMError, args_error, error_envelope, ok_envelope

@@ -24,7 +24,7 @@ from openim.ops.logging import get_log
 from openim.service_set import Services
 from openim.services.tokens import Claims
 from openim.services.users import MAX_NICKNAME_LEN, check_user_id
-from openim.storage.records import UserRecord
+from openim.storage.messages.records import UserRecord
 from openim.wire.constants import Platform
 from openim.wire.errors import ErrCode, OpenIMError, args_error
 

@@ -1,6 +1,6 @@
 """`openim backup` and `openim restore` for the embedded store (one SQLite file).
 
-A backup is a consistent copy taken while the server runs (openim.storage.sqlite.online_backup): one
+A backup is a consistent copy taken while the server runs (openim.storage.sql.sqlite.online_backup): one
 SQLite file, usable as it is. Restoring needs the server stopped; the current database is kept beside the
 restored one (``openim.db.before-restore-<time>``) and the server migrates the restored file at its next start
 when it is older than the binary. PostgreSQL deployments use pg_dump and point-in-time recovery instead
@@ -71,7 +71,7 @@ def inspect(path: Path) -> BackupInfo:
 def backup(config: Config, output: str | None) -> BackupInfo:
     """Write a consistent copy of the embedded store; ``output`` is a file, a directory, or None
     (``<data_dir>/backups/``). Works while the server runs."""
-    from openim.storage.sqlite import online_backup
+    from openim.storage.sql.sqlite import online_backup
 
     source = _require_embedded(config, "backup")
     if not source.is_file():

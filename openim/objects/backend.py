@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from openim.storage.object_records import ObjectRecord, UploadRecord
+from openim.storage.objects.records import ObjectRecord, UploadRecord
 
 
 @dataclass(frozen=True, slots=True)

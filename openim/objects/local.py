@@ -17,7 +17,7 @@ from pathlib import Path
 import trio
 
 from openim.objects.backend import Location, PartTarget, Started
-from openim.storage.object_records import ObjectRecord, UploadRecord
+from openim.storage.objects.records import ObjectRecord, UploadRecord
 from openim.wire.errors import ErrCode, OpenIMError, args_error
 
 _CHUNK = 1024 * 1024

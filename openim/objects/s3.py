@@ -22,7 +22,7 @@ import httpx
 from openim.config import ObjectStorageConfig
 from openim.objects import rules, sigv4
 from openim.objects.backend import Location, PartTarget, Started
-from openim.storage.object_records import ObjectRecord, UploadRecord
+from openim.storage.objects.records import ObjectRecord, UploadRecord
 from openim.wire.errors import args_error
 
 PART_URL_EXPIRE_S = 24 * 3600  # as OpenIM: part signatures last a day

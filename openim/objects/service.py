@@ -19,7 +19,7 @@ from openim.config import ObjectStorageConfig
 from openim.objects import rules
 from openim.objects.backend import Location, ObjectBackend, PartTarget
 from openim.ops.logging import get_log
-from openim.storage.object_records import ObjectRecord, UploadRecord
+from openim.storage.objects.records import ObjectRecord, UploadRecord
 from openim.storage.port import Store
 from openim.wire.errors import ErrCode, OpenIMError, args_error, not_found
 

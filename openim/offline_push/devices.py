@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from openim.clock import now_ms
 from openim.services.field_limits import check_fields
-from openim.storage.object_records import DeviceTokenRecord
+from openim.storage.objects.records import DeviceTokenRecord
 from openim.storage.port import Store
 
 

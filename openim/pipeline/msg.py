@@ -33,8 +33,8 @@ from openim.pipeline.jobs import PushJob, SendJob
 from openim.pipeline.partitioning import partition_of
 from openim.pipeline.replies import Replies
 from openim.pipeline.send_content import check_content_type
+from openim.storage.messages.records import UserRecord
 from openim.storage.port import Store, StoreUnavailable
-from openim.storage.records import UserRecord
 from openim.ttl_cache import CacheRegistry, TtlCache
 from openim.wire.constants import (
     ContentType,

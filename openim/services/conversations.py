@@ -30,8 +30,8 @@ from openim.services.groups.convert import group_to_pb
 from openim.services.notify import Notifier
 from openim.services.sync import SyncService
 from openim.services.versioning import check_pagination, id_hash, page, plan_incremental
+from openim.storage.messages.records import UserConversation, UserRecord, VersionKind, VersionLog, VersionState
 from openim.storage.port import Store
-from openim.storage.records import UserConversation, UserRecord, VersionKind, VersionLog, VersionState
 from openim.wire.constants import ContentType, SessionType
 from openim.wire.errors import OpenIMError, args_error, not_found
 from openim.wire.pb import conversation_pb2, jssdk_pb2, sdkws_pb2

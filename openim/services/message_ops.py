@@ -29,9 +29,9 @@ from openim.services.notify import Notifier
 from openim.services.read_access import readable
 from openim.services.sync import SyncService
 from openim.services.users import UserService
-from openim.storage.group_records import RoleLevel
+from openim.storage.groups.records import RoleLevel
+from openim.storage.messages.records import StoredMessage, UserConversation, VersionKind, VersionState
 from openim.storage.port import Store
-from openim.storage.records import StoredMessage, UserConversation, VersionKind, VersionState
 from openim.wire.constants import ContentType, MsgFrom, Option, SessionType
 from openim.wire.errors import ErrCode, OpenIMError, args_error
 from openim.wire.ids import new_client_msg_id

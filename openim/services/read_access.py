@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from openim.storage.messages.records import UserConversation
 from openim.storage.port import Store
-from openim.storage.records import UserConversation
 from openim.wire.constants import (
     GROUP_PREFIX,
     NOTIFICATION_CHAT_PREFIX,

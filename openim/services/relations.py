@@ -3,7 +3,7 @@
 Friendship is directional, as in OpenIM: a row (owner, friend) puts ``friend`` in ``owner``'s list.
 Accepting a request makes both rows, deleting a friend removes only the caller's row. Every row change
 lands in the owner's friend version log (kind FRIEND, d_id = owner, e_id = friend) in the same
-transaction as the row (see openim.storage._queries_relations), so ``get_incremental_friends`` can
+transaction as the row (see openim.storage.relations.queries), so ``get_incremental_friends`` can
 bring an offline client up to date; the read rule and ``idHash`` are the conversation log's
 (openim.services.conversations.plan_incremental / id_hash).
 
@@ -33,9 +33,9 @@ from openim.services.relation_rules import RelationRules
 from openim.services.service_base import ServiceBase
 from openim.services.users import UserService
 from openim.services.versioning import check_pagination, id_hash, plan_incremental
+from openim.storage.messages.records import UserRecord, VersionKind, VersionLog, VersionState
 from openim.storage.port import Store
-from openim.storage.records import UserRecord, VersionKind, VersionLog, VersionState
-from openim.storage.relation_records import (
+from openim.storage.relations.records import (
     FRIEND_SORT_MARKER,
     AddSource,
     BlackRecord,

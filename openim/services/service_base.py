@@ -14,8 +14,8 @@ from openim.ops.logging import Log
 from openim.pipeline.msg import SendService
 from openim.services.notify import Notifier
 from openim.services.users import UserService
+from openim.storage.messages.records import UserRecord
 from openim.storage.port import Store
-from openim.storage.records import UserRecord
 from openim.wire.constants import ContentType
 from openim.wire.errors import OpenIMError
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Sequence
 
 from openim.ops.logging import get_log
 from openim.services.read_access import readable
+from openim.storage.messages.records import ConversationSeq, StoredMessage, UserConversation
 from openim.storage.port import Store, StoreError
-from openim.storage.records import ConversationSeq, StoredMessage, UserConversation
 from openim.wire.constants import (
     ContentType,
     MsgStatus,

@@ -32,8 +32,8 @@ from openim.bus.port import Bus
 from openim.clock import now_ms
 from openim.config import AuthConfig
 from openim.ops.logging import get_log
+from openim.storage.messages.records import TokenRecord, TokenState, TokenStateChange
 from openim.storage.port import Store
-from openim.storage.records import TokenRecord, TokenState, TokenStateChange
 from openim.wire.constants import Platform, PlatformClass, is_valid_platform, platform_class
 from openim.wire.errors import ErrCode, OpenIMError
 

@@ -15,8 +15,8 @@ from openim.config import AuthConfig
 from openim.ops.logging import get_log
 from openim.pipeline.msg import SendService
 from openim.services.field_limits import FIELD_LIMITS, check_fields
+from openim.storage.messages.records import UserRecord
 from openim.storage.port import AlreadyExists, Store
-from openim.storage.records import UserRecord
 from openim.wire.errors import ErrCode, OpenIMError, args_error
 
 log = get_log("users")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from openim.storage.records import VersionLog, VersionState
+from openim.storage.messages.records import VersionLog, VersionState
 from openim.wire.errors import args_error
 from openim.wire.pb import sdkws_pb2
 

@@ -26,8 +26,8 @@ import asyncpg
 import pytest
 
 from openim.storage.port import Store
-from openim.storage.postgres import PostgresStore
-from openim.storage.sqlite import SqliteStore
+from openim.storage.sql.postgres import PostgresStore
+from openim.storage.sql.sqlite import SqliteStore
 
 _HERE = Path(__file__).parent
 

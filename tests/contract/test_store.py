@@ -11,8 +11,7 @@ from collections.abc import Callable
 import pytest
 import trio
 
-from openim.storage.port import AlreadyExists, Store
-from openim.storage.records import (
+from openim.storage.messages.records import (
     BanRecord,
     ConversationSeq,
     NewMessage,
@@ -26,6 +25,7 @@ from openim.storage.records import (
     VersionKind,
     VersionState,
 )
+from openim.storage.port import AlreadyExists, Store
 
 NOW = 1_700_000_000_000
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from openim.storage.group_records import (
+from openim.storage.groups.port import GROUP_CHANGED_MARKER, SORT_MARKER
+from openim.storage.groups.records import (
     GroupMemberRecord,
     GroupRecord,
     GroupRequestRecord,
@@ -13,9 +14,8 @@ from openim.storage.group_records import (
     HandleResult,
     RoleLevel,
 )
+from openim.storage.messages.records import NewMessage, UserRecord, VersionKind, VersionState
 from openim.storage.port import AlreadyExists, Store
-from openim.storage.port_groups import GROUP_CHANGED_MARKER, SORT_MARKER
-from openim.storage.records import NewMessage, UserRecord, VersionKind, VersionState
 
 NOW = 1_700_000_000_000
 

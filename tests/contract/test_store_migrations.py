@@ -1,5 +1,5 @@
 """Schema migrations on both backends: empty database -> head, reopening is a no-op, and the migrated
-schema is exactly openim/storage/schema.py (Alembic's autogenerate comparison finds nothing)."""
+schema is exactly openim.storage.schema (Alembic's autogenerate comparison finds nothing)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from openim.storage import migrate
-from openim.storage.postgres import PostgresStore
 from openim.storage.schema import metadata
-from openim.storage.sqlite import PAGE_SIZE, SqliteStore
+from openim.storage.sql.postgres import PostgresStore
+from openim.storage.sql.sqlite import PAGE_SIZE, SqliteStore
 
 EXPECTED_TABLES = {table.name for table in metadata.sorted_tables} | {migrate.VERSION_TABLE}
 
@@ -173,7 +173,7 @@ async def test_postgres_rows_updated_by_every_send_leave_room_for_hot_updates(fr
 
 
 async def test_sqlite_too_old_for_our_sql_is_refused_at_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import openim.storage.sqlite as sqlite_adapter
+    import openim.storage.sql.sqlite as sqlite_adapter
     from openim.storage.port import StoreUnavailable
 
     monkeypatch.setattr(sqlite_adapter, "MIN_SQLITE", (99, 0, 0))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openim.storage.object_records import DeviceTokenRecord, ObjectRecord, UploadRecord
+from openim.storage.objects.records import DeviceTokenRecord, ObjectRecord, UploadRecord
 from openim.storage.port import Store
 
 NOW = 1_700_000_000_000

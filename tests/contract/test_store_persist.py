@@ -8,8 +8,8 @@ parameter per value).
 
 from __future__ import annotations
 
+from openim.storage.messages.records import NewMessage, PersistResult, UserConversation, UserRecord
 from openim.storage.port import Store
-from openim.storage.records import NewMessage, PersistResult, UserConversation, UserRecord
 
 NOW = 1_700_000_000_000
 

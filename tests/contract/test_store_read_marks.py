@@ -1,6 +1,6 @@
 """Senders' read marks: what a reader sees after a send, and what survives a restart, on both backends.
 
-SQLite writes the marks of existing rows behind (openim.storage._read_marks): the last tests look at its
+SQLite writes the marks of existing rows behind (openim.storage.sql.read_marks): the last tests look at its
 database file directly to show that, and that nothing is lost when the store flushes or closes.
 """
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import trio
 
-from openim.storage._sqlstore import SqlStore
 from openim.storage.port import Store
-from openim.storage.sqlite import SqliteStore
+from openim.storage.sql.sqlite import SqliteStore
+from openim.storage.sql.store import SqlStore
 from tests.contract.test_store_persist import NOW, message
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 import trio
 
+from openim.storage.messages.records import VersionEntry, VersionKind, VersionState
 from openim.storage.port import Store
-from openim.storage.records import VersionEntry, VersionKind, VersionState
-from openim.storage.relation_records import (
+from openim.storage.relations.records import (
     FRIEND_SORT_MARKER,
     BlackRecord,
     FriendRecord,

@@ -26,7 +26,7 @@ from openim.ops.logging import get_log
 from openim.service_set import Services
 from openim.services.conversations import user_to_pb
 from openim.services.versioning import check_pagination
-from openim.storage.records import TokenState, UserRecord
+from openim.storage.messages.records import TokenState, UserRecord
 from openim.wire.constants import ContentType
 from openim.wire.errors import OpenIMError, args_error, no_permission
 from openim.wire.pb import msggateway_pb2, sdkws_pb2

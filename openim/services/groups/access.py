@@ -12,7 +12,7 @@ from typing import Final
 
 from openim.services.field_limits import check_fields
 from openim.services.versioning import check_pagination
-from openim.storage.group_records import GroupMemberRecord, RoleLevel
+from openim.storage.groups.records import GroupMemberRecord, RoleLevel
 from openim.wire.errors import args_error, no_permission
 from openim.wire.pb import group_pb2, sdkws_pb2
 

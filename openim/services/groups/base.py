@@ -19,7 +19,7 @@ from openim.services.groups.directory import GroupDirectory, MemberList
 from openim.services.notify import Notifier
 from openim.services.service_base import ServiceBase
 from openim.services.users import UserService
-from openim.storage.group_records import GroupMemberRecord, GroupRecord, GroupStatus, RoleLevel
+from openim.storage.groups.records import GroupMemberRecord, GroupRecord, GroupStatus, RoleLevel
 from openim.storage.port import Store
 from openim.wire.errors import ErrCode, OpenIMError, args_error, no_permission, not_found
 from openim.wire.pb import sdkws_pb2

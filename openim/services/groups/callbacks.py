@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from openim.services.groups.access import Operator
-from openim.storage.group_records import GroupRecord, RoleLevel
+from openim.storage.groups.records import GroupRecord, RoleLevel
 from openim.wire.pb import group_pb2
 
 

@@ -3,8 +3,8 @@ list (its group entries) answer with."""
 
 from __future__ import annotations
 
-from openim.storage.group_records import GroupMemberRecord, GroupRecord, GroupRequestRecord
-from openim.storage.records import UserRecord
+from openim.storage.groups.records import GroupMemberRecord, GroupRecord, GroupRequestRecord
+from openim.storage.messages.records import UserRecord
 from openim.wire.pb import sdkws_pb2
 
 

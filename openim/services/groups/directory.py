@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from openim.clock import now_ms
 from openim.pipeline.msg import Sender
-from openim.storage.group_records import GroupMemberRecord, GroupRecord, GroupStatus, RoleLevel
+from openim.storage.groups.records import GroupMemberRecord, GroupRecord, GroupStatus, RoleLevel
 from openim.storage.port import Store
 from openim.ttl_cache import CacheRegistry, TtlCache
 from openim.wire.constants import ContentType

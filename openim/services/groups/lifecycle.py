@@ -15,7 +15,7 @@ from openim.services.groups.access import Operator, offset_of
 from openim.services.groups.callbacks import create_group_hook, dismiss_hook
 from openim.services.groups.convert import group_to_pb
 from openim.services.groups.notifications import GroupNotifications, member_version
-from openim.storage.group_records import (
+from openim.storage.groups.records import (
     GroupMemberRecord,
     GroupRecord,
     GroupStatus,
@@ -23,8 +23,8 @@ from openim.storage.group_records import (
     RoleLevel,
     Verification,
 )
+from openim.storage.messages.records import VersionKind, VersionLog, VersionState
 from openim.storage.port import AlreadyExists
-from openim.storage.records import VersionKind, VersionLog, VersionState
 from openim.wire.constants import ContentType, group_conversation_id
 from openim.wire.errors import ErrCode, OpenIMError, args_error, no_permission, not_found
 from openim.wire.pb import group_pb2, sdkws_pb2

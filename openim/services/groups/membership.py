@@ -24,7 +24,7 @@ from openim.services.groups.convert import group_to_pb
 from openim.services.groups.directory import MemberList
 from openim.services.groups.notifications import GroupNotifications, member_version
 from openim.services.versioning import id_hash
-from openim.storage.group_records import (
+from openim.storage.groups.records import (
     GroupMemberRecord,
     GroupRecord,
     GroupRequestRecord,

@@ -19,8 +19,8 @@ from openim.services.groups.access import Operator
 from openim.services.groups.base import GroupBase
 from openim.services.groups.convert import group_to_pb, public_user, request_to_pb
 from openim.services.groups.directory import MemberList
-from openim.storage.group_records import GroupMemberRecord, GroupRecord, GroupRequestRecord
-from openim.storage.records import UserRecord, VersionLog
+from openim.storage.groups.records import GroupMemberRecord, GroupRecord, GroupRequestRecord
+from openim.storage.messages.records import UserRecord, VersionLog
 from openim.wire.constants import ContentType, SessionType
 from openim.wire.errors import OpenIMError
 from openim.wire.pb import sdkws_pb2

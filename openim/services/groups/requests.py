@@ -11,8 +11,8 @@ from openim.services.field_limits import check_fields
 from openim.services.groups.access import Operator, offset_of
 from openim.services.groups.convert import group_to_pb, request_to_pb
 from openim.services.groups.notifications import GroupNotifications
-from openim.storage.group_records import GroupMemberRecord, GroupRequestRecord, HandleResult, RoleLevel
-from openim.storage.records import VersionLog
+from openim.storage.groups.records import GroupMemberRecord, GroupRequestRecord, HandleResult, RoleLevel
+from openim.storage.messages.records import VersionLog
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode, OpenIMError, args_error, no_permission, not_found
 from openim.wire.pb import sdkws_pb2

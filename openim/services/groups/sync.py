@@ -10,9 +10,9 @@ from openim.services.groups.access import Operator
 from openim.services.groups.base import GroupBase
 from openim.services.groups.convert import group_to_pb
 from openim.services.versioning import full_ids, plan_incremental
-from openim.storage.group_records import GroupRecord, GroupStatus
-from openim.storage.port_groups import GROUP_CHANGED_MARKER, SORT_MARKER
-from openim.storage.records import VersionKind
+from openim.storage.groups.port import GROUP_CHANGED_MARKER, SORT_MARKER
+from openim.storage.groups.records import GroupRecord, GroupStatus
+from openim.storage.messages.records import VersionKind
 from openim.wire.errors import args_error
 from openim.wire.pb import group_pb2
 

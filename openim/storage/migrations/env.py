@@ -9,7 +9,7 @@ hands this script what it needs through ``config.attributes``:
 
 A developer may still run the Alembic command line against this directory (``alembic -x
 url=sqlite:///dev.db ...`` with a scratch alembic.ini that points ``script_location`` here), e.g. to
-autogenerate the next revision from openim/storage/schema.py.
+autogenerate the next revision from openim.storage.schema.
 """
 
 from __future__ import annotations

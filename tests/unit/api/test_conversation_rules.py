@@ -9,7 +9,7 @@ import pytest
 
 from openim.services.conversations import ActiveEntry, clamp_active_count, sort_active
 from openim.services.versioning import SYNC_LIMIT, go_json_strings, id_hash, is_valid_version_id, plan_incremental
-from openim.storage.records import VersionEntry, VersionLog, VersionState
+from openim.storage.messages.records import VersionEntry, VersionLog, VersionState
 
 VID = "66a0c1e2f3a4b5c6d7e8f901"
 

@@ -12,8 +12,8 @@ import pytest
 
 from openim.services.conversations import ConversationService
 from openim.services.sync import SyncService
-from openim.storage.records import NewMessage, UserRecord, VersionKind
-from openim.storage.sqlite import SqliteStore
+from openim.storage.messages.records import NewMessage, UserRecord, VersionKind
+from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.constants import ContentType, single_conversation_id
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.pb import conversation_pb2, sdkws_pb2, wrapperspb_pb2

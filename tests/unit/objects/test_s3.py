@@ -18,7 +18,7 @@ from openim.config import ObjectStorageConfig
 from openim.objects import sigv4
 from openim.objects.s3 import S3Backend
 from openim.objects.service import ObjectService
-from openim.storage.sqlite import SqliteStore
+from openim.storage.sql.sqlite import SqliteStore
 
 pytestmark = pytest.mark.trio
 

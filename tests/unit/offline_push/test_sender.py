@@ -14,7 +14,7 @@ from openim.config import OfflinePushConfig
 from openim.offline_push.devices import DeviceRegistry
 from openim.offline_push.provider import Notification, PushResult
 from openim.offline_push.sender import OfflineMessage, OfflinePusher
-from openim.storage.sqlite import SqliteStore
+from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.pb import sdkws_pb2
 
 pytestmark = pytest.mark.trio

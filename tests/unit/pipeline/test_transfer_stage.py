@@ -14,7 +14,7 @@ from openim.pipeline.handoff import MemoryHandoff
 from openim.pipeline.jobs import PushJob, SendJob
 from openim.pipeline.replies import Replies
 from openim.pipeline.transfer import TransferStage
-from openim.storage.records import MessageToStore, PersistResult
+from openim.storage.messages.records import MessageToStore, PersistResult
 from openim.wire.pb import sdkws_pb2
 
 pytestmark = pytest.mark.trio

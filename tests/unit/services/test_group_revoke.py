@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from openim.services.message_ops import Actor, check_may_revoke
-from openim.storage.records import StoredMessage
+from openim.storage.messages.records import StoredMessage
 from openim.wire.errors import ErrCode, OpenIMError
 
 pytestmark = pytest.mark.trio

@@ -30,8 +30,8 @@ from openim.services.message_ops import (
 from openim.services.notify import Notifier
 from openim.services.sync import SyncService
 from openim.services.users import UserService
-from openim.storage.records import StoredMessage, UserRecord
-from openim.storage.sqlite import SqliteStore
+from openim.storage.messages.records import StoredMessage, UserRecord
+from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.constants import ContentType, MsgStatus, SessionType, single_conversation_id
 from openim.wire.envelope import decode_response
 from openim.wire.errors import ErrCode, OpenIMError

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from openim.services.read_access import chat_twins, readable
-from openim.storage.records import UserConversation
-from openim.storage.sqlite import SqliteStore
+from openim.storage.messages.records import UserConversation
+from openim.storage.sql.sqlite import SqliteStore
 
 pytestmark = pytest.mark.trio
 

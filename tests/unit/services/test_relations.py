@@ -16,9 +16,9 @@ import trio
 from openim.config import AuthConfig, MessagingConfig
 from openim.services.relations import RelationService, split_sort_marker
 from openim.services.users import UserService
-from openim.storage.records import UserRecord, VersionEntry, VersionKind, VersionLog, VersionState
-from openim.storage.relation_records import FRIEND_SORT_MARKER
-from openim.storage.sqlite import SqliteStore
+from openim.storage.messages.records import UserRecord, VersionEntry, VersionKind, VersionLog, VersionState
+from openim.storage.relations.records import FRIEND_SORT_MARKER
+from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.jsoncodec import message_to_json
@@ -412,7 +412,7 @@ async def test_verdicts_are_cached(world: World) -> None:
     svc = world.service
     await svc.rules.check_single_send("u2", "u1")
     await world.store.add_friends([])  # no-op
-    from openim.storage.relation_records import BlackRecord
+    from openim.storage.relations.records import BlackRecord
 
     await world.store.add_black(BlackRecord("u1", "u2", 1))
     await svc.rules.check_single_send("u2", "u1")  # still the cached verdict

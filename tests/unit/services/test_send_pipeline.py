@@ -25,9 +25,9 @@ from openim.internode.payloads import KIND_DELIVERIES, Delivery, decode_deliveri
 from openim.ops.metrics import Metrics
 from openim.pipeline.jobs import SendJob
 from openim.pipeline.msg import Sender, SendService
+from openim.storage.messages.records import NewMessage, PersistResult, UserRecord
 from openim.storage.port import StoreUnavailable
-from openim.storage.records import NewMessage, PersistResult, UserRecord
-from openim.storage.sqlite import SqliteStore
+from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.constants import ContentType, MsgStatus, Option, SessionType, single_conversation_id
 from openim.wire.envelope import decode_response
 from openim.wire.errors import ErrCode, OpenIMError

@@ -12,8 +12,8 @@ import trio
 from openim.bus.memory import MemoryBus
 from openim.config import AuthConfig
 from openim.services.token_sweeper import TokenSweeper
-from openim.storage.records import TokenRecord, TokenState
-from openim.storage.sqlite import SqliteStore
+from openim.storage.messages.records import TokenRecord, TokenState
+from openim.storage.sql.sqlite import SqliteStore
 
 pytestmark = pytest.mark.trio
 

@@ -13,7 +13,7 @@ import trio
 from openim.bus.memory import MemoryBus
 from openim.config import AuthConfig
 from openim.services.tokens import TokenService
-from openim.storage.sqlite import SqliteStore
+from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.constants import Platform
 from openim.wire.errors import ErrCode, OpenIMError
 

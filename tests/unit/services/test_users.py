@@ -10,8 +10,8 @@ import pytest
 
 from openim.config import AuthConfig
 from openim.services.users import UserService
-from openim.storage.records import UserRecord
-from openim.storage.sqlite import SqliteStore
+from openim.storage.messages.records import UserRecord
+from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.errors import ErrCode, OpenIMError
 
 pytestmark = pytest.mark.trio

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from openim.config import Config
 from openim.storage import make_store
-from openim.storage.postgres import PostgresStore
-from openim.storage.sqlite import SqliteStore
+from openim.storage.sql.postgres import PostgresStore
+from openim.storage.sql.sqlite import SqliteStore
 
 
 def test_embedded_default_is_a_sqlite_file_under_the_data_dir(tmp_path: Path) -> None:

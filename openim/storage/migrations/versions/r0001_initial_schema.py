@@ -21,6 +21,24 @@ depends_on: str | tuple[str, ...] | None = None
 
 
 def upgrade() -> None:
+    # One helper per table (with its indexes), called in the order the tables were first created.
+    _blacks()
+    _conversation_seqs()
+    _friend_requests()
+    _friends()
+    _group_members()
+    _group_requests()
+    _groups()
+    _hidden_messages()
+    _messages()
+    _tokens()
+    _user_conversations()
+    _users()
+    _version_log_entries()
+    _version_logs()
+
+
+def _blacks() -> None:
     op.create_table(
         "blacks",
         sa.Column("owner_user_id", sa.String(), nullable=False),
@@ -31,6 +49,9 @@ def upgrade() -> None:
         sa.Column("ex", sa.String(), server_default="", nullable=False),
         sa.PrimaryKeyConstraint("owner_user_id", "block_user_id", name=op.f("pk_blacks")),
     )
+
+
+def _conversation_seqs() -> None:
     op.create_table(
         "conversation_seqs",
         sa.Column("conversation_id", sa.String(), nullable=False),
@@ -39,6 +60,9 @@ def upgrade() -> None:
         sa.Column("max_seq_time", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.PrimaryKeyConstraint("conversation_id", name=op.f("pk_conversation_seqs")),
     )
+
+
+def _friend_requests() -> None:
     op.create_table(
         "friend_requests",
         sa.Column("from_user_id", sa.String(), nullable=False),
@@ -59,6 +83,8 @@ def upgrade() -> None:
         unique=False,
     )
 
+
+def _friends() -> None:
     op.create_table(
         "friends",
         sa.Column("owner_user_id", sa.String(), nullable=False),
@@ -73,6 +99,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_friends_friend_user_id"), "friends", ["friend_user_id"], unique=False)
 
+
+def _group_members() -> None:
     op.create_table(
         "group_members",
         sa.Column("group_id", sa.String(), nullable=False),
@@ -96,6 +124,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_group_members_user_id"), "group_members", ["user_id"], unique=False)
 
+
+def _group_requests() -> None:
     op.create_table(
         "group_requests",
         sa.Column("group_id", sa.String(), nullable=False),
@@ -113,6 +143,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_group_requests_user_id"), "group_requests", ["user_id"], unique=False)
 
+
+def _groups() -> None:
     op.create_table(
         "groups",
         sa.Column("group_id", sa.String(), nullable=False),
@@ -133,6 +165,9 @@ def upgrade() -> None:
         sa.Column("notification_user_id", sa.String(), server_default="", nullable=False),
         sa.PrimaryKeyConstraint("group_id", name=op.f("pk_groups")),
     )
+
+
+def _hidden_messages() -> None:
     op.create_table(
         "hidden_messages",
         sa.Column("user_id", sa.String(), nullable=False),
@@ -140,6 +175,9 @@ def upgrade() -> None:
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("user_id", "conversation_id", "seq", name=op.f("pk_hidden_messages")),
     )
+
+
+def _messages() -> None:
     op.create_table(
         "messages",
         sa.Column("conversation_id", sa.String(), nullable=False),
@@ -156,10 +194,10 @@ def upgrade() -> None:
         sa.Column("revoke", sa.LargeBinary(), nullable=True),
         sa.PrimaryKeyConstraint("conversation_id", "seq", name=op.f("pk_messages")),
     )
-    op.create_index(
-        op.f("ix_messages_send_id_client_msg_id"), "messages", ["send_id", "client_msg_id"], unique=True
-    )
+    op.create_index(op.f("ix_messages_send_id_client_msg_id"), "messages", ["send_id", "client_msg_id"], unique=True)
 
+
+def _tokens() -> None:
     op.create_table(
         "tokens",
         sa.Column("user_id", sa.String(), nullable=False),
@@ -172,6 +210,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_tokens_expire_time"), "tokens", ["expire_time"], unique=False)
 
+
+def _user_conversations() -> None:
     op.create_table(
         "user_conversations",
         sa.Column("owner_user_id", sa.String(), nullable=False),
@@ -200,6 +240,8 @@ def upgrade() -> None:
         op.f("ix_user_conversations_conversation_id"), "user_conversations", ["conversation_id"], unique=False
     )
 
+
+def _users() -> None:
     op.create_table(
         "users",
         sa.Column("user_id", sa.String(), nullable=False),
@@ -213,6 +255,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_users_create_time_user_id"), "users", ["create_time", "user_id"], unique=False)
 
+
+def _version_log_entries() -> None:
     op.create_table(
         "version_log_entries",
         sa.Column("kind", sa.String(), nullable=False),
@@ -229,6 +273,8 @@ def upgrade() -> None:
         unique=False,
     )
 
+
+def _version_logs() -> None:
     op.create_table(
         "version_logs",
         sa.Column("kind", sa.String(), nullable=False),

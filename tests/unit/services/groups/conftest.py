@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from openim.storage.sqlite import SqliteStore
+from openim.storage.sql.sqlite import SqliteStore
 from tests.unit.services.groups.group_rig import World, make_world
 
 

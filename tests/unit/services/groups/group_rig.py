@@ -13,8 +13,8 @@ from openim.config import AuthConfig
 from openim.services.groups.access import Operator
 from openim.services.groups.service import GroupService
 from openim.services.users import UserService
-from openim.storage.records import UserRecord
-from openim.storage.sqlite import SqliteStore
+from openim.storage.messages.records import UserRecord
+from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.errors import OpenIMError
 from openim.wire.jsoncodec import message_to_json
 from openim.wire.pb import group_pb2

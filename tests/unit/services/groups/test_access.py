@@ -15,7 +15,7 @@ from openim.services.groups.access import (
     check_member_items,
     unique,
 )
-from openim.storage.group_records import GroupMemberRecord, RoleLevel
+from openim.storage.groups.records import GroupMemberRecord, RoleLevel
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.pb import group_pb2
 

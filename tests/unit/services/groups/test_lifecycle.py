@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from openim.services.groups.access import Operator
-from openim.storage.group_records import GroupStatus
+from openim.storage.groups.records import GroupStatus
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode
 from openim.wire.pb import group_pb2

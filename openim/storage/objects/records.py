@@ -1,0 +1,58 @@
+"""Records of the upload and device-push tables that cross the Store port.
+
+Like openim.storage.messages.records: frozen dataclasses of plain values whose field names equal the
+columns of openim.storage.schema.objects, so the queries convert them with an attribute walk. Times are
+Unix ms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRecord:
+    """A name a client uploaded (``<userID>/<file>``) and the stored blob behind it.
+
+    Several names may share one blob: uploads are deduplicated by content hash, as OpenIM does.
+    """
+
+    name: str
+    user_id: str
+    hash: str  # the SDK's hash: md5 hex of the comma-joined md5 hex of each part
+    key: str  # where the backend keeps the bytes (a path under the data dir, or an S3 key)
+    size: int
+    content_type: str = ""
+    cause: str = ""  # OpenIM's "cause"/"group": what the upload is for
+    create_time: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    """An upload that was initiated and not completed yet; gone after completion or expiry."""
+
+    upload_id: str
+    user_id: str
+    name: str
+    hash: str
+    size: int
+    part_size: int
+    part_count: int
+    content_type: str = ""
+    cause: str = ""
+    key: str = ""  # backend key the parts are written to (S3: the temp or final key)
+    backend_upload_id: str = ""  # S3 multipart UploadId ("" for local and single-part uploads)
+    expire_time: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTokenRecord:
+    """One device's offline-push token: FCM registration token, APNs device token, or an opaque id for
+    the generic HTTP provider. One per (user, platform), as OpenIM keeps it."""
+
+    user_id: str
+    platform_id: int
+    token: str
+    expire_time: int = 0  # 0: no expiry
+    update_time: int = 0
+    badge: int = 0  # the app's unread count the client reported (/third/set_app_badge)
