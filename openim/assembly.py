@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from openim.pipeline.replies import Replies
     from openim.services.conversations import ConversationService
     from openim.services.groups import GroupService
-    from openim.services.message_ops import MessageOps
+    from openim.services.message_service import MessageOps
     from openim.services.notify import Notifier
     from openim.services.relations import RelationService
     from openim.services.sync import SyncService
@@ -70,7 +70,7 @@ def build_services(node: Node) -> Services:
     from openim.services.conversations import ConversationService
     from openim.services.group_directory import GroupDirectory
     from openim.services.groups import GroupService
-    from openim.services.message_ops import MessageOps
+    from openim.services.message_service import MessageOps
     from openim.services.notify import Notifier
     from openim.services.relation_rules import RelationRules
     from openim.services.relations import RelationService
