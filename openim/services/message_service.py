@@ -200,14 +200,7 @@ class MessageOps(AdminSends):
         tips = sdkws_pb2.MarkAsReadTips(
             markAsReadUserID=actor.user_id, conversationID=row.conversation_id, seqs=[], hasReadSeq=new_mark
         )
-        await self._notify(
-            ContentType.HAS_READ_RECEIPT,
-            tips,
-            actor.operation_id,
-            send_id=actor.user_id,
-            recv_id=actor.user_id,
-            stored=False,
-        )
+        await self._tell_own_devices(actor, ContentType.HAS_READ_RECEIPT, tips, stored=False)
 
     # -- deletes and clears ---------------------------------------------------------------------------
     async def delete_msgs(
@@ -223,28 +216,11 @@ class MessageOps(AdminSends):
             # Deleting for everyone is for participants only (OpenIM does not check; we do).
             row = await self._row(actor.user_id, conversation_id)
             await self._store.delete_messages(conversation_id, list(seqs))
-            recv_id, group_id, session_type = peer_of(row)
-            await self._notify(
-                ContentType.DELETE_MSGS_NOTIFICATION,
-                tips,
-                actor.operation_id,
-                send_id=actor.user_id,
-                recv_id=recv_id,
-                group_id=group_id,
-                session_type=session_type,
-                stored=True,
-            )
+            await self._tell_peer(actor, row, ContentType.DELETE_MSGS_NOTIFICATION, tips, stored=True)
             return
         await self._store.hide_messages(actor.user_id, conversation_id, list(seqs))
         if sync_self:
-            await self._notify(
-                ContentType.DELETE_MSGS_NOTIFICATION,
-                tips,
-                actor.operation_id,
-                send_id=actor.user_id,
-                recv_id=actor.user_id,
-                stored=True,
-            )
+            await self._tell_own_devices(actor, ContentType.DELETE_MSGS_NOTIFICATION, tips, stored=True)
 
     async def clear_conversations(
         self, actor: Actor, conversation_ids: Sequence[str] | None, *, sync_self: bool, sync_other: bool
@@ -272,28 +248,11 @@ class MessageOps(AdminSends):
                 await self._store.raise_has_read_seq(actor.user_id, row.conversation_id, max_seq)
         if sync_other:
             for row in rows:
-                recv_id, group_id, session_type = peer_of(row)
                 tips = sdkws_pb2.ClearConversationTips(userID=actor.user_id, conversationIDs=[row.conversation_id])
-                await self._notify(
-                    ContentType.CLEAR_CONVERSATION,
-                    tips,
-                    actor.operation_id,
-                    send_id=actor.user_id,
-                    recv_id=recv_id,
-                    group_id=group_id,
-                    session_type=session_type,
-                    stored=False,
-                )
+                await self._tell_peer(actor, row, ContentType.CLEAR_CONVERSATION, tips, stored=False)
         elif sync_self:
             tips = sdkws_pb2.ClearConversationTips(userID=actor.user_id, conversationIDs=ids)
-            await self._notify(
-                ContentType.CLEAR_CONVERSATION,
-                tips,
-                actor.operation_id,
-                send_id=actor.user_id,
-                recv_id=actor.user_id,
-                stored=False,
-            )
+            await self._tell_own_devices(actor, ContentType.CLEAR_CONVERSATION, tips, stored=False)
 
     async def _clear_for(self, owner: str, conversation_id: str, max_seq: int) -> None:
         rows = await self._store.get_user_conversations(owner, [conversation_id])
@@ -338,6 +297,27 @@ class MessageOps(AdminSends):
         return removed
 
     # -- notifications --------------------------------------------------------------------------------
+    async def _tell_own_devices(self, actor: Actor, content_type: int, tips: Message, *, stored: bool) -> None:
+        await self._notify(
+            content_type, tips, actor.operation_id, send_id=actor.user_id, recv_id=actor.user_id, stored=stored
+        )
+
+    async def _tell_peer(
+        self, actor: Actor, row: UserConversation, content_type: int, tips: Message, *, stored: bool
+    ) -> None:
+        """From the actor to the other side of his conversation ``row`` (the group, in a group chat)."""
+        recv_id, group_id, session_type = peer_of(row)
+        await self._notify(
+            content_type,
+            tips,
+            actor.operation_id,
+            send_id=actor.user_id,
+            recv_id=recv_id,
+            group_id=group_id,
+            session_type=session_type,
+            stored=stored,
+        )
+
     async def _notify(
         self,
         content_type: int,
