@@ -23,6 +23,7 @@ from wsproto.events import AcceptConnection, RejectConnection, RejectData, Reque
 
 from openim.bench.codec import LoadCodec
 from openim.bench.wsframe import OP_CLOSE, OP_PING, OP_PONG, client_frame, split_frames
+from openim.sockets import close_socket, send_all
 
 __all__ = ["LoginFailed", "connect"]
 
@@ -42,17 +43,6 @@ async def _recv(sock: socket.socket) -> bytes:
             await trio.lowlevel.wait_readable(sock)
 
 
-async def _send_all(sock: socket.socket, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            n = sock.send(view)
-        except BlockingIOError:
-            await trio.lowlevel.wait_writable(sock)
-            continue
-        view = view[n:]
-
-
 async def connect(host: str, port: int, target: str, codec: LoadCodec[object, object]) -> tuple[socket.socket, bytes]:
     """Log one client in; return its socket (non-blocking) and the bytes read past the handshake frame."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -69,22 +59,17 @@ async def connect(host: str, port: int, target: str, codec: LoadCodec[object, ob
         rest = await _upgrade(sock, host, port, target)
         return sock, await _handshake_frame(sock, rest, codec)
     except OSError as exc:
-        _close(sock)
+        close_socket(sock)
         raise LoginFailed(str(exc)) from exc
     except BaseException:
-        _close(sock)
+        close_socket(sock)
         raise
-
-
-def _close(sock: socket.socket) -> None:
-    trio.lowlevel.notify_closing(sock)
-    sock.close()
 
 
 async def _upgrade(sock: socket.socket, host: str, port: int, target: str) -> bytes:
     """The HTTP upgrade through wsproto; returns the bytes that followed the 101 response."""
     ws = WSConnection(ConnectionType.CLIENT)
-    await _send_all(sock, ws.send(Request(host=f"{host}:{port}", target=target)))
+    await send_all(sock, ws.send(Request(host=f"{host}:{port}", target=target)))
     buf = b""
     while (end := buf.find(b"\r\n\r\n")) < 0:
         if len(buf) > _MAX_HEADER:
@@ -132,7 +117,7 @@ async def _handshake_frame(sock: socket.socket, buf: bytes, codec: LoadCodec[obj
             buf = tail
             opcode = first & 0x0F
             if opcode == OP_PING:
-                await _send_all(sock, client_frame(OP_PONG, payload))
+                await send_all(sock, client_frame(OP_PONG, payload))
             elif opcode == OP_CLOSE:
                 code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 0
                 raise LoginFailed(f"closed during handshake: {code} {payload[2:].decode(errors='replace')}")
