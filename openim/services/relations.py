@@ -19,7 +19,7 @@ other process (openim.cluster.coherence); ``SEND_CACHE_TTL_S`` only bounds an in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from openim.clock import now_ms
 from openim.config import MessagingConfig
 from openim.ops.logging import get_log
 from openim.pipeline.msg import SendService
+from openim.services.conversations import user_to_pb
 from openim.services.field_limits import check_fields
 from openim.services.notify import Notifier
 from openim.services.relation_rules import RelationRules
@@ -131,6 +132,16 @@ def request_info(row: FriendRequestRecord, users: Mapping[str, UserRecord]) -> s
         handleMsg=row.handle_msg,
         handleTime=row.handle_time,
         ex=row.ex,
+    )
+
+
+def _pair_tips(tips_type: Callable[..., Message], owner: str, friend: str, version: VersionLog) -> Message:
+    """A tips message about the pair ``owner`` -> ``friend`` with the owner's friend-list version after the
+    change (FriendDeletedTips, FriendInfoChangedTips, FriendApplicationApprovedTips)."""
+    return tips_type(
+        fromToUserID=sdkws_pb2.FromToUserID(fromUserID=owner, toUserID=friend),
+        friendVersion=version.version,
+        friendVersionID=version.version_id,
     )
 
 
@@ -366,11 +377,7 @@ class RelationService:
             self.webhooks.after(
                 "afterDeleteFriend", {"ownerUserID": owner, "friendUserID": friend}, operation_id=operation_id
             )
-        tips = sdkws_pb2.FriendDeletedTips(
-            fromToUserID=sdkws_pb2.FromToUserID(fromUserID=owner, toUserID=friend),
-            friendVersion=version.version,
-            friendVersionID=version.version_id,
-        )
+        tips = _pair_tips(sdkws_pb2.FriendDeletedTips, owner, friend, version)
         await self._tell(ContentType.FRIEND_DELETED, tips, owner, friend, operation_id)
 
     async def friend_page(
@@ -424,11 +431,7 @@ class RelationService:
         version = await self._store.update_friends(owner, [friend], {"remark": remark})
         if version is None:
             raise not_found(f"{friend} is not a friend of {owner}")
-        tips = sdkws_pb2.FriendInfoChangedTips(
-            fromToUserID=sdkws_pb2.FromToUserID(fromUserID=owner, toUserID=friend),
-            friendVersion=version.version,
-            friendVersionID=version.version_id,
-        )
+        tips = _pair_tips(sdkws_pb2.FriendInfoChangedTips, owner, friend, version)
         await self._tell(ContentType.FRIEND_REMARK_SET, tips, owner, friend, operation_id)
         if self.webhooks is not None:
             hook = {"ownerUserID": owner, "friendUserID": friend, "remark": remark}
@@ -468,11 +471,7 @@ class RelationService:
         version = added.versions.get(owner) or await self._friend_log(owner)
         await self._announce_added(added, operator=operator, operation_id=operation_id)
         for friend in touched:
-            tips = sdkws_pb2.FriendApplicationApprovedTips(
-                fromToUserID=sdkws_pb2.FromToUserID(fromUserID=owner, toUserID=friend),
-                friendVersion=version.version,
-                friendVersionID=version.version_id,
-            )
+            tips = _pair_tips(sdkws_pb2.FriendApplicationApprovedTips, owner, friend, version)
             await self._tell(ContentType.FRIEND_APPLICATION_APPROVED, tips, friend, owner, operation_id)
 
     async def specified_info(
@@ -488,17 +487,7 @@ class RelationService:
             user = users.get(uid)
             if user is None:
                 continue
-            item = relation_pb2.getSpecifiedFriendsInfoInfo(
-                userInfo=sdkws_pb2.UserInfo(
-                    userID=user.user_id,
-                    nickname=user.nickname,
-                    faceURL=user.face_url,
-                    ex=user.ex,
-                    createTime=user.create_time,
-                    appMangerLevel=user.app_manager_level,
-                    globalRecvMsgOpt=user.global_recv_msg_opt,
-                )
-            )
+            item = relation_pb2.getSpecifiedFriendsInfoInfo(userInfo=user_to_pb(user))
             if uid in friends:
                 item.friendInfo.CopyFrom(friend_info(friends[uid], users, ms=True))
             if uid in blacks:
