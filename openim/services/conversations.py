@@ -29,7 +29,7 @@ from openim.services.field_limits import check_fields
 from openim.services.group_pb import group_to_pb
 from openim.services.notify import Notifier
 from openim.services.sync import SyncService
-from openim.services.versioning import check_pagination, id_hash, page, plan_incremental
+from openim.services.versioning import answer_full_ids, check_pagination, page, plan_incremental
 from openim.storage.port import Store
 from openim.storage.records import UserConversation, UserRecord, VersionKind, VersionLog, VersionState
 from openim.wire.constants import ContentType, SessionType
@@ -196,10 +196,7 @@ class ConversationService:
         current = await self.reconcile(owner)
         ids = [r.conversation_id for r in await self._store.get_user_conversations(owner)]
         resp = conversation_pb2.GetFullOwnerConversationIDsResp(version=current.version, versionID=current.version_id)
-        if client_hash == id_hash(ids):
-            resp.equal = True
-        else:
-            resp.conversationIDs.extend(ids)
+        resp.equal = answer_full_ids(ids, client_hash, resp.conversationIDs)
         return resp
 
     async def reconcile(self, owner: str) -> VersionLog:

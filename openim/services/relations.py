@@ -4,8 +4,8 @@ Friendship is directional, as in OpenIM: a row (owner, friend) puts ``friend`` i
 Accepting a request makes both rows, deleting a friend removes only the caller's row. Every row change
 lands in the owner's friend version log (kind FRIEND, d_id = owner, e_id = friend) in the same
 transaction as the row (see openim.storage._queries_relations), so ``get_incremental_friends`` can
-bring an offline client up to date; the read rule and ``idHash`` are the conversation log's
-(openim.services.conversations.plan_incremental / id_hash).
+bring an offline client up to date; the read rule and ``idHash`` are those every versioned list shares
+(openim.services.versioning: plan_incremental, id_hash).
 
 After each change the service sends the 12xx notification OpenIM sends, carrying the request's
 operationID. Notifications are online pushes only (not stored): a failed push is logged, never returned
@@ -34,7 +34,7 @@ from openim.services.field_limits import check_fields
 from openim.services.notify import Notifier
 from openim.services.relation_rules import RelationRules
 from openim.services.users import UserService
-from openim.services.versioning import check_pagination, id_hash, plan_incremental
+from openim.services.versioning import answer_full_ids, page_window, plan_incremental
 from openim.storage.port import Store
 from openim.storage.records import UserRecord, VersionKind, VersionLog, VersionState
 from openim.storage.relation_records import (
@@ -343,14 +343,9 @@ class RelationService:
     async def request_page(
         self, user_id: str, *, received: bool, handle_results: Sequence[int], pagination: sdkws_pb2.RequestPagination
     ) -> tuple[int, list[sdkws_pb2.FriendRequest]]:
-        check_pagination(pagination)
-        size = pagination.showNumber
+        offset, limit = page_window(pagination)
         total, rows = await self._store.page_friend_requests(
-            user_id,
-            received=received,
-            handle_results=handle_results,
-            offset=(pagination.pageNumber - 1) * size,
-            limit=size,
+            user_id, received=received, handle_results=handle_results, offset=offset, limit=limit
         )
         users = await self._users_by_id(i for r in rows for i in (r.from_user_id, r.to_user_id))
         return total, [request_info(r, users) for r in rows]
@@ -383,9 +378,8 @@ class RelationService:
     async def friend_page(
         self, owner: str, pagination: sdkws_pb2.RequestPagination
     ) -> tuple[int, list[sdkws_pb2.FriendInfo]]:
-        check_pagination(pagination)
-        size = pagination.showNumber
-        total, rows = await self._store.page_friends(owner, offset=(pagination.pageNumber - 1) * size, limit=size)
+        offset, limit = page_window(pagination)
+        total, rows = await self._store.page_friends(owner, offset=offset, limit=limit)
         return total, await self._friend_infos(rows)
 
     async def designated(self, owner: str, friend_ids: Sequence[str]) -> list[sdkws_pb2.FriendInfo]:
@@ -521,10 +515,7 @@ class RelationService:
         current = await self._friend_log(owner)
         ids = await self._store.get_friend_ids(owner)
         resp = relation_pb2.getFullFriendUserIDsResp(version=current.version, versionID=current.version_id)
-        if client_hash == id_hash(ids):
-            resp.equal = True
-        else:
-            resp.userIDs.extend(ids)
+        resp.equal = answer_full_ids(ids, client_hash, resp.userIDs)
         return resp
 
     async def profile_changed(self, user_id: str, *, operation_id: str) -> None:
@@ -566,9 +557,8 @@ class RelationService:
     async def black_page(
         self, owner: str, pagination: sdkws_pb2.RequestPagination
     ) -> tuple[int, list[sdkws_pb2.BlackInfo]]:
-        check_pagination(pagination)
-        size = pagination.showNumber
-        total, rows = await self._store.page_blacks(owner, offset=(pagination.pageNumber - 1) * size, limit=size)
+        offset, limit = page_window(pagination)
+        total, rows = await self._store.page_blacks(owner, offset=offset, limit=limit)
         users = await self._users_by_id(r.block_user_id for r in rows)
         return total, [black_info(r, users, ms=False) for r in rows]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -93,11 +93,25 @@ def id_hash(ids: Sequence[str]) -> int:
     return int.from_bytes(hashlib.md5(go_json_strings(ids)).digest()[:8], "big")
 
 
+def answer_full_ids(ids: Sequence[str], client_hash: int, listed: MutableSequence[str]) -> bool:
+    """The full-ID answer: ``equal`` (True) when the client's hash is that of ``ids``, else the IDs go into
+    ``listed`` (the answer's ID list) and the answer is not ``equal``."""
+    if client_hash == id_hash(ids):
+        return True
+    listed.extend(ids)
+    return False
+
+
 def page(items: Sequence[Any], pagination: sdkws_pb2.RequestPagination) -> list[Any]:
     """OpenIM pagination: 1-based pages; a page past the end is empty (the total stays right)."""
+    start, size = page_window(pagination)
+    return list(items[start : start + size])
+
+
+def page_window(pagination: sdkws_pb2.RequestPagination) -> tuple[int, int]:
+    """(offset, limit) of a checked 1-based page, for a store read of one page."""
     check_pagination(pagination)
-    start = (pagination.pageNumber - 1) * pagination.showNumber
-    return list(items[start : start + pagination.showNumber])
+    return (pagination.pageNumber - 1) * pagination.showNumber, pagination.showNumber
 
 
 def check_pagination(pagination: sdkws_pb2.RequestPagination) -> None:
