@@ -1,7 +1,7 @@
-"""Plain non-blocking sockets under trio: writing all of a buffer and closing, the same way for the
-gateway's own transport (openim.gateway.transport_wsproto: handshake answers) and the bench's client
-(openim.bench.client: the upgrade request, and pongs until the login is answered). Neither is on a
-per-message path; the gateway's per-frame writes have their own loop (its connection's outgoing buffer).
+"""Plain non-blocking sockets under trio: reading, writing all of a buffer and closing, the same way for
+the gateway's own transport (openim.gateway.transport_wsproto: the handshake, the listener) and the bench's
+client (openim.bench.client: the upgrade and the login). Neither is on a per-message path; the gateway's
+per-frame reads and writes have their own loops (the reactor, a connection's outgoing buffer).
 
 A socket here is registered with trio only through ``wait_readable`` / ``wait_writable``, so closing one
 tells trio first (``notify_closing``): a task still waiting on it wakes with ClosedResourceError instead of
@@ -14,7 +14,16 @@ import socket
 
 import trio
 
-__all__ = ["close_socket", "send_all"]
+__all__ = ["close_socket", "receive", "send_all"]
+
+
+async def receive(sock: socket.socket, size: int) -> bytes:
+    """One read of at most ``size`` bytes, waiting until there is something; b"" when the peer closed."""
+    while True:
+        try:
+            return sock.recv(size)
+        except BlockingIOError:
+            await trio.lowlevel.wait_readable(sock)
 
 
 async def send_all(sock: socket.socket, data: bytes) -> None:

@@ -23,7 +23,7 @@ from wsproto.events import AcceptConnection, RejectConnection, RejectData, Reque
 
 from openim.bench.codec import LoadCodec
 from openim.bench.wsframe import OP_CLOSE, OP_PING, OP_PONG, client_frame, split_frames
-from openim.sockets import close_socket, send_all
+from openim.sockets import close_socket, receive, send_all
 
 __all__ = ["LoginFailed", "connect"]
 
@@ -33,14 +33,6 @@ _MAX_HEADER = 64 * 1024
 
 class LoginFailed(Exception):
     """The server refused the login (HTTP answer, non-zero errCode) or the socket broke during it."""
-
-
-async def _recv(sock: socket.socket) -> bytes:
-    while True:
-        try:
-            return sock.recv(_RECV_SIZE)
-        except BlockingIOError:
-            await trio.lowlevel.wait_readable(sock)
 
 
 async def connect(host: str, port: int, target: str, codec: LoadCodec[object, object]) -> tuple[socket.socket, bytes]:
@@ -74,7 +66,7 @@ async def _upgrade(sock: socket.socket, host: str, port: int, target: str) -> by
     while (end := buf.find(b"\r\n\r\n")) < 0:
         if len(buf) > _MAX_HEADER:
             raise LoginFailed("no end of the HTTP response header")
-        data = await _recv(sock)
+        data = await receive(sock, _RECV_SIZE)
         if not data:
             raise LoginFailed("server closed the connection during the upgrade")
         buf += data
@@ -103,7 +95,7 @@ async def _reject_body(sock: socket.socket, ws: WSConnection, rest: bytes) -> st
                             return body.decode(errors="replace")[:300]
                 if not chunk:
                     break
-            chunk = await _recv(sock)
+            chunk = await receive(sock, _RECV_SIZE)
     return body.decode(errors="replace")[:300]
 
 
@@ -126,7 +118,7 @@ async def _handshake_frame(sock: socket.socket, buf: bytes, codec: LoadCodec[obj
                 if refusal is not None:
                     raise LoginFailed(refusal)
                 return buf
-        data = await _recv(sock)
+        data = await receive(sock, _RECV_SIZE)
         if not data:
             raise LoginFailed("server closed the connection during the handshake")
         buf += data

@@ -58,7 +58,7 @@ from openim.gateway.wsframes import (
     parse_close,
 )
 from openim.security.connlimit import ConnectionLimiter, refusal_response
-from openim.sockets import close_socket, send_all
+from openim.sockets import close_socket, receive, send_all
 
 READ_SIZE = 65536
 REFUSAL_WRITE_TIMEOUT_S = 1.0
@@ -345,13 +345,10 @@ def _remote_of(address: object) -> str:
 
 async def _recv(sock: socket.socket) -> bytes:
     """One read of the handshake; b"" when the peer left."""
-    while True:
-        try:
-            return sock.recv(READ_SIZE)
-        except BlockingIOError:
-            await trio.lowlevel.wait_readable(sock)
-        except _GONE:
-            return b""
+    try:
+        return await receive(sock, READ_SIZE)
+    except _GONE:
+        return b""
 
 
 async def _handshake(sock: socket.socket, limits: TransportLimits, remote: str) -> _SocketUpgrade | None:
