@@ -29,7 +29,7 @@ def build_services(node: Node) -> Services:
     from openim.services.conversations import ConversationService
     from openim.services.groups.directory import GroupDirectory
     from openim.services.groups.service import GroupService
-    from openim.services.message_ops import MessageOps
+    from openim.services.message_service import MessageOps
     from openim.services.notify import Notifier
     from openim.services.relation_rules import RelationRules
     from openim.services.relations import RelationService

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from openim.pipeline.replies import Replies
     from openim.services.conversations import ConversationService
     from openim.services.groups.service import GroupService
-    from openim.services.message_ops import MessageOps
+    from openim.services.message_service import MessageOps
     from openim.services.notify import Notifier
     from openim.services.relations import RelationService
     from openim.services.sync import SyncService

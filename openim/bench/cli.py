@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from openim.bench.codec import SDKS
+from openim.bench.sdks import SDKS
 
 __all__ = ["bench", "main"]
 

@@ -23,6 +23,7 @@ from wsproto.events import AcceptConnection, RejectConnection, RejectData, Reque
 
 from openim.bench.codec import LoadCodec
 from openim.bench.wsframe import OP_CLOSE, OP_PING, OP_PONG, client_frame, split_frames
+from openim.sockets import close_socket, receive, send_all
 
 __all__ = ["LoginFailed", "connect"]
 
@@ -32,25 +33,6 @@ _MAX_HEADER = 64 * 1024
 
 class LoginFailed(Exception):
     """The server refused the login (HTTP answer, non-zero errCode) or the socket broke during it."""
-
-
-async def _recv(sock: socket.socket) -> bytes:
-    while True:
-        try:
-            return sock.recv(_RECV_SIZE)
-        except BlockingIOError:
-            await trio.lowlevel.wait_readable(sock)
-
-
-async def _send_all(sock: socket.socket, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            n = sock.send(view)
-        except BlockingIOError:
-            await trio.lowlevel.wait_writable(sock)
-            continue
-        view = view[n:]
 
 
 async def connect(host: str, port: int, target: str, codec: LoadCodec[object, object]) -> tuple[socket.socket, bytes]:
@@ -69,27 +51,22 @@ async def connect(host: str, port: int, target: str, codec: LoadCodec[object, ob
         rest = await _upgrade(sock, host, port, target)
         return sock, await _handshake_frame(sock, rest, codec)
     except OSError as exc:
-        _close(sock)
+        close_socket(sock)
         raise LoginFailed(str(exc)) from exc
     except BaseException:
-        _close(sock)
+        close_socket(sock)
         raise
-
-
-def _close(sock: socket.socket) -> None:
-    trio.lowlevel.notify_closing(sock)
-    sock.close()
 
 
 async def _upgrade(sock: socket.socket, host: str, port: int, target: str) -> bytes:
     """The HTTP upgrade through wsproto; returns the bytes that followed the 101 response."""
     ws = WSConnection(ConnectionType.CLIENT)
-    await _send_all(sock, ws.send(Request(host=f"{host}:{port}", target=target)))
+    await send_all(sock, ws.send(Request(host=f"{host}:{port}", target=target)))
     buf = b""
     while (end := buf.find(b"\r\n\r\n")) < 0:
         if len(buf) > _MAX_HEADER:
             raise LoginFailed("no end of the HTTP response header")
-        data = await _recv(sock)
+        data = await receive(sock, _RECV_SIZE)
         if not data:
             raise LoginFailed("server closed the connection during the upgrade")
         buf += data
@@ -118,7 +95,7 @@ async def _reject_body(sock: socket.socket, ws: WSConnection, rest: bytes) -> st
                             return body.decode(errors="replace")[:300]
                 if not chunk:
                     break
-            chunk = await _recv(sock)
+            chunk = await receive(sock, _RECV_SIZE)
     return body.decode(errors="replace")[:300]
 
 
@@ -132,7 +109,7 @@ async def _handshake_frame(sock: socket.socket, buf: bytes, codec: LoadCodec[obj
             buf = tail
             opcode = first & 0x0F
             if opcode == OP_PING:
-                await _send_all(sock, client_frame(OP_PONG, payload))
+                await send_all(sock, client_frame(OP_PONG, payload))
             elif opcode == OP_CLOSE:
                 code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 0
                 raise LoginFailed(f"closed during handshake: {code} {payload[2:].decode(errors='replace')}")
@@ -141,7 +118,7 @@ async def _handshake_frame(sock: socket.socket, buf: bytes, codec: LoadCodec[obj
                 if refusal is not None:
                     raise LoginFailed(refusal)
                 return buf
-        data = await _recv(sock)
+        data = await receive(sock, _RECV_SIZE)
         if not data:
             raise LoginFailed("server closed the connection during the handshake")
         buf += data

@@ -1,9 +1,10 @@
-"""What the load engine needs from an SDK's wire format: :class:`LoadCodec`, and the registry of them.
+"""What the load engine needs from an SDK's wire format: :class:`LoadCodec` (the registry of the
+codecs, ``--sdk``, is openim/bench/sdks.py).
 
 The engine (openim/bench/engine.py) knows WebSocket frames, windows, timers and the accounting; it
 never looks inside a message. Everything that depends on how an SDK encodes its traffic sits behind
 this small interface, so a second SDK (the Go SDK's gob + gzip frames, ``--sdk go``) is one more
-module and one more line in :data:`SDKS`:
+module and one more line in :data:`openim.bench.sdks.SDKS`:
 
 - the login URL and the handshake result (the first data frame after the upgrade);
 - the heartbeat the SDK sends;
@@ -42,11 +43,9 @@ __all__ = [
     "MSG",
     "MSGS",
     "OTHER",
-    "SDKS",
     "CodecSetup",
     "LoadCodec",
     "Scan",
-    "new_codec",
 ]
 
 IGNORE: Final = 0
@@ -105,19 +104,3 @@ class LoadCodec(Protocol[SenderT, ReceiverT]):
 
     def verify_send(self, payload: bytes, sender: SenderT, seq: int, peer: int, now_ns: int) -> str | None:
         """Decode a built send in full and check every field; a text saying what is wrong, or None."""
-
-
-SDKS: Final = ("js", "go")
-
-
-def new_codec(sdk: str, setup: CodecSetup) -> LoadCodec[Any, Any]:
-    """The codec of ``--sdk``; ValueError for an unknown name."""
-    if sdk == "js":
-        from openim.bench.codec_json import JsonEnvelopeCodec
-
-        return JsonEnvelopeCodec(setup)
-    if sdk == "go":
-        from openim.bench.codec_go import GoGobCodec
-
-        return GoGobCodec(setup)
-    raise ValueError(f"unknown sdk {sdk!r}; choose one of {', '.join(SDKS)}")

@@ -22,7 +22,7 @@ import sys
 import time
 import uuid
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -31,7 +31,7 @@ from openim.bench.plan import COUNTER_SLOTS, ClientSpec, Command, Slot, WorkerPl
 from openim.bench.provision import ProvisionError, provision
 from openim.bench.report import Report, machine_info
 from openim.bench.server_probe import ServerProbe, ServerSample
-from openim.bench.stats import Ledger, percentiles
+from openim.bench.stats import Counts, Ledger, percentiles
 from openim.bench.worker import worker_main
 
 __all__ = ["BenchError", "BenchOptions", "run_bench"]
@@ -206,9 +206,9 @@ def run_bench(opts: BenchOptions) -> Report:
         proc.start()
         send_end.close()
         children.append(_Child(proc, counters, recv_end))
+    run = _Run(probe, machine_start, prov.token_seconds, parent_cpu0, warnings, rss_before)
     try:
-        return _steer(opts, children, command, probe, progress, rss_before, prov.token_seconds, warnings,
-                      machine_start, parent_cpu0)
+        return _steer(opts, children, command, progress, run)
     finally:
         progress.done()
         command.value = int(Command.DONE)
@@ -219,20 +219,43 @@ def run_bench(opts: BenchOptions) -> Report:
                 child.process.join(5)
 
 
-def _steer(
-    opts: BenchOptions,
-    children: list[_Child],
-    command: Any,
-    probe: ServerProbe,
-    progress: _Progress,
-    rss_before: ServerSample | None,
-    token_seconds: float,
-    warnings: list[str],
-    machine_start: dict[str, Any],
-    parent_cpu0: float,
-) -> Report:
+@dataclass(slots=True)
+class _Run:
+    """What the parent measures around one run, phase by phase, for the report."""
+
+    probe: ServerProbe
+    machine_start: dict[str, Any]
+    token_seconds: float
+    parent_cpu0: float  # the parent's CPU clock when the load processes were forked
+    warnings: list[str]
+    rss_before: ServerSample | None  # the server before any login
+    rss_after_login: ServerSample | None = None
+    rss_end: ServerSample | None = None  # idle RSS (connect), else the end of DRAIN
+    server0: ServerSample | None = None  # RUN starts
+    server1: ServerSample | None = None  # DRAIN ends
+    fanout: int = 1  # deliveries per acked message
+    run_start_ns: int = 0
+    wall_run: float = 0.0  # RUN start to DRAIN end, seconds
+    errors: list[str] = field(default_factory=list)
+
+
+def _steer(opts: BenchOptions, children: list[_Child], command: Any, progress: _Progress, run: _Run) -> Report:
+    """The phases in order (CONNECT -> RUN -> DRAIN -> DONE), then the results of every load process."""
+    _await_logins(opts, children, progress, run)
+    run.rss_after_login = run.probe.sample()
+    _run_load(opts, children, command, progress, run)
+    _drain(opts, children, command, progress, run)
+    run.wall_run = (time.monotonic_ns() - run.run_start_ns) / 1e9
+    if run.rss_end is None:
+        run.rss_end = run.server1
+    command.value = int(Command.DONE)
+    results = _collect_results(children, run.errors)
+    return _report(opts, results, run, parent_cpu=time.process_time() - run.parent_cpu0)
+
+
+def _await_logins(opts: BenchOptions, children: list[_Child], progress: _Progress, run: _Run) -> None:
+    """1. Every load process has logged its clients in (or given up on some: the report fails those)."""
     n = opts.users
-    # 1. logins
     login_deadline = time.monotonic() + 60 + n / 200
     while True:
         t = _totals(children)
@@ -247,13 +270,14 @@ def _steer(
         time.sleep(_POLL_S)
     if t[Slot.LOGIN_FAILURES]:
         # The run goes on with the clients that did log in; the report fails it.
-        warnings.append(f"{t[Slot.LOGIN_FAILURES]} of {n} logins failed")
-    rss_after_login = probe.sample()
+        run.warnings.append(f"{t[Slot.LOGIN_FAILURES]} of {n} logins failed")
 
-    # 2. the run
-    fanout = max(1, n - 1) if opts.workload == "group" else 1
-    run_start_ns = time.monotonic_ns()
-    server0 = probe.sample()
+
+def _run_load(opts: BenchOptions, children: list[_Child], command: Any, progress: _Progress, run: _Run) -> None:
+    """2. RUN for ``duration`` seconds."""
+    run.fanout = max(1, opts.users - 1) if opts.workload == "group" else 1
+    run.run_start_ns = time.monotonic_ns()
+    run.server0 = run.probe.sample()
     command.value = int(Command.RUN)
     run_end = time.monotonic() + opts.duration
     while (now := time.monotonic()) < run_end:
@@ -261,18 +285,21 @@ def _steer(
         elapsed = opts.duration - (run_end - now)
         rate = t[Slot.ACKED] / elapsed if elapsed > 0 else 0.0
         progress.show(
-            "run", elapsed / opts.duration,
+            "run",
+            elapsed / opts.duration,
             f"{elapsed:4.1f}/{opts.duration:g}s sent {t[Slot.SENT]:,} acked {t[Slot.ACKED]:,} "
             f"delivered {t[Slot.DELIVERED]:,} ({rate:,.0f} acks/s)",
         )
         if not _alive(children):
             raise BenchError("a load process died during the run")
         time.sleep(min(_POLL_S, max(0.0, run_end - now)))
-    rss_end = probe.sample() if opts.workload == "connect" else None  # idle RSS, before anything closes
+    run.rss_end = run.probe.sample() if opts.workload == "connect" else None  # idle RSS, before anything closes
 
-    # 3. drain: wait for every answer and every delivery. A server that is behind still answers, so
-    # the wait goes on while anything arrives, and ends `grace` seconds after the last progress (or
-    # at the hard cap): what is missing then is lost.
+
+def _drain(opts: BenchOptions, children: list[_Child], command: Any, progress: _Progress, run: _Run) -> None:
+    """3. DRAIN: wait for every answer and every delivery. A server that is behind still answers, so
+    the wait goes on while anything arrives, and ends ``grace`` seconds after the last progress (or
+    at the hard cap): what is missing then is lost."""
     command.value = int(Command.DRAIN)
     now = time.monotonic()
     quiet_end, hard_end = now + opts.grace, now + max(opts.grace, DRAIN_CAP_S)
@@ -280,9 +307,12 @@ def _steer(
     while opts.workload != "connect" and (now := time.monotonic()) < min(quiet_end, hard_end):
         t = _totals(children)
         answered = t[Slot.ACKED] + t[Slot.REFUSED]
-        expected = t[Slot.ACKED] * fanout
-        progress.show("drain", answered / max(1, t[Slot.SENT]),
-                      f"acked {t[Slot.ACKED]:,}/{t[Slot.SENT]:,} delivered {t[Slot.DELIVERED]:,}/{expected:,}")
+        expected = t[Slot.ACKED] * run.fanout
+        progress.show(
+            "drain",
+            answered / max(1, t[Slot.SENT]),
+            f"acked {t[Slot.ACKED]:,}/{t[Slot.SENT]:,} delivered {t[Slot.DELIVERED]:,}/{expected:,}",
+        )
         # Only once every load process has stopped sending is its SENT final: a message sent between
         # DRAIN and the process noticing it would otherwise be judged before its ack could arrive.
         all_stopped = t[Slot.STOPPED] >= len(children)
@@ -292,14 +322,11 @@ def _steer(
             seen = (answered, t[Slot.DELIVERED])
             quiet_end = now + opts.grace
         time.sleep(_POLL_S)
-    server1 = probe.sample()
-    wall_run = (time.monotonic_ns() - run_start_ns) / 1e9
-    if rss_end is None:
-        rss_end = server1
-    command.value = int(Command.DONE)
+    run.server1 = run.probe.sample()
 
-    # 4. results
-    errors: list[str] = []
+
+def _collect_results(children: list[_Child], errors: list[str]) -> list[WorkerResult]:
+    """4. Each load process's result (a process that sends none, or an error instead, is an error)."""
     deadline = time.monotonic() + 60
     for child in children:
         remaining = max(0.1, deadline - time.monotonic())
@@ -311,10 +338,7 @@ def _steer(
                 errors.append(str(got))
         else:
             errors.append(f"load process {child.process.name} sent no result")
-    results = [c.result for c in children if c.result is not None]
-    parent_cpu = time.process_time() - parent_cpu0
-    return _report(opts, results, fanout, run_start_ns, wall_run, rss_before, rss_after_login, rss_end,
-                   server0, server1, probe, token_seconds, warnings, errors, machine_start, parent_cpu)
+    return [c.result for c in children if c.result is not None]
 
 
 def _per(cpu_s: float | None, count: int) -> float | None:
@@ -328,25 +352,22 @@ def _arr(data: bytes) -> array[int]:
     return a
 
 
-def _report(
-    opts: BenchOptions,
-    results: list[WorkerResult],
-    fanout: int,
-    run_start_ns: int,
-    wall_run: float,
-    rss_before: ServerSample | None,
-    rss_after_login: ServerSample | None,
-    rss_end: ServerSample | None,
-    server0: ServerSample | None,
-    server1: ServerSample | None,
-    probe: ServerProbe,
-    token_seconds: float,
-    warnings: list[str],
-    errors: list[str],
-    machine_start: dict[str, Any],
-    parent_cpu: float,
-) -> Report:
-    ledger = Ledger(fanout)
+@dataclass(slots=True)
+class _Merged:
+    """The load processes' results joined: the ledger's counts, the latency samples, the totals."""
+
+    counts: Counts
+    latency: array[int]
+    ack_latency: array[int]
+    logins: int
+    login_s: float  # first connect to last login, over every process
+    measured: float  # RUN start to the last ack or delivery
+    loadgen_cpu: float
+    util_max: float  # the busiest load process's share of a core
+
+
+def _merge(opts: BenchOptions, results: list[WorkerResult], run: _Run) -> _Merged:
+    ledger = Ledger(run.fanout)
     latency = array("q")
     ack_latency = array("q")
     for r in results:
@@ -354,85 +375,101 @@ def _report(
         ledger.add_recipient(_arr(r.delivered_keys), r.duplicates)
         latency.extend(_arr(r.latency_us))
         ack_latency.extend(_arr(r.ack_latency_us))
-        errors.extend(r.login_errors)
-        errors.extend(f"refused: {e}" for e in r.refusal_errors)
-        errors.extend(r.errors)
-    counts = ledger.counts()
-    logins = sum(r.logins for r in results)
-    login_failures = sum(r.login_failures for r in results)
+        run.errors.extend(r.login_errors)
+        run.errors.extend(f"refused: {e}" for e in r.refusal_errors)
+        run.errors.extend(r.errors)
     starts = [r.connect_start_ns for r in results if r.connect_start_ns]
     ends = [r.connect_end_ns for r in results if r.connect_end_ns]
-    login_s = (max(ends) - min(starts)) / 1e9 if starts and ends else 0.0
     last = max((r.last_event_ns for r in results), default=0)
-    measured = (last - run_start_ns) / 1e9 if last > run_start_ns else opts.duration
-    if opts.workload == "connect":
-        measured = opts.duration
-    loadgen_cpu = sum(r.cpu_run_s for r in results)
-    util_max = max((r.cpu_run_s / r.wall_run_s for r in results if r.wall_run_s > 0), default=0.0)
-    if util_max >= SATURATED:
-        warnings.append(
-            f"load generator saturated: its busiest process used {util_max * 100:.0f}% of a core; the figures "
+    measured = (last - run.run_start_ns) / 1e9 if last > run.run_start_ns else opts.duration
+    return _Merged(
+        counts=ledger.counts(),
+        latency=latency,
+        ack_latency=ack_latency,
+        logins=sum(r.logins for r in results),
+        login_s=(max(ends) - min(starts)) / 1e9 if starts and ends else 0.0,
+        measured=opts.duration if opts.workload == "connect" else measured,
+        loadgen_cpu=sum(r.cpu_run_s for r in results),
+        util_max=max((r.cpu_run_s / r.wall_run_s for r in results if r.wall_run_s > 0), default=0.0),
+    )
+
+
+def _judge_load(opts: BenchOptions, results: list[WorkerResult], merged: _Merged, run: _Run) -> None:
+    """Warnings about the load generator and the pacing; errors for connections the server closed."""
+    if merged.util_max >= SATURATED:
+        run.warnings.append(
+            f"load generator saturated: its busiest process used {merged.util_max * 100:.0f}% of a core; the figures "
             "measure the load generator as much as the server (add --procs / cores, or lower the load)"
         )
     window_full = sum(r.window_full for r in results)
     if opts.rate > 0 and window_full:
-        warnings.append(f"{window_full:,} paced sends skipped: their client's window was full (the server is behind)")
-    if opts.rate > 0 and counts.sent < 0.95 * opts.rate * opts.duration:
-        warnings.append(f"sent {counts.sent:,}, below the target {opts.rate * opts.duration:,.0f}")
+        run.warnings.append(
+            f"{window_full:,} paced sends skipped: their client's window was full (the server is behind)"
+        )
+    if opts.rate > 0 and merged.counts.sent < 0.95 * opts.rate * opts.duration:
+        run.warnings.append(f"sent {merged.counts.sent:,}, below the target {opts.rate * opts.duration:,.0f}")
     disconnected = sum(r.disconnected for r in results)
     if disconnected:
-        errors.append(f"{disconnected} connections closed by the server during the run")
-    rss_per_conn = None
-    if rss_before and rss_end and logins:
-        rss_per_conn = (rss_end.rss_bytes - rss_before.rss_bytes) / logins
-    server_cpu = server1.cpu_seconds - server0.cpu_seconds if server0 and server1 else None
+        run.errors.append(f"{disconnected} connections closed by the server during the run")
+
+
+def _settings(opts: BenchOptions, procs: int) -> dict[str, Any]:
+    """The run's settings as the report shows them."""
     settings: dict[str, Any] = {"users" if opts.workload != "connect" else "connections": opts.users}
     if opts.workload == "group":
         settings["senders"] = opts.senders or opts.users
     if opts.workload != "connect":
         settings["rate"] = opts.rate or "max"
         settings["window"] = opts.window
-    settings.update(duration=opts.duration, procs=len(results), sdk=opts.sdk)
-    login_cpu = (
-        rss_after_login.cpu_seconds - rss_before.cpu_seconds if rss_before and rss_after_login else None
-    )
+    settings.update(duration=opts.duration, procs=procs, sdk=opts.sdk)
+    return settings
+
+
+def _report(opts: BenchOptions, results: list[WorkerResult], run: _Run, *, parent_cpu: float) -> Report:
+    m = _merge(opts, results, run)
+    _judge_load(opts, results, m, run)
+    counts, logins, measured = m.counts, m.logins, m.measured
+    before, after_login, end = run.rss_before, run.rss_after_login, run.rss_end
+    server_cpu = run.server1.cpu_seconds - run.server0.cpu_seconds if run.server0 and run.server1 else None
+    login_cpu = after_login.cpu_seconds - before.cpu_seconds if before and after_login else None
+    loadgen_cpu = m.loadgen_cpu if results else None
     return Report(
         workload=opts.workload,
-        settings=settings,
+        settings=_settings(opts, len(results)),
         counts=counts,
-        latency=percentiles(latency),
-        ack_latency=percentiles(ack_latency),
+        latency=percentiles(m.latency),
+        ack_latency=percentiles(m.ack_latency),
         send_seconds=opts.duration,
         measured_seconds=measured,
         msgs_per_s=counts.delivered / measured if measured > 0 else 0.0,
         deliveries_per_s=counts.deliveries / measured if measured > 0 else 0.0,
         sent_per_s=counts.sent / opts.duration if opts.duration > 0 else 0.0,
         logins=logins,
-        login_failures=login_failures,
-        logins_per_s=logins / login_s if login_s > 0 else 0.0,
-        tokens_per_s=opts.users / token_seconds if token_seconds > 0 else 0.0,
-        server_source=probe.source,
-        server_rss_before_login=rss_before.rss_bytes if rss_before else None,
-        server_rss_after_login=rss_after_login.rss_bytes if rss_after_login else None,
-        server_rss_end=rss_end.rss_bytes if rss_end else None,
-        rss_per_connection=rss_per_conn,
+        login_failures=sum(r.login_failures for r in results),
+        logins_per_s=logins / m.login_s if m.login_s > 0 else 0.0,
+        tokens_per_s=opts.users / run.token_seconds if run.token_seconds > 0 else 0.0,
+        server_source=run.probe.source,
+        server_rss_before_login=before.rss_bytes if before else None,
+        server_rss_after_login=after_login.rss_bytes if after_login else None,
+        server_rss_end=end.rss_bytes if end else None,
+        rss_per_connection=(end.rss_bytes - before.rss_bytes) / logins if before and end and logins else None,
         server_cpu_s=server_cpu,
-        server_cpu_util=server_cpu / wall_run if server_cpu is not None and wall_run > 0 else None,
+        server_cpu_util=server_cpu / run.wall_run if server_cpu is not None and run.wall_run > 0 else None,
         server_cpu_us_per_message=_per(server_cpu, counts.acked),
         server_cpu_us_per_delivery=_per(server_cpu, counts.deliveries),
         server_cpu_us_per_login=_per(login_cpu, logins),
-        loadgen_cpu_s=loadgen_cpu + parent_cpu,
-        loadgen_cpu_us_per_message=_per(loadgen_cpu if results else None, counts.acked),
-        loadgen_cpu_us_per_delivery=_per(loadgen_cpu if results else None, counts.deliveries),
-        loadgen_util_max=util_max,
+        loadgen_cpu_s=m.loadgen_cpu + parent_cpu,
+        loadgen_cpu_us_per_message=_per(loadgen_cpu, counts.acked),
+        loadgen_cpu_us_per_delivery=_per(loadgen_cpu, counts.deliveries),
+        loadgen_util_max=m.util_max,
         loadgen_procs=len(results),
         echoes=sum(r.echoes for r in results),
         other_pushes=sum(r.other_pushes for r in results),
-        window_full=window_full,
-        disconnected=disconnected,
+        window_full=sum(r.window_full for r in results),
+        disconnected=sum(r.disconnected for r in results),
         verified=sum(r.verified for r in results),
-        machine_start=machine_start,
+        machine_start=run.machine_start,
         machine_end=machine_info(),
-        warnings=warnings,
-        errors=errors,
+        warnings=run.warnings,
+        errors=run.errors,
     )

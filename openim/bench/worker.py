@@ -27,9 +27,10 @@ from typing import Any
 import trio
 
 from openim.bench.client import LoginFailed, connect
-from openim.bench.codec import CodecSetup, LoadCodec, new_codec
+from openim.bench.codec import CodecSetup, LoadCodec
 from openim.bench.engine import MAX_ERRORS, Connection, Engine, Tally, cpu_seconds
 from openim.bench.plan import ClientSpec, Slot, WorkerPlan, WorkerResult
+from openim.bench.sdks import new_codec
 
 __all__ = ["worker_main"]
 

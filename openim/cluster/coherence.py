@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import trio
 
-from openim.bus.port import Bus, BusUnavailable
+from openim.bus.port import Bus
 from openim.internode.inbox import NodeInbox
 from openim.internode.payloads import KIND_INVALIDATE, Invalidations
+from openim.internode.peers import Peers
 from openim.ops.logging import get_log
 from openim.ttl_cache import CacheRegistry
 
@@ -31,7 +32,6 @@ __all__ = ["CacheCoherence"]
 
 log = get_log("coherence")
 
-PEERS_TTL_S = 2.0  # how long the list of other processes is reused
 MAX_BATCH = 2000  # entries per payload
 
 
@@ -46,8 +46,7 @@ class CacheCoherence:
         self._caches = caches
         self._queued: dict[tuple[str, str], None] = {}  # ordered set
         self._wakeup = trio.Event()
-        self._peers: list[str] = []
-        self._peers_expire = -1.0
+        self._peers = Peers(bus, node_id, log)  # every other process
         inbox.register(KIND_INVALIDATE, self._on_invalidations)
         caches.on_invalidate(self._queue)
 
@@ -78,26 +77,7 @@ class CacheCoherence:
                 batch = list(self._queued)[:MAX_BATCH]
                 for entry in batch:
                     del self._queued[entry]
-                await self._send(Invalidations(tuple(batch)).encode())
-
-    async def _send(self, payload: bytes) -> None:
-        for node_id in await self._peer_nodes():
-            try:
-                await self._bus.publish(node_id, [payload])
-            except BusUnavailable as exc:
-                log.warning("coherence.publish_failed", node=node_id, error=str(exc.__cause__ or exc))
-
-    async def _peer_nodes(self) -> list[str]:
-        now = trio.current_time()
-        if now >= self._peers_expire:
-            try:
-                nodes = await self._bus.list_nodes()
-            except BusUnavailable as exc:
-                log.warning("coherence.peers_unavailable", error=str(exc.__cause__ or exc))
-                return self._peers
-            self._peers = [n.node_id for n in nodes if n.node_id != self._node_id]
-            self._peers_expire = now + PEERS_TTL_S
-        return self._peers
+                await self._peers.publish([Invalidations(tuple(batch)).encode()])
 
     async def drain(self) -> None:
         return None  # what is queued goes out while the other modules drain; the TTL covers the rest

@@ -59,6 +59,7 @@ from openim.internode.payloads import (
     StatusChange,
     decode_deliveries,
 )
+from openim.internode.peers import Peers
 from openim.node import Node
 from openim.ops.logging import get_log
 from openim.services.tokens import Claims
@@ -76,7 +77,6 @@ log = get_log("gateway")
 
 GATEWAY_MODULE: Final = "gateway"
 WEB_PING_INTERVAL_S: Final = 27.0  # OpenIM pings Web (5) connections at 9/10 of its 30 s read deadline
-PEERS_TTL_S: Final = 2.0  # how long the list of other gateway nodes is reused
 BUS_CALL_TIMEOUT_S: Final = 5.0  # a bus call on a connection's way out must not hold it forever
 DRAIN_WAIT_S: Final = 5.0
 JSON_CONTENT_TYPE: Final = "application/json; charset=utf-8"
@@ -152,8 +152,7 @@ class Gateway:
         self._draining = False
         self._status_dirty: set[str] = set()
         self._status_wakeup = trio.Event()
-        self._peers: list[str] = []
-        self._peers_expire = -1.0
+        self._peers = Peers(self._bus, node.node_id, log, module=GATEWAY_MODULE)  # the other gateways
         self.port = 0  # the bound port once serving (useful with port 0)
         self._node_id_prefix = node.node_id + "/"
 
@@ -374,7 +373,7 @@ class Gateway:
                 await self._tokens.kick(user, platforms, except_token=token, issued_before_ms=session.token_issued_ms)
             except Exception as exc:  # the sessions are kicked already; the token marks are best effort
                 log.warning("login.kick_failed", user_id=user, error=f"{type(exc).__name__}: {exc}")
-            await self._publish_to_peers([kick.encode()])
+            await self._peers.publish([kick.encode()])
         try:
             await self._bus.presence_add([self._entry(session)], float(self._cfg.presence_ttl))
         except BusUnavailable as exc:
@@ -487,7 +486,7 @@ class Gateway:
                 platforms = tuple(online.get(user_id, ()))
                 self._deliver_status(user_id, platforms)
                 payloads.append(StatusChange(user_id, platforms).encode())
-            await self._publish_to_peers(payloads)
+            await self._peers.publish(payloads)
 
     def _deliver_status(self, user_id: str, platform_ids: Sequence[int]) -> None:
         watchers = self._local.watchers(user_id)
@@ -499,24 +498,3 @@ class Gateway:
         if written:
             self._metrics.pushes.inc(written)
 
-    # -- other gateway nodes ----------------------------------------------------------------------------
-    async def _peer_nodes(self) -> list[str]:
-        now = trio.current_time()
-        if now >= self._peers_expire:
-            try:
-                nodes = await self._bus.list_nodes()
-            except BusUnavailable as exc:
-                log.warning("peers.lookup_failed", error=str(exc.__cause__ or exc))
-                return self._peers
-            self._peers = [n.node_id for n in nodes if GATEWAY_MODULE in n.modules and n.node_id != self._node.node_id]
-            self._peers_expire = now + PEERS_TTL_S
-        return self._peers
-
-    async def _publish_to_peers(self, payloads: Sequence[bytes]) -> None:
-        if not payloads:
-            return
-        for node_id in await self._peer_nodes():
-            try:
-                await self._bus.publish(node_id, payloads)
-            except BusUnavailable as exc:
-                log.warning("peers.publish_failed", node=node_id, error=str(exc.__cause__ or exc))

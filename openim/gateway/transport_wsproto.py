@@ -58,6 +58,7 @@ from openim.gateway.wsframes import (
     parse_close,
 )
 from openim.security.connlimit import ConnectionLimiter, refusal_response
+from openim.sockets import close_socket, receive, send_all
 
 READ_SIZE = 65536
 REFUSAL_WRITE_TIMEOUT_S = 1.0
@@ -245,23 +246,6 @@ def _messages_of(events: list[Event]) -> list[str | bytes]:
     return out
 
 
-async def _send_all(sock: socket.socket, data: bytes) -> None:
-    """Write everything to a non-blocking socket (handshake answers only: small, written once)."""
-    view = memoryview(data)
-    while view:
-        try:
-            sent = sock.send(view)
-        except BlockingIOError:
-            await trio.lowlevel.wait_writable(sock)
-            continue
-        view = view[sent:]
-
-
-def _close_socket(sock: socket.socket) -> None:
-    trio.lowlevel.notify_closing(sock)
-    sock.close()
-
-
 class _SocketUpgrade:
     """:class:`openim.gateway.transport.Upgrade` of one accepted socket.
 
@@ -312,7 +296,7 @@ class _SocketUpgrade:
         sock, self._sock = self._sock, None
         self._ws = self._events = None
         if sock is not None:
-            _close_socket(sock)
+            close_socket(sock)
 
     async def accept(self) -> _RawWsConnection:
         self.answered = True
@@ -322,7 +306,7 @@ class _SocketUpgrade:
         ws = self._ws
         data = accept_response(self._key) if ws is None else ws.send(AcceptConnection())
         try:
-            await _send_all(sock, data)
+            await send_all(sock, data)
         except _GONE as exc:
             raise TransportClosed(CLOSE_ABNORMAL, "") from exc
         initial = [] if ws is None else _messages_of((self._events or []) + list(ws.events()))
@@ -346,7 +330,7 @@ class _SocketUpgrade:
             data += ws.send(RejectData(data=body, body_finished=True))
         try:
             with trio.move_on_after(REFUSAL_WRITE_TIMEOUT_S):
-                await _send_all(sock, data)
+                await send_all(sock, data)
         except _GONE as exc:
             raise TransportClosed(CLOSE_ABNORMAL, "") from exc
         finally:
@@ -361,13 +345,10 @@ def _remote_of(address: object) -> str:
 
 async def _recv(sock: socket.socket) -> bytes:
     """One read of the handshake; b"" when the peer left."""
-    while True:
-        try:
-            return sock.recv(READ_SIZE)
-        except BlockingIOError:
-            await trio.lowlevel.wait_readable(sock)
-        except _GONE:
-            return b""
+    try:
+        return await receive(sock, READ_SIZE)
+    except _GONE:
+        return b""
 
 
 async def _handshake(sock: socket.socket, limits: TransportLimits, remote: str) -> _SocketUpgrade | None:
@@ -399,7 +380,7 @@ async def _handshake(sock: socket.socket, limits: TransportLimits, remote: str) 
                 # suggestion (400/426) and drop the connection.
                 if exc.event_hint is not None:
                     with contextlib.suppress(LocalProtocolError, *_GONE):
-                        await _send_all(sock, ws.send(exc.event_hint))
+                        await send_all(sock, ws.send(exc.event_hint))
                 return None
             for i, event in enumerate(events):
                 if isinstance(event, Request):
@@ -467,7 +448,7 @@ async def _accept_loop(
                 _tune_accepted(sock)
                 spawn(sock, address)
     finally:
-        _close_socket(listener)
+        close_socket(listener)
 
 
 async def serve(
@@ -493,7 +474,7 @@ async def serve(
         if on_refused is not None:
             on_refused(limit)
         with contextlib.suppress(*_GONE), trio.move_on_after(REFUSAL_WRITE_TIMEOUT_S):
-            await _send_all(sock, refusal_response(f"too many {limit.replace('_', ' ')}"))
+            await send_all(sock, refusal_response(f"too many {limit.replace('_', ' ')}"))
 
     async def on_socket(sock: socket.socket, address: object) -> None:
         # Counted from accept, before a byte is read: a flood of idle or half-sent sockets from one
@@ -504,7 +485,7 @@ async def serve(
             try:
                 await refuse(sock, "connections_per_ip")
             finally:
-                _close_socket(sock)
+                close_socket(sock)
             return
         try:
             upgrade = await open_upgrade(sock, ip, remote)
@@ -532,7 +513,7 @@ async def serve(
             return upgrade
         finally:
             if upgrade is None:
-                _close_socket(sock)
+                close_socket(sock)
 
     def spawn(sock: socket.socket, address: object) -> None:
         handler_nursery.start_soon(on_socket, sock, address)

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import trio
 
-from openim.offline_push.provider import Notification, ProviderMisconfigured, PushResult
+from openim.offline_push.provider import Notification, ProviderMisconfigured, PushResult, send_each
 
 PRODUCTION = "https://api.push.apple.com"
 SANDBOX = "https://api.sandbox.push.apple.com"
@@ -122,11 +122,7 @@ class ApnsProvider:
             result.failed += 1
 
     async def send(self, batch: Sequence[Notification]) -> PushResult:
-        result = PushResult()
-        async with trio.open_nursery() as nursery:
-            for n in batch:
-                nursery.start_soon(self._send_one, n, result)
-        return result
+        return await send_each(batch, self._send_one)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import trio
 
-from openim.offline_push.provider import Notification, ProviderMisconfigured, PushResult
+from openim.offline_push.provider import Notification, ProviderMisconfigured, PushResult, send_each
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -156,11 +156,7 @@ class FcmProvider:
             result.failed += 1
 
     async def send(self, batch: Sequence[Notification]) -> PushResult:
-        result = PushResult()
-        async with trio.open_nursery() as nursery:
-            for n in batch:
-                nursery.start_soon(self._send_one, n, result)
-        return result
+        return await send_each(batch, self._send_one)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -8,9 +8,11 @@ connection).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+
+import trio
 
 
 class ProviderMisconfigured(Exception):
@@ -49,3 +51,15 @@ class PushProvider(Protocol):
     async def send(self, batch: Sequence[Notification]) -> PushResult: ...
 
     async def aclose(self) -> None: ...
+
+
+async def send_each(
+    batch: Sequence[Notification], send_one: Callable[[Notification, PushResult], Awaitable[None]]
+) -> PushResult:
+    """A batch as one request per notification, all at once (``send_one`` bounds its own concurrency and
+    counts its outcome into the shared result): for the providers whose API takes one token per request."""
+    result = PushResult()
+    async with trio.open_nursery() as nursery:
+        for n in batch:
+            nursery.start_soon(send_one, n, result)
+    return result

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import trio
 
 from openim.bus.port import Bus, BusUnavailable, QueueItem
+from openim.internode.peers import module_nodes
 from openim.ops.logging import get_log
 
 log = get_log("partitions")
@@ -77,10 +78,9 @@ class PartitionConsumers:
         if now >= self._share_expires:
             self._share_expires = now + self._lease_ttl / 3
             try:
-                nodes = await self._bus.list_nodes()
+                peers = set(await module_nodes(self._bus, self._module)) | {self._owner}
             except BusUnavailable:
                 return self._share  # keep the last known share through a bus outage
-            peers = {n.node_id for n in nodes if self._module in n.modules} | {self._owner}
             self._share = math.ceil(self._partitions / len(peers))
         return self._share
 

@@ -29,7 +29,7 @@ from openim.services.field_limits import check_fields
 from openim.services.groups.convert import group_to_pb
 from openim.services.notify import Notifier
 from openim.services.sync import SyncService
-from openim.services.versioning import check_pagination, id_hash, page, plan_incremental
+from openim.services.versioning import check_pagination, full_ids, page, plan_incremental
 from openim.storage.messages.records import UserConversation, UserRecord, VersionKind, VersionLog, VersionState
 from openim.storage.port import Store
 from openim.wire.constants import ContentType, SessionType
@@ -195,12 +195,10 @@ class ConversationService:
     async def full_ids(self, owner: str, client_hash: int) -> conversation_pb2.GetFullOwnerConversationIDsResp:
         current = await self.reconcile(owner)
         ids = [r.conversation_id for r in await self._store.get_user_conversations(owner)]
-        resp = conversation_pb2.GetFullOwnerConversationIDsResp(version=current.version, versionID=current.version_id)
-        if client_hash == id_hash(ids):
-            resp.equal = True
-        else:
-            resp.conversationIDs.extend(ids)
-        return resp
+        equal, listed = full_ids(ids, client_hash)
+        return conversation_pb2.GetFullOwnerConversationIDsResp(
+            version=current.version, versionID=current.version_id, equal=equal, conversationIDs=listed
+        )
 
     async def reconcile(self, owner: str) -> VersionLog:
         """Bring the owner's conversation log in line with the rows (see the module docstring); return the

@@ -4,8 +4,8 @@ Friendship is directional, as in OpenIM: a row (owner, friend) puts ``friend`` i
 Accepting a request makes both rows, deleting a friend removes only the caller's row. Every row change
 lands in the owner's friend version log (kind FRIEND, d_id = owner, e_id = friend) in the same
 transaction as the row (see openim.storage.relations.queries), so ``get_incremental_friends`` can
-bring an offline client up to date; the read rule and ``idHash`` are the conversation log's
-(openim.services.conversations.plan_incremental / id_hash).
+bring an offline client up to date; the read rule and ``idHash`` are those every versioned list shares
+(openim.services.versioning: plan_incremental, id_hash).
 
 After each change the service sends the 12xx notification OpenIM sends, carrying the request's
 operationID. Notifications are online pushes only (not stored): a failed push is logged, never returned
@@ -19,20 +19,23 @@ other process (openim.cluster.coherence); ``SEND_CACHE_TTL_S`` only bounds an in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+
+from google.protobuf.message import Message
 
 from openim.clock import now_ms
 from openim.config import MessagingConfig
 from openim.ops.logging import get_log
 from openim.pipeline.msg import SendService
+from openim.services.conversations import user_to_pb
 from openim.services.field_limits import check_fields
 from openim.services.notify import Notifier
 from openim.services.relation_rules import RelationRules
 from openim.services.service_base import ServiceBase
 from openim.services.users import UserService
-from openim.services.versioning import check_pagination, id_hash, plan_incremental
+from openim.services.versioning import full_ids, page_window, plan_incremental
 from openim.storage.messages.records import UserRecord, VersionKind, VersionLog, VersionState
 from openim.storage.port import Store
 from openim.storage.relations.records import (
@@ -130,6 +133,16 @@ def request_info(row: FriendRequestRecord, users: Mapping[str, UserRecord]) -> s
         handleMsg=row.handle_msg,
         handleTime=row.handle_time,
         ex=row.ex,
+    )
+
+
+def _pair_tips(tips_type: Callable[..., Message], owner: str, friend: str, version: VersionLog) -> Message:
+    """A tips message about the pair ``owner`` -> ``friend`` with the owner's friend-list version after the
+    change (FriendDeletedTips, FriendInfoChangedTips, FriendApplicationApprovedTips)."""
+    return tips_type(
+        fromToUserID=sdkws_pb2.FromToUserID(fromUserID=owner, toUserID=friend),
+        friendVersion=version.version,
+        friendVersionID=version.version_id,
     )
 
 
@@ -301,14 +314,9 @@ class RelationService(ServiceBase):
     async def request_page(
         self, user_id: str, *, received: bool, handle_results: Sequence[int], pagination: sdkws_pb2.RequestPagination
     ) -> tuple[int, list[sdkws_pb2.FriendRequest]]:
-        check_pagination(pagination)
-        size = pagination.showNumber
+        offset, limit = page_window(pagination)
         total, rows = await self._store.page_friend_requests(
-            user_id,
-            received=received,
-            handle_results=handle_results,
-            offset=(pagination.pageNumber - 1) * size,
-            limit=size,
+            user_id, received=received, handle_results=handle_results, offset=offset, limit=limit
         )
         users = await self._users_by_id(i for r in rows for i in (r.from_user_id, r.to_user_id))
         return total, [request_info(r, users) for r in rows]
@@ -335,19 +343,14 @@ class RelationService(ServiceBase):
             self.webhooks.after(
                 "afterDeleteFriend", {"ownerUserID": owner, "friendUserID": friend}, operation_id=operation_id
             )
-        tips = sdkws_pb2.FriendDeletedTips(
-            fromToUserID=sdkws_pb2.FromToUserID(fromUserID=owner, toUserID=friend),
-            friendVersion=version.version,
-            friendVersionID=version.version_id,
-        )
+        tips = _pair_tips(sdkws_pb2.FriendDeletedTips, owner, friend, version)
         await self._tell(ContentType.FRIEND_DELETED, tips, owner, friend, operation_id)
 
     async def friend_page(
         self, owner: str, pagination: sdkws_pb2.RequestPagination
     ) -> tuple[int, list[sdkws_pb2.FriendInfo]]:
-        check_pagination(pagination)
-        size = pagination.showNumber
-        total, rows = await self._store.page_friends(owner, offset=(pagination.pageNumber - 1) * size, limit=size)
+        offset, limit = page_window(pagination)
+        total, rows = await self._store.page_friends(owner, offset=offset, limit=limit)
         return total, await self._friend_infos(rows)
 
     async def designated(self, owner: str, friend_ids: Sequence[str]) -> list[sdkws_pb2.FriendInfo]:
@@ -393,11 +396,7 @@ class RelationService(ServiceBase):
         version = await self._store.update_friends(owner, [friend], {"remark": remark})
         if version is None:
             raise not_found(f"{friend} is not a friend of {owner}")
-        tips = sdkws_pb2.FriendInfoChangedTips(
-            fromToUserID=sdkws_pb2.FromToUserID(fromUserID=owner, toUserID=friend),
-            friendVersion=version.version,
-            friendVersionID=version.version_id,
-        )
+        tips = _pair_tips(sdkws_pb2.FriendInfoChangedTips, owner, friend, version)
         await self._tell(ContentType.FRIEND_REMARK_SET, tips, owner, friend, operation_id)
         if self.webhooks is not None:
             hook = {"ownerUserID": owner, "friendUserID": friend, "remark": remark}
@@ -437,11 +436,7 @@ class RelationService(ServiceBase):
         version = added.versions.get(owner) or await self._friend_log(owner)
         await self._announce_added(added, operator=operator, operation_id=operation_id)
         for friend in touched:
-            tips = sdkws_pb2.FriendApplicationApprovedTips(
-                fromToUserID=sdkws_pb2.FromToUserID(fromUserID=owner, toUserID=friend),
-                friendVersion=version.version,
-                friendVersionID=version.version_id,
-            )
+            tips = _pair_tips(sdkws_pb2.FriendApplicationApprovedTips, owner, friend, version)
             await self._tell(ContentType.FRIEND_APPLICATION_APPROVED, tips, friend, owner, operation_id)
 
     async def specified_info(
@@ -457,17 +452,7 @@ class RelationService(ServiceBase):
             user = users.get(uid)
             if user is None:
                 continue
-            item = relation_pb2.getSpecifiedFriendsInfoInfo(
-                userInfo=sdkws_pb2.UserInfo(
-                    userID=user.user_id,
-                    nickname=user.nickname,
-                    faceURL=user.face_url,
-                    ex=user.ex,
-                    createTime=user.create_time,
-                    appMangerLevel=user.app_manager_level,
-                    globalRecvMsgOpt=user.global_recv_msg_opt,
-                )
-            )
+            item = relation_pb2.getSpecifiedFriendsInfoInfo(userInfo=user_to_pb(user))
             if uid in friends:
                 item.friendInfo.CopyFrom(friend_info(friends[uid], users, ms=True))
             if uid in blacks:
@@ -500,12 +485,10 @@ class RelationService(ServiceBase):
         the version handed out with it (a later incremental call may repeat a change, never miss one)."""
         current = await self._friend_log(owner)
         ids = await self._store.get_friend_ids(owner)
-        resp = relation_pb2.getFullFriendUserIDsResp(version=current.version, versionID=current.version_id)
-        if client_hash == id_hash(ids):
-            resp.equal = True
-        else:
-            resp.userIDs.extend(ids)
-        return resp
+        equal, listed = full_ids(ids, client_hash)
+        return relation_pb2.getFullFriendUserIDsResp(
+            version=current.version, versionID=current.version_id, equal=equal, userIDs=listed
+        )
 
     async def profile_changed(self, user_id: str, *, operation_id: str) -> None:
         """A nickname or face URL changed: an update entry in the friend log of everyone who has the user
@@ -546,9 +529,8 @@ class RelationService(ServiceBase):
     async def black_page(
         self, owner: str, pagination: sdkws_pb2.RequestPagination
     ) -> tuple[int, list[sdkws_pb2.BlackInfo]]:
-        check_pagination(pagination)
-        size = pagination.showNumber
-        total, rows = await self._store.page_blacks(owner, offset=(pagination.pageNumber - 1) * size, limit=size)
+        offset, limit = page_window(pagination)
+        total, rows = await self._store.page_blacks(owner, offset=offset, limit=limit)
         users = await self._users_by_id(r.block_user_id for r in rows)
         return total, [black_info(r, users, ms=False) for r in rows]
 

@@ -100,9 +100,14 @@ def full_ids(ids: Sequence[str], client_hash: int) -> tuple[bool, Sequence[str]]
 
 def page(items: Sequence[Any], pagination: sdkws_pb2.RequestPagination) -> list[Any]:
     """OpenIM pagination: 1-based pages; a page past the end is empty (the total stays right)."""
+    start, size = page_window(pagination)
+    return list(items[start : start + size])
+
+
+def page_window(pagination: sdkws_pb2.RequestPagination) -> tuple[int, int]:
+    """(offset, limit) of a checked 1-based page, for a store read of one page."""
     check_pagination(pagination)
-    start = (pagination.pageNumber - 1) * pagination.showNumber
-    return list(items[start : start + pagination.showNumber])
+    return (pagination.pageNumber - 1) * pagination.showNumber, pagination.showNumber
 
 
 def check_pagination(pagination: sdkws_pb2.RequestPagination) -> None:

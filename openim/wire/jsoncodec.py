@@ -384,6 +384,16 @@ def _wrapper_parser(fd: FieldDescriptor) -> Callable[[Any, str], Any]:
     return parse
 
 
+def _wrapper_filler(fd: FieldDescriptor) -> Callable[[Message, Any, str], None]:
+    """Sets a wrapper message (google.protobuf.*Value) from its bare JSON value."""
+    parse = _wrapper_parser(fd)
+
+    def fill(wrapper: Message, value: Any, path: str) -> None:
+        wrapper.value = parse(value, path)
+
+    return fill
+
+
 def _map_decoder(fd: FieldDescriptor) -> _Decoder:
     name = fd.name
     key_fd = fd.message_type.fields_by_name["key"]
@@ -411,31 +421,20 @@ def _map_decoder(fd: FieldDescriptor) -> _Decoder:
         def parse_key(k: str, path: str) -> Any:
             raise OpenIMError(ErrCode.ARGS, f"{path}: unsupported map key type")
 
-    if val_fd.cpp_type == _FD.CPPTYPE_MESSAGE and not _is_wrapper(val_fd.message_type):
+    if val_fd.cpp_type == _FD.CPPTYPE_MESSAGE:
+        # A map entry of a message type exists once its key is read; a null value leaves it empty.
+        fill_entry = _wrapper_filler(val_fd) if _is_wrapper(val_fd.message_type) else _fill
 
         def decode_msg_map(msg: Message, value: Any, path: str) -> None:
             if type(value) is not dict:
                 raise _args(path, "object", value)
             container = getattr(msg, name)
             for k, item in value.items():
-                sub = container[parse_key(k, path)]
+                entry = container[parse_key(k, path)]
                 if item is not None:
-                    _fill(sub, item, f"{path}.{k}")
+                    fill_entry(entry, item, f"{path}.{k}")
 
         return decode_msg_map
-    if val_fd.cpp_type == _FD.CPPTYPE_MESSAGE:
-        parse_w = _wrapper_parser(val_fd)
-
-        def decode_wrapper_map(msg: Message, value: Any, path: str) -> None:
-            if type(value) is not dict:
-                raise _args(path, "object", value)
-            container = getattr(msg, name)
-            for k, item in value.items():
-                w = container[parse_key(k, path)]
-                if item is not None:
-                    w.value = parse_w(item, f"{path}.{k}")
-
-        return decode_wrapper_map
     parse_v = _scalar_parser(val_fd)
     zero = _zero(val_fd)
 

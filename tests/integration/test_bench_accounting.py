@@ -91,9 +91,8 @@ def test_percentiles() -> None:
 def _report_with(ledger: Ledger) -> Report:
     """A report as the runner builds it for a run with no load processes, with the ledger's counts."""
     opts = runner.BenchOptions("direct", "http://x", "ws://x", "s", users=2, duration=1.0)
-    base = runner._report(
-        opts, [], 1, 0, 1.0, None, None, None, None, None, runner.ServerProbe("http://x"), 1.0, [], [], {}, 0.0
-    )
+    run = runner._Run(runner.ServerProbe("http://x"), {}, 1.0, 0.0, [], None, wall_run=1.0)
+    base = runner._report(opts, [], run, parent_cpu=0.0)
     return dataclasses.replace(base, counts=ledger.counts())
 
 

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from openim.services.field_limits import check_fields
-from openim.services.versioning import check_pagination
 from openim.storage.groups.records import GroupMemberRecord, RoleLevel
 from openim.wire.errors import args_error, no_permission
-from openim.wire.pb import group_pb2, sdkws_pb2
+from openim.wire.pb import group_pb2
 
 # SetGroupMemberInfo's text wrappers -> the stored member fields they set.
 MEMBER_TEXTS: Final = (("nickname", "nickname"), ("faceURL", "face_url"), ("ex", "ex"))
@@ -26,11 +25,6 @@ class Operator:
 
     user_id: str
     is_admin: bool = False
-
-
-def offset_of(pagination: sdkws_pb2.RequestPagination) -> tuple[int, int]:
-    check_pagination(pagination)
-    return (pagination.pageNumber - 1) * pagination.showNumber, pagination.showNumber
 
 
 def unique(ids: Sequence[str], name: str) -> list[str]:

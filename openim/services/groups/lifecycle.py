@@ -11,10 +11,11 @@ from typing import Any
 
 from openim.clock import now_ms
 from openim.services.field_limits import check_fields
-from openim.services.groups.access import Operator, offset_of
+from openim.services.groups.access import Operator
 from openim.services.groups.callbacks import create_group_hook, dismiss_hook
 from openim.services.groups.convert import group_to_pb
 from openim.services.groups.notifications import GroupNotifications, member_version
+from openim.services.versioning import page_window
 from openim.storage.groups.records import (
     GroupMemberRecord,
     GroupRecord,
@@ -150,14 +151,14 @@ class GroupLifecycle(GroupNotifications):
     async def joined_groups(
         self, user_id: str, pagination: sdkws_pb2.RequestPagination
     ) -> tuple[int, list[sdkws_pb2.GroupInfo]]:
-        offset, limit = offset_of(pagination)
+        offset, limit = page_window(pagination)
         ids = await self._store.get_joined_group_ids(user_id)
         return len(ids), await self._groups_pb(await self._store.get_groups(ids[offset : offset + limit]))
 
     async def search_groups(
         self, pagination: sdkws_pb2.RequestPagination, group_id: str, name: str
     ) -> group_pb2.GetGroupsResp:
-        offset, limit = offset_of(pagination)
+        offset, limit = page_window(pagination)
         total, groups = await self._store.search_groups(offset=offset, limit=limit, group_id=group_id, name=name)
         owners = await self._users_by_id(g.owner_user_id for g in groups)
         resp = group_pb2.GetGroupsResp(total=total)

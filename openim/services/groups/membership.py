@@ -16,14 +16,13 @@ from openim.services.groups.access import (
     check_may_mute,
     check_member_info_permission,
     check_member_items,
-    offset_of,
     unique,
 )
 from openim.services.groups.callbacks import apply_join_hook, join_hook
 from openim.services.groups.convert import group_to_pb
 from openim.services.groups.directory import MemberList
 from openim.services.groups.notifications import GroupNotifications, member_version
-from openim.services.versioning import id_hash
+from openim.services.versioning import id_hash, page_window
 from openim.storage.groups.records import (
     GroupMemberRecord,
     GroupRecord,
@@ -320,7 +319,7 @@ class GroupMembership(GroupNotifications):
             raise args_error("groupID is empty")
         if not 0 <= filter_ <= MAX_MEMBER_FILTER:
             raise args_error("filter must be 0..5")
-        offset, limit = offset_of(pagination)
+        offset, limit = page_window(pagination)
         await self._member_or_admin(op, group_id)
         total, members = await self._store.page_group_members(group_id, offset=offset, limit=limit, keyword=keyword)
         return total, await self._members_pb(members)

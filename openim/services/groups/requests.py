@@ -8,9 +8,10 @@ from dataclasses import replace
 
 from openim.clock import now_ms
 from openim.services.field_limits import check_fields
-from openim.services.groups.access import Operator, offset_of
+from openim.services.groups.access import Operator
 from openim.services.groups.convert import group_to_pb, request_to_pb
 from openim.services.groups.notifications import GroupNotifications
+from openim.services.versioning import page_window
 from openim.storage.groups.records import GroupMemberRecord, GroupRequestRecord, HandleResult, RoleLevel
 from openim.storage.messages.records import VersionLog
 from openim.wire.constants import ContentType
@@ -37,7 +38,7 @@ class GroupRequests(GroupNotifications):
     ) -> tuple[int, list[sdkws_pb2.GroupRequest]]:
         """Applications to the groups ``user_id`` owns or administers (or to the listed ones, which he
         must administer)."""
-        offset, limit = offset_of(pagination)
+        offset, limit = page_window(pagination)
         managed = await self._store.get_joined_group_ids(user_id, min_role=RoleLevel.ADMIN)
         if group_ids:
             outside = [g for g in group_ids if g not in managed]
@@ -56,7 +57,7 @@ class GroupRequests(GroupNotifications):
         handle_results: Sequence[int],
         pagination: sdkws_pb2.RequestPagination,
     ) -> tuple[int, list[sdkws_pb2.GroupRequest]]:
-        offset, limit = offset_of(pagination)
+        offset, limit = page_window(pagination)
         total, rows = await self._store.get_group_requests(
             group_ids=list(group_ids) or None,
             user_ids=[user_id],

@@ -11,9 +11,10 @@ import time
 
 import pytest
 
-from openim.bench.codec import ACK, ECHO, IGNORE, MSG, OTHER, SDKS, CodecSetup, new_codec
+from openim.bench.codec import ACK, ECHO, IGNORE, MSG, OTHER, CodecSetup
 from openim.bench.codec_go import GoGobCodec
 from openim.bench.codec_json import parse_client_msg_id
+from openim.bench.sdks import SDKS, new_codec
 from openim.bench.stats import make_key
 from openim.gateway.handshake import parse_conn_args
 from openim.pipeline.jobs import PushJob

@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from openim.bench.codec import ACK, ECHO, IGNORE, MSG, MSGS, OTHER, CodecSetup, new_codec
+from openim.bench.codec import ACK, ECHO, IGNORE, MSG, MSGS, OTHER, CodecSetup
 from openim.bench.codec_json import JsonEnvelopeCodec, parse_client_msg_id
+from openim.bench.sdks import new_codec
 from openim.bench.stats import make_key
 from openim.pipeline.jobs import PushJob
 from openim.wire.envelope import HANDSHAKE_OK_TEXT, PONG_TEXT, decode_request, encode_response, handshake_error_text

@@ -21,12 +21,12 @@ from openim.ops.metrics import Metrics
 from openim.pipeline.msg import Sender, SendService
 from openim.services.message_ops import (
     Actor,
-    MessageOps,
     check_has_read_seq,
     check_may_revoke,
     check_seqs,
     read_receipt_seqs,
 )
+from openim.services.message_service import MessageOps
 from openim.services.notify import Notifier
 from openim.services.sync import SyncService
 from openim.services.users import UserService

@@ -1,0 +1,135 @@
+"""The admin send routes' part of MessageOps: /msg/send_msg, batch_send_msg and send_business_notification
+through the normal send path, and the send status /msg/check_msg_is_send_success reports.
+
+What an admin send body becomes (OpenIM's content rules) is decided in openim.services.message_ops; this
+module sends it, as the system, and remembers how each send under an operationID went.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Final
+
+from openim.clock import now_ms
+from openim.pipeline.msg import Sender, SendOutcome, SendService
+from openim.services.users import UserService
+from openim.storage.port import Store
+from openim.wire.constants import ContentType, MsgFrom, Option, SessionType
+from openim.wire.errors import args_error
+from openim.wire.ids import new_client_msg_id
+from openim.wire.pb import apistruct_pb2, sdkws_pb2
+
+APP_NOTIFICATION_LEVEL: Final = 3  # notification accounts (OA messages) have appMangerLevel >= 3
+SEND_STATUS_KEEP: Final = 10_000  # operationIDs remembered for /msg/check_msg_is_send_success
+
+# OpenIM's send-status values (constant.MsgStatusNotExist .. MsgSendFailed).
+SEND_STATUS_UNKNOWN: Final = 0
+SEND_STATUS_SENDING: Final = 1
+SEND_STATUS_SUCCESS: Final = 2
+SEND_STATUS_FAILED: Final = 3
+
+# Notification reliability levels of /msg/send_business_notification (OpenIM's constants).
+RELIABILITY_UNRELIABLE: Final = 1
+RELIABILITY_STORED: Final = 2
+
+
+class AdminSends:
+    """Sends made by the admin routes, and their status on this node (MessageOps is one)."""
+
+    def __init__(self, store: Store, send: SendService, users: UserService) -> None:
+        self._store = store
+        self._send = send
+        self._users = users
+        self._send_status: OrderedDict[str, int] = OrderedDict()
+
+    def send_status(self, operation_id: str) -> int:
+        """Status of the admin send made under ``operation_id`` on this node (0 when unknown here).
+
+        OpenIM keeps this in Redis per operationID; sends here are acknowledged only once durable, so the
+        answer is final as soon as the send call returned, and remembering the last few thousand on the
+        node that ran them is what the route can honestly promise.
+        """
+        return self._send_status.get(operation_id, SEND_STATUS_UNKNOWN)
+
+    def _remember(self, operation_id: str, status: int) -> None:
+        self._send_status[operation_id] = status
+        self._send_status.move_to_end(operation_id)
+        while len(self._send_status) > SEND_STATUS_KEEP:
+            self._send_status.popitem(last=False)
+
+    async def _send_tracked(self, msg: sdkws_pb2.MsgData, operation_id: str) -> SendOutcome:
+        self._remember(operation_id, SEND_STATUS_SENDING)
+        try:
+            out = await self._send.send(msg, operation_id=operation_id, sender=Sender(msg.sendID, is_admin=True))
+        except BaseException:
+            self._remember(operation_id, SEND_STATUS_FAILED)
+            raise
+        self._remember(operation_id, SEND_STATUS_SUCCESS)
+        return out
+
+    async def send_admin(self, msg: sdkws_pb2.MsgData, operation_id: str) -> SendOutcome:
+        """/msg/send_msg: an OA message needs a notification account as sender; then the normal send path."""
+        if msg.contentType == ContentType.OA_NOTIFICATION:
+            sender = await self._users.get_one(msg.sendID)
+            if sender.app_manager_level < APP_NOTIFICATION_LEVEL:
+                raise args_error(f"sendID {msg.sendID} is not a notification account")
+        return await self._send_tracked(msg, operation_id)
+
+    async def batch_recipients(self, recv_ids: Sequence[str], send_all: bool, page: int = 500) -> list[str]:
+        """The receivers of /msg/batch_send_msg: the listed ones, or every registered user (paged)."""
+        if not send_all:
+            return list(dict.fromkeys(recv_ids))
+        out: list[str] = []
+        offset = 0
+        while True:
+            _total, users = await self._store.list_users(offset=offset, limit=page)
+            out.extend(u.user_id for u in users)
+            if len(users) < page:
+                return out
+            offset += page
+
+    async def send_business_notification(
+        self, req: apistruct_pb2.SendBusinessNotificationReq, operation_id: str
+    ) -> SendOutcome:
+        """A 2001 notification ``{"detail": "{\\"key\\":..,\\"data\\":..}"}`` in the ``n_`` stream of the pair or
+        group; stored only for reliability level 2. With ``sendMsg`` a copy also lands in the chat
+        conversation, as OpenIM's isSendMsg notifications do (the SDK shows it as a message)."""
+        if bool(req.recvUserID) == bool(req.recvGroupID):
+            raise args_error("exactly one of recvUserID and recvGroupID must be set")
+        level = req.reliabilityLevel or RELIABILITY_UNRELIABLE
+        stored = level == RELIABILITY_STORED
+        detail = json.dumps({"key": req.key, "data": req.data}, ensure_ascii=False, separators=(",", ":"))
+        content = json.dumps({"detail": detail}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        session_type = SessionType.SINGLE if req.recvUserID else SessionType.READ_GROUP
+
+        def build(as_chat: bool) -> sdkws_pb2.MsgData:
+            msg = sdkws_pb2.MsgData(
+                sendID=req.sendUserID,
+                recvID=req.recvUserID or req.recvGroupID,
+                groupID=req.recvGroupID,
+                clientMsgID=new_client_msg_id(req.sendUserID),
+                sessionType=session_type,
+                msgFrom=MsgFrom.SYSTEM,
+                contentType=ContentType.BUSINESS_NOTIFICATION,
+                content=content,
+                createTime=now_ms(),
+            )
+            if as_chat:
+                # The chat copy keeps only what a chat message needs: stored, no offline push, no unread.
+                msg.options[Option.OFFLINE_PUSH] = False
+                msg.options[Option.UNREAD_COUNT] = False
+                return msg
+            # Every key explicit: for notifications an absent key would mean "on".
+            for key in Option:
+                msg.options[key] = False
+            msg.options[Option.SENDER_SYNC] = True
+            msg.options[Option.HISTORY] = stored
+            msg.options[Option.PERSISTENT] = stored
+            return msg
+
+        out = await self._send_tracked(build(as_chat=False), operation_id)
+        if req.sendMsg:
+            await self._send_tracked(build(as_chat=True), operation_id)
+        return out
