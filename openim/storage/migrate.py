@@ -2,7 +2,7 @@
 
 No alembic.ini and no working directory are involved: the script directory is found next to this module
 through importlib.resources, which also resolves inside a PyInstaller bundle (whose data files are unpacked
-to a real directory; see docs/architecture-storage.md for the hidden imports and data files the spec needs).
+to a real directory; see docs/architecture.md, "Migrations", for the hidden imports and data files the spec needs).
 
 Two ways to run the same scripts:
 

@@ -1,10 +1,10 @@
 """An asyncio event loop on a thread of its own, so trio code can use asyncio-only drivers (asyncpg).
 
-Measured (scripts/measure_drivers.py, docs/architecture-storage.md) against trio-asyncio and a
-synchronous driver in worker threads, this bridge cost the least: a call is two cross-thread wake-ups
-(asyncio's ``call_soon_threadsafe`` one way, trio's ``run_sync_soon`` back), no thread per call, and the
-driver runs on a plain asyncio loop exactly as its authors test it. Callers hand over whole units of
-work -- a transaction, not a statement -- so the hop is paid once per batch.
+Measured against trio-asyncio and a synchronous driver in worker threads (scripts/measure_drivers.py;
+docs/architecture.md, "Driving asyncpg from trio: measured"), this bridge cost the least: a call is
+two cross-thread wake-ups (asyncio's ``call_soon_threadsafe`` one way, trio's ``run_sync_soon`` back),
+no thread per call, and the driver runs on a plain asyncio loop exactly as its authors test it. Callers
+hand over whole units of work -- a transaction, not a statement -- so the hop is paid once per batch.
 """
 
 from __future__ import annotations
