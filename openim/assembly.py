@@ -25,7 +25,10 @@ if TYPE_CHECKING:
     from openim.services.groups import GroupService
     from openim.services.message_ops import MessageOps
     from openim.services.notify import Notifier
+    from openim.services.presence import PresenceService
+    from openim.services.profiles import ProfileService
     from openim.services.relations import RelationService
+    from openim.services.sessions import SessionService
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
     from openim.services.users import UserService
@@ -54,6 +57,9 @@ class Services:
     message_ops: MessageOps
     relations: RelationService
     groups: GroupService
+    profiles: ProfileService
+    presence: PresenceService
+    sessions: SessionService
     objects: ObjectService
     devices: DeviceRegistry
     webhooks: Webhooks
@@ -72,9 +78,12 @@ def build_services(node: Node) -> Services:
     from openim.services.groups import GroupService
     from openim.services.message_ops import MessageOps
     from openim.services.notify import Notifier
+    from openim.services.presence import PresenceService
+    from openim.services.profiles import ProfileService
     from openim.services.relation_rules import RelationRules
     from openim.services.relations import RelationService
     from openim.services.send_rules import SendRules
+    from openim.services.sessions import SessionService
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
     from openim.services.users import UserService
@@ -85,7 +94,6 @@ def build_services(node: Node) -> Services:
     field_limits.configure(cfg.field_limits)
     inbox = NodeInbox(node.bus, node.node_id)
     tokens = TokenService(cfg.secret, cfg.auth, node.store, node.bus)
-    users = UserService(node.store, cfg.auth)
     pipeline = build_pipeline(node, inbox)
     # Built in dependency order, each with its collaborators: the send path's rules read the relation
     # lists and the group directory (caches their services invalidate), not the services themselves, so
@@ -100,6 +108,7 @@ def build_services(node: Node) -> Services:
         policy=SendRules(relation_rules, group_directory),
         hooks=MessageHooks(webhooks) if hooked is not None else None,
     )
+    users = UserService(node.store, cfg.auth, send)
     notifier = Notifier(send)
     sync = SyncService(node.store)
     relations = RelationService(
@@ -117,6 +126,12 @@ def build_services(node: Node) -> Services:
         message_ops=MessageOps(node.store, sync, notifier, send, users),
         relations=relations,
         groups=groups,
+        profiles=ProfileService(users, notifier, relations),
+        presence=PresenceService(node.bus, node.store),
+        sessions=SessionService(
+            tokens, users, node.store, node.bus, node.guards, node_id=node.node_id,
+            local_gateway="gateway" in node.modules,
+        ),
         objects=ObjectService(node.store, make_backend(cfg), cfg.object_storage),
         devices=DeviceRegistry(node.store),
         webhooks=webhooks,

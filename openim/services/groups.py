@@ -1195,3 +1195,31 @@ class GroupService:
         else:
             resp.userIDs.extend(ids)
         return resp
+
+    # -- set_group_info(_ex) requests: which wire field sets which GroupRecord attribute ---------------
+    _INFO_FIELDS: Final = {
+        "groupName": "group_name",
+        "notification": "notification",
+        "introduction": "introduction",
+        "faceURL": "face_url",
+        "ex": "ex",
+        "needVerification": "need_verification",
+        "lookMemberInfo": "look_member_info",
+        "applyMemberFriend": "apply_member_friend",
+    }
+
+    async def set_group_info_ex(self, op: Operator, req: group_pb2.SetGroupInfoExReq, operation_id: str) -> None:
+        """/group/set_group_info_ex: the wrappers that are present set their field."""
+        changes = {attr: getattr(req, name).value for name, attr in self._INFO_FIELDS.items() if req.HasField(name)}
+        await self.set_group_info(op, req.groupID, changes, operation_id)
+
+    async def set_group_info_legacy(self, op: Operator, info: sdkws_pb2.GroupInfoForSet, operation_id: str) -> None:
+        """/group/set_group_info: empty strings mean "unchanged"; the wrappers mean what they say."""
+        changes: dict[str, Any] = {}
+        for name in ("groupName", "notification", "introduction", "faceURL"):
+            if getattr(info, name):
+                changes[self._INFO_FIELDS[name]] = getattr(info, name)
+        for name in ("ex", "needVerification", "lookMemberInfo", "applyMemberFriend"):
+            if info.HasField(name):
+                changes[self._INFO_FIELDS[name]] = getattr(info, name).value
+        await self.set_group_info(op, info.groupID, changes, operation_id)

@@ -631,3 +631,22 @@ class MessageOps:
                 "notify.failed", content_type=content_type, send_id=send_id, recv_id=recv_id or group_id,
                 code=int(err.code), detail=err.detail,
             )
+
+    async def batch_send_admin(
+        self, req: apistruct_pb2.BatchSendMsgReq, content: Mapping[str, Any], operation_id: str
+    ) -> apistruct_pb2.BatchSendMsgResp:
+        """/msg/batch_send_msg: one message per receiver, each with its own clientMsgID ((sendID,
+        clientMsgID) is the dedupe key of the send path, so a shared one would collapse the batch into one
+        message). A bad content is refused before anything is sent; a receiver whose send fails is listed."""
+        check_content(req.contentType, content)
+        resp = apistruct_pb2.BatchSendMsgResp()
+        for recv_id in await self.batch_recipients(req.recvIDs, req.isSendAll):
+            try:
+                out = await self.send_admin(admin_message(req, content, recv_id=recv_id), operation_id)
+            except OpenIMError:
+                resp.failedUserIDs.append(recv_id)
+                continue
+            resp.results.add(
+                serverMsgID=out.server_msg_id, clientMsgID=out.client_msg_id, sendTime=out.send_time, recvID=recv_id
+            )
+        return resp

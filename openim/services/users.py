@@ -1,4 +1,8 @@
-"""Users: registration, profiles, lookup. The admin accounts of the config exist from the first start."""
+"""Users: registration, profiles, lookup. The admin accounts of the config exist from the first start.
+
+A profile write drops the send path's cached copy of the user (SendService.forget_user) itself, so a
+change (e.g. the global receive option) takes effect at once in this process.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 from openim.clock import now_ms
 from openim.config import AuthConfig
 from openim.ops.logging import get_log
+from openim.pipeline.msg import SendService
 from openim.services.field_limits import FIELD_LIMITS, check_fields
 from openim.storage.port import AlreadyExists, Store
 from openim.storage.records import UserRecord
@@ -34,9 +39,10 @@ def check_user_id(user_id: str) -> None:
 
 
 class UserService:
-    def __init__(self, store: Store, auth: AuthConfig) -> None:
+    def __init__(self, store: Store, auth: AuthConfig, send: SendService) -> None:
         self._store = store
         self._auth = auth
+        self._send = send  # its cached copy of a user is dropped when the profile changes
 
     async def ensure_admins(self) -> None:
         """Register the configured admin accounts if missing (OpenIM does this at start)."""
@@ -103,10 +109,17 @@ class UserService:
         if "global_recv_msg_opt" in changes and changes["global_recv_msg_opt"] not in (0, 1, 2):
             raise args_error("globalRecvMsgOpt must be 0, 1 or 2")
         check_fields(changes)
-        if changes and not await self._store.update_user(user_id, dict(changes)):
-            raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"user {user_id} not found")
+        if changes:
+            if not await self._store.update_user(user_id, dict(changes)):
+                raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"user {user_id} not found")
+            self._send.forget_user(user_id)
         return await self.get_one(user_id)
 
     async def page(self, *, offset: int, limit: int, keyword: str = "") -> tuple[int, list[UserRecord]]:
         """Ordinary users only (admins and notification accounts hidden), as OpenIM's get_users."""
         return await self._store.list_users(offset=offset, limit=limit, keyword=keyword, max_manager_level=1)
+
+    async def id_page(self, *, offset: int, limit: int) -> tuple[int, list[str]]:
+        """(total, one page of userIDs) of every account, admins and notification accounts included."""
+        total, found = await self._store.list_users(offset=offset, limit=limit)
+        return total, [u.user_id for u in found]

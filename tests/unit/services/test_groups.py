@@ -242,3 +242,27 @@ async def test_group_revoke_rule(who: str, sender: str, roles: dict[str, int], a
         with pytest.raises(OpenIMError) as caught:
             check_may_revoke(_group_message(sender), actor, roles)
         assert caught.value.code == ErrCode.NO_PERMISSION
+
+
+async def test_set_group_info_requests_map_their_fields(world: World) -> None:
+    gid = world.group_id
+    string, int32 = wrapperspb_pb2.StringValue, wrapperspb_pb2.Int32Value
+    ex_req = group_pb2.SetGroupInfoExReq(
+        groupID=gid, groupName=string(value="ex name"), introduction=string(value=""), lookMemberInfo=int32(value=1)
+    )
+    await world.groups.set_group_info_ex(Operator("adm"), ex_req, "op-ex")
+    group = await world.groups.directory.group(gid)
+    assert (group.group_name, group.introduction, group.look_member_info, group.face_url) == ("ex name", "", 1, "")
+
+    # The legacy request: an empty string leaves its field, a wrapper sets its field even to zero.
+    legacy = sdkws_pb2.GroupInfoForSet(
+        groupID=gid, groupName="", faceURL="http://face", lookMemberInfo=int32(value=0), ex=string(value="x")
+    )
+    await world.groups.set_group_info_legacy(Operator("adm"), legacy, "op-legacy")
+    group = await world.groups.directory.group(gid)
+    assert (group.group_name, group.face_url, group.look_member_info, group.ex) == ("ex name", "http://face", 0, "x")
+    assert world.notifier.sent[-1]["operation_id"] == "op-legacy"
+
+    with pytest.raises(OpenIMError) as caught:
+        await world.groups.set_group_info_ex(Operator("mem"), ex_req, "op")  # an ordinary member may not
+    assert caught.value.code == ErrCode.NO_PERMISSION
