@@ -31,9 +31,12 @@ def build_services(node: Node) -> Services:
     from openim.services.groups.service import GroupService
     from openim.services.message_service import MessageOps
     from openim.services.notify import Notifier
+    from openim.services.presence import PresenceService
+    from openim.services.profiles import ProfileService
     from openim.services.relation_rules import RelationRules
     from openim.services.relations import RelationService
     from openim.services.send_rules import SendRules
+    from openim.services.sessions import SessionService
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
     from openim.services.users import UserService
@@ -77,6 +80,12 @@ def build_services(node: Node) -> Services:
         message_ops=MessageOps(node.store, sync, notifier, send, users),
         relations=relations,
         groups=groups,
+        profiles=ProfileService(users, notifier, relations),
+        presence=PresenceService(node.bus, node.store),
+        sessions=SessionService(
+            tokens, users, node.store, node.bus, node.guards, node_id=node.node_id,
+            local_gateway="gateway" in node.modules,
+        ),
         objects=ObjectService(node.store, make_backend(cfg), cfg.object_storage),
         devices=DeviceRegistry(node.store),
         webhooks=webhooks,

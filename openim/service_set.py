@@ -23,7 +23,10 @@ if TYPE_CHECKING:
     from openim.services.groups.service import GroupService
     from openim.services.message_service import MessageOps
     from openim.services.notify import Notifier
+    from openim.services.presence import PresenceService
+    from openim.services.profiles import ProfileService
     from openim.services.relations import RelationService
+    from openim.services.sessions import SessionService
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
     from openim.services.users import UserService
@@ -53,6 +56,9 @@ class Services:
     message_ops: MessageOps
     relations: RelationService
     groups: GroupService
+    profiles: ProfileService
+    presence: PresenceService
+    sessions: SessionService
     objects: ObjectService
     devices: DeviceRegistry
     webhooks: Webhooks

@@ -15,7 +15,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import DecodeError, Message
 from starlette.requests import ClientDisconnect, Request
@@ -83,8 +83,15 @@ class Caller:
         if not self.is_admin and self.user_id != user_id:
             raise OpenIMError(ErrCode.NO_PERMISSION, f"token user {self.user_id} may not act for {user_id}")
 
+    def acting_for(self, user_id: str, name: str = "userID") -> str:
+        """CheckAccess on the required body field ``name`` that names the user a call acts for (1001 when
+        it is empty); returns that user."""
+        if not user_id:
+            raise OpenIMError(ErrCode.ARGS, f"{name} is empty")
+        self.check_access(user_id)
+        return user_id
 
-Handler = Callable[[Caller, Any], Awaitable[Message | None]]
+
 TypedHandler = Callable[[Caller, Req], Awaitable[Message | None]]
 
 
@@ -107,16 +114,18 @@ def json_response(body: dict[str, Any], status: int = 200) -> Response:
 
 
 @dataclass(frozen=True)
-class RouteSpec:
-    """One OpenIM route as registered: what it decodes, who may call it, how it answers."""
+class RouteSpec(Generic[Req]):
+    """One OpenIM route as registered: what it decodes, who may call it, how it answers. The route
+    modules list theirs as rows of these (path, request type, response type, handler); the handler
+    is typed against the request type."""
 
     path: str
-    req_cls: type[Message]
+    req_cls: type[Req]
     resp_cls: type[Message] | None
-    handler: Handler
-    auth: Auth
-    bind_400: bool  # OpenIM answers HTTP 400 when these bodies fail to bind (gin BindJSON routes)
-    protobuf: bool  # accepts application/x-protobuf and answers base64 protobuf in data
+    handler: TypedHandler[Req]
+    auth: Auth = Auth.USER
+    bind_400: bool = False  # OpenIM answers HTTP 400 when these bodies fail to bind (gin BindJSON routes)
+    protobuf: bool = False  # accepts application/x-protobuf and answers base64 protobuf in data
     data_field: str | None = None  # answer only this field's JSON (OpenIM routes whose data is an array)
     # Rewrites the answer's JSON before it is sent, for the few answers whose Go shape a proto cannot say
     # (e.g. ``null`` instead of ``[]`` for empty lists the SDK tests with ``||``).
@@ -130,7 +139,7 @@ class Router:
         self._tokens = tokens
         self._metrics = metrics
         self._max_body = max_body
-        self._specs: dict[str, RouteSpec] = {}
+        self._specs: dict[str, RouteSpec[Any]] = {}
         self._raw: list[BaseRoute] = []  # non-envelope routes (e.g. GET /object/<name>, part uploads)
 
     def route(
@@ -145,20 +154,27 @@ class Router:
         data_field: str | None = None,
         json_hook: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> Callable[[TypedHandler[Req]], TypedHandler[Req]]:
+        """:meth:`add` as a decorator."""
+
         def register(fn: TypedHandler[Req]) -> TypedHandler[Req]:
-            if path in self._specs:
-                raise ValueError(f"route {path} registered twice")
-            self._specs[path] = RouteSpec(path, req_cls, resp_cls, fn, auth, bind_400, protobuf, data_field, json_hook)
+            self.add(RouteSpec(path, req_cls, resp_cls, fn, auth, bind_400, protobuf, data_field, json_hook))
             return fn
 
         return register
+
+    def add(self, *specs: RouteSpec[Any]) -> None:
+        """Register routes: a route module's table of RouteSpec rows."""
+        for spec in specs:
+            if spec.path in self._specs:
+                raise ValueError(f"route {spec.path} registered twice")
+            self._specs[spec.path] = spec
 
     @property
     def paths(self) -> list[str]:
         return sorted(self._specs)
 
     @property
-    def specs(self) -> list[RouteSpec]:
+    def specs(self) -> list[RouteSpec[Any]]:
         """Every OpenIM route, by path (what the OpenAPI document describes)."""
         return [self._specs[p] for p in sorted(self._specs)]
 
@@ -170,7 +186,7 @@ class Router:
         posts: list[BaseRoute] = [Route(s.path, self._endpoint(s), methods=["POST"]) for s in self._specs.values()]
         return posts + self._raw
 
-    def _endpoint(self, spec: RouteSpec) -> Callable[[Request], Awaitable[Response]]:
+    def _endpoint(self, spec: RouteSpec[Any]) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             code = 0
             try:
@@ -194,7 +210,7 @@ class Router:
 
         return endpoint
 
-    async def _call(self, spec: RouteSpec, request: Request) -> tuple[Any, bool]:
+    async def _call(self, spec: RouteSpec[Any], request: Request) -> tuple[Any, bool]:
         operation_id = request.headers.get("operationID", "")
         if not operation_id:
             raise OpenIMError(ErrCode.ARGS, "header must have operationID")
@@ -241,7 +257,7 @@ class Router:
 
     @staticmethod
     def _decode(
-        spec: RouteSpec, body: bytes, as_protobuf: bool
+        spec: RouteSpec[Any], body: bytes, as_protobuf: bool
     ) -> tuple[Message, frozenset[str], dict[str, Any] | None]:
         if as_protobuf:
             try:

@@ -102,7 +102,7 @@ class _Schemas:
         return {"type": "integer", "minimum": lo, "maximum": hi}
 
 
-def _operation(spec: RouteSpec, schemas: _Schemas) -> dict[str, Any]:
+def _operation(spec: RouteSpec[Any], schemas: _Schemas) -> dict[str, Any]:
     body = dict(schemas.ref(spec.req_cls.DESCRIPTOR))
     extra = _EXTRA_PROPERTIES.get(spec.path)
     if extra:

@@ -16,9 +16,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from openim.api.framework import client_ip
-from openim.api.routes.auth import broadcast_kick
 from openim.console.admin_api import endpoint, read_json
-from openim.internode.payloads import Kick
 from openim.node import Node
 from openim.ops.logging import get_log
 from openim.service_set import Services
@@ -50,12 +48,8 @@ def demo_api_routes(node: Node, services: Services) -> list[Route]:
             await users.register([UserRecord(user_id, nickname)])
         elif found[0].app_manager_level not in NORMAL_LEVELS or tokens.is_admin(user_id):
             raise OpenIMError(ErrCode.NO_PERMISSION, f"{user_id} is not an ordinary user")
-        token = await tokens.issue(user_id, Platform.WEB)
-        # Sessions the multi-login policy just retired are told so now, as /auth/get_user_token does.
-        kicked = tokens.platforms_to_kick(user_id, Platform.WEB)
-        if kicked:
-            issued = tokens.issued_ms(token)
-            await broadcast_kick(node, Kick(user_id, tuple(kicked), except_token=token, issued_before_ms=issued))
+        # Sessions the multi-login policy retires are told so at once, as /auth/get_user_token does.
+        token = await services.sessions.issue_user_token(user_id, Platform.WEB)
         log.info("demo.login", user_id=user_id, registered=not found)
         return {"userID": user_id, "nickname": found[0].nickname if found else nickname, "token": token}
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
 
 from openim.clock import now_ms
 from openim.pipeline.msg import Sender, SendOutcome, SendService
+from openim.services.message_ops import admin_message, check_content
 from openim.services.users import UserService
 from openim.storage.port import Store
 from openim.wire.constants import ContentType, MsgFrom, Option, SessionType
-from openim.wire.errors import args_error
+from openim.wire.errors import OpenIMError, args_error
 from openim.wire.ids import new_client_msg_id
 from openim.wire.pb import apistruct_pb2, sdkws_pb2
 
@@ -89,6 +90,25 @@ class AdminSends:
             if len(users) < page:
                 return out
             offset += page
+
+    async def batch_send_admin(
+        self, req: apistruct_pb2.BatchSendMsgReq, content: Mapping[str, Any], operation_id: str
+    ) -> apistruct_pb2.BatchSendMsgResp:
+        """/msg/batch_send_msg: one message per receiver, each with its own clientMsgID ((sendID,
+        clientMsgID) is the dedupe key of the send path, so a shared one would collapse the batch into one
+        message). A bad content is refused before anything is sent; a receiver whose send fails is listed."""
+        check_content(req.contentType, content)
+        resp = apistruct_pb2.BatchSendMsgResp()
+        for recv_id in await self.batch_recipients(req.recvIDs, req.isSendAll):
+            try:
+                out = await self.send_admin(admin_message(req, content, recv_id=recv_id), operation_id)
+            except OpenIMError:
+                resp.failedUserIDs.append(recv_id)
+                continue
+            resp.results.add(
+                serverMsgID=out.server_msg_id, clientMsgID=out.client_msg_id, sendTime=out.send_time, recvID=recv_id
+            )
+        return resp
 
     async def send_business_notification(
         self, req: apistruct_pb2.SendBusinessNotificationReq, operation_id: str

@@ -479,3 +479,18 @@ class ConversationService:
             )
         except OpenIMError as err:
             log.warning("notify.failed", content_type=content_type, recv_id=recv_id, error=str(err))
+
+    # -- the owner's rows filtered and paged (/conversation/get_*_conversation_ids, get_owner_conversation)
+    async def not_notify_ids(self, owner: str) -> list[str]:
+        return [r.conversation_id for r in await self.rows(owner) if r.recv_msg_opt == RECV_OPT_NOT_NOTIFY]
+
+    async def pinned_ids(self, owner: str) -> list[str]:
+        return [r.conversation_id for r in await self.rows(owner) if r.is_pinned]
+
+    async def owner_page(
+        self, owner: str, pagination: sdkws_pb2.RequestPagination
+    ) -> tuple[int, list[UserConversation]]:
+        """(how many rows the owner has, one page of them)."""
+        check_pagination(pagination)
+        rows = await self.rows(owner)
+        return len(rows), page(rows, pagination)

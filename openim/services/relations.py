@@ -538,3 +538,11 @@ class RelationService(ServiceBase):
         rows = await self._store.get_blacks(owner, user_ids)
         users = await self._users_by_id(r.block_user_id for r in rows)
         return [black_info(r, users, ms=True) for r in rows]
+
+    async def update_friend_fields(
+        self, owner: str, friend_ids: Sequence[str], req: relation_pb2.updateFriendsReq, *, operation_id: str
+    ) -> None:
+        """update_friends with /friend/update_friends' wrapper fields: absent or null leaves one unchanged."""
+        fields = (("remark", "remark"), ("isPinned", "is_pinned"), ("ex", "ex"))
+        changes = {attr: getattr(req, name).value for name, attr in fields if req.HasField(name)}
+        await self.update_friends(owner, friend_ids, changes, operation_id=operation_id)

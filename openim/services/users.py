@@ -109,11 +109,17 @@ class UserService:
         if "global_recv_msg_opt" in changes and changes["global_recv_msg_opt"] not in (0, 1, 2):
             raise args_error("globalRecvMsgOpt must be 0, 1 or 2")
         check_fields(changes)
-        if changes and not await self._store.update_user(user_id, dict(changes)):
-            raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"user {user_id} not found")
-        self._send.forget_user(user_id)
+        if changes:
+            if not await self._store.update_user(user_id, dict(changes)):
+                raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"user {user_id} not found")
+            self._send.forget_user(user_id)
         return await self.get_one(user_id)
 
     async def page(self, *, offset: int, limit: int, keyword: str = "") -> tuple[int, list[UserRecord]]:
         """Ordinary users only (admins and notification accounts hidden), as OpenIM's get_users."""
         return await self._store.list_users(offset=offset, limit=limit, keyword=keyword, max_manager_level=1)
+
+    async def id_page(self, *, offset: int, limit: int) -> tuple[int, list[str]]:
+        """(total, one page of userIDs) of every account, admins and notification accounts included."""
+        total, found = await self._store.list_users(offset=offset, limit=limit)
+        return total, [u.user_id for u in found]

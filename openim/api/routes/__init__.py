@@ -1,4 +1,6 @@
-"""OpenIM REST routes, one module per service area; each exposes ``register(router, node, services)``."""
+"""OpenIM REST routes, one module per service area. Each holds its handlers (a small class over the
+services it calls: shape and access checks, one service call, the answer) and ``register(router, node,
+services)``, which only lists the area's routes as RouteSpec rows."""
 
 from __future__ import annotations
 

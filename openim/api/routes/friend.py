@@ -16,20 +16,17 @@ get_friend_apply_list).
 
 from __future__ import annotations
 
-from openim.api.framework import Auth, Caller, Router
+from collections.abc import Sequence
+
+from openim.api.framework import Auth, Caller, Router, RouteSpec
 from openim.node import Node
 from openim.service_set import Services
-from openim.services.relations import MAX_IMPORT, distinct_ids
+from openim.services.relations import MAX_IMPORT, RelationService, distinct_ids
 from openim.wire.errors import args_error, no_permission
 from openim.wire.pb import relation_pb2 as pb
+from openim.wire.pb import sdkws_pb2
 
-
-def _acting_for(caller: Caller, user_id: str, name: str) -> str:
-    """CheckAccess on a required owner field."""
-    if not user_id:
-        raise args_error(f"{name} is empty")
-    caller.check_access(user_id)
-    return user_id
+ApplyPageReq = pb.getPaginationFriendsApplyFromReq | pb.getPaginationFriendsApplyToReq
 
 
 def _either_of(caller: Caller, user_1: str, user_2: str, names: tuple[str, str]) -> None:
@@ -41,43 +38,48 @@ def _either_of(caller: Caller, user_1: str, user_2: str, names: tuple[str, str])
         raise no_permission(f"token user {caller.user_id} is neither {user_1} nor {user_2}")
 
 
-def register(router: Router, node: Node, services: Services) -> None:
-    relations = services.relations
+def _owner_and(caller: Caller, owner: str, other: str | Sequence[str], name: str) -> str:
+    """CheckAccess on ``ownerUserID`` (the owner returned), then ``name`` (the other user or users) required."""
+    checked = caller.acting_for(owner, "ownerUserID")
+    if not other:
+        raise args_error(f"{name} is empty")
+    return checked
+
+
+class FriendRoutes:
+    """The /friend handlers, over RelationService."""
+
+    def __init__(self, relations: RelationService) -> None:
+        self._relations = relations
 
     # -- incremental sync (called by the SDK at every login) ---------------------------------------
-    @router.route("/friend/get_incremental_friends", pb.getIncrementalFriendsReq, pb.getIncrementalFriendsResp)
-    async def incremental(caller: Caller, req: pb.getIncrementalFriendsReq) -> pb.getIncrementalFriendsResp:
-        owner = _acting_for(caller, req.userID, "userID")
-        return await relations.incremental(owner, req.versionID, req.version)
+    async def incremental(self, caller: Caller, req: pb.getIncrementalFriendsReq) -> pb.getIncrementalFriendsResp:
+        owner = caller.acting_for(req.userID)
+        return await self._relations.incremental(owner, req.versionID, req.version)
 
-    @router.route("/friend/get_full_friend_user_ids", pb.getFullFriendUserIDsReq, pb.getFullFriendUserIDsResp)
-    async def full_ids(caller: Caller, req: pb.getFullFriendUserIDsReq) -> pb.getFullFriendUserIDsResp:
-        return await relations.full_ids(_acting_for(caller, req.userID, "userID"), req.idHash)
+    async def full_ids(self, caller: Caller, req: pb.getFullFriendUserIDsReq) -> pb.getFullFriendUserIDsResp:
+        return await self._relations.full_ids(caller.acting_for(req.userID), req.idHash)
 
-    @router.route("/friend/get_designated_friends", pb.getDesignatedFriendsReq, pb.getDesignatedFriendsResp)
-    async def designated(caller: Caller, req: pb.getDesignatedFriendsReq) -> pb.getDesignatedFriendsResp:
+    async def designated(self, caller: Caller, req: pb.getDesignatedFriendsReq) -> pb.getDesignatedFriendsResp:
         """Only existing friendships come back; an empty list is an empty answer, a missing one 1001."""
-        owner = _acting_for(caller, req.ownerUserID, "ownerUserID")
+        owner = caller.acting_for(req.ownerUserID, "ownerUserID")
         if not caller.sent("friendUserIDs"):
             raise args_error("friendUserIDs is empty")
         ids = distinct_ids(req.friendUserIDs, "friendUserIDs")
-        return pb.getDesignatedFriendsResp(friendsInfo=await relations.designated(owner, ids))
+        return pb.getDesignatedFriendsResp(friendsInfo=await self._relations.designated(owner, ids))
 
     # -- requests ---------------------------------------------------------------------------------
-    @router.route("/friend/add_friend", pb.applyToAddFriendReq, pb.applyToAddFriendResp)
-    async def add_friend(caller: Caller, req: pb.applyToAddFriendReq) -> None:
-        from_id = _acting_for(caller, req.fromUserID, "fromUserID")
+    async def add_friend(self, caller: Caller, req: pb.applyToAddFriendReq) -> None:
+        from_id = caller.acting_for(req.fromUserID, "fromUserID")
         if not req.toUserID:
             raise args_error("toUserID is empty")
-        await relations.apply(from_id, req.toUserID, req.reqMsg, req.ex, operation_id=caller.operation_id)
-        return None
+        await self._relations.apply(from_id, req.toUserID, req.reqMsg, req.ex, operation_id=caller.operation_id)
 
-    @router.route("/friend/add_friend_response", pb.respondFriendApplyReq, pb.respondFriendApplyResp)
-    async def add_friend_response(caller: Caller, req: pb.respondFriendApplyReq) -> None:
-        to_id = _acting_for(caller, req.toUserID, "toUserID")
+    async def add_friend_response(self, caller: Caller, req: pb.respondFriendApplyReq) -> None:
+        to_id = caller.acting_for(req.toUserID, "toUserID")
         if not req.fromUserID:
             raise args_error("fromUserID is empty")
-        await relations.respond(
+        await self._relations.respond(
             req.fromUserID,
             to_id,
             req.handleResult,
@@ -85,140 +87,158 @@ def register(router: Router, node: Node, services: Services) -> None:
             handler=caller.user_id,
             operation_id=caller.operation_id,
         )
-        return None
 
-    @router.route(
-        "/friend/get_self_friend_apply_list", pb.getPaginationFriendsApplyFromReq, pb.getPaginationFriendsApplyFromResp
-    )
-    async def sent_requests(
-        caller: Caller, req: pb.getPaginationFriendsApplyFromReq
-    ) -> pb.getPaginationFriendsApplyFromResp:
-        user_id = _acting_for(caller, req.userID, "userID")
-        total, items = await relations.request_page(
-            user_id, received=False, handle_results=list(req.handleResults), pagination=req.pagination
+    async def _request_page(
+        self, caller: Caller, req: ApplyPageReq, *, received: bool
+    ) -> tuple[int, list[sdkws_pb2.FriendRequest]]:
+        user_id = caller.acting_for(req.userID)
+        return await self._relations.request_page(
+            user_id, received=received, handle_results=list(req.handleResults), pagination=req.pagination
         )
+
+    async def sent_requests(
+        self, caller: Caller, req: pb.getPaginationFriendsApplyFromReq
+    ) -> pb.getPaginationFriendsApplyFromResp:
+        total, items = await self._request_page(caller, req, received=False)
         return pb.getPaginationFriendsApplyFromResp(friendRequests=items, total=total)
 
-    @router.route(
-        "/friend/get_friend_apply_list", pb.getPaginationFriendsApplyToReq, pb.getPaginationFriendsApplyToResp
-    )
     async def received_requests(
-        caller: Caller, req: pb.getPaginationFriendsApplyToReq
+        self, caller: Caller, req: pb.getPaginationFriendsApplyToReq
     ) -> pb.getPaginationFriendsApplyToResp:
-        user_id = _acting_for(caller, req.userID, "userID")
-        total, items = await relations.request_page(
-            user_id, received=True, handle_results=list(req.handleResults), pagination=req.pagination
-        )
+        total, items = await self._request_page(caller, req, received=True)
         return pb.getPaginationFriendsApplyToResp(FriendRequests=items, total=total)
 
-    @router.route(
-        "/friend/get_designated_friend_apply", pb.getDesignatedFriendsApplyReq, pb.getDesignatedFriendsApplyResp
-    )
     async def designated_apply(
-        caller: Caller, req: pb.getDesignatedFriendsApplyReq
+        self, caller: Caller, req: pb.getDesignatedFriendsApplyReq
     ) -> pb.getDesignatedFriendsApplyResp:
         """Requests in both directions between the pair (the SDK sometimes passes them swapped)."""
         _either_of(caller, req.fromUserID, req.toUserID, ("fromUserID", "toUserID"))
-        items = await relations.requests_between(req.fromUserID, req.toUserID)
+        items = await self._relations.requests_between(req.fromUserID, req.toUserID)
         return pb.getDesignatedFriendsApplyResp(friendRequests=items)
 
     # -- friends ----------------------------------------------------------------------------------
-    @router.route("/friend/delete_friend", pb.deleteFriendReq, pb.deleteFriendResp)
-    async def delete_friend(caller: Caller, req: pb.deleteFriendReq) -> None:
-        owner = _acting_for(caller, req.ownerUserID, "ownerUserID")
-        if not req.friendUserID:
-            raise args_error("friendUserID is empty")
-        await relations.delete(owner, req.friendUserID, operation_id=caller.operation_id)
-        return None
+    async def delete_friend(self, caller: Caller, req: pb.deleteFriendReq) -> None:
+        owner = _owner_and(caller, req.ownerUserID, req.friendUserID, "friendUserID")
+        await self._relations.delete(owner, req.friendUserID, operation_id=caller.operation_id)
 
-    @router.route("/friend/is_friend", pb.isFriendReq, pb.isFriendResp)
-    async def is_friend(caller: Caller, req: pb.isFriendReq) -> pb.isFriendResp:
+    async def is_friend(self, caller: Caller, req: pb.isFriendReq) -> pb.isFriendResp:
         _either_of(caller, req.userID1, req.userID2, ("userID1", "userID2"))
-        in_1, in_2 = await relations.is_friend(req.userID1, req.userID2)
+        in_1, in_2 = await self._relations.is_friend(req.userID1, req.userID2)
         return pb.isFriendResp(inUser1Friends=in_1, inUser2Friends=in_2)
 
-    @router.route("/friend/get_friend_list", pb.getPaginationFriendsReq, pb.getPaginationFriendsResp)
-    async def friend_list(caller: Caller, req: pb.getPaginationFriendsReq) -> pb.getPaginationFriendsResp:
-        owner = _acting_for(caller, req.userID, "userID")
-        total, items = await relations.friend_page(owner, req.pagination)
+    async def friend_list(self, caller: Caller, req: pb.getPaginationFriendsReq) -> pb.getPaginationFriendsResp:
+        owner = caller.acting_for(req.userID)
+        total, items = await self._relations.friend_page(owner, req.pagination)
         return pb.getPaginationFriendsResp(friendsInfo=items, total=total)
 
-    @router.route("/friend/get_friend_id", pb.getFriendIDsReq, pb.getFriendIDsResp)
-    async def friend_ids(caller: Caller, req: pb.getFriendIDsReq) -> pb.getFriendIDsResp:
-        return pb.getFriendIDsResp(friendIDs=await relations.friend_ids(_acting_for(caller, req.userID, "userID")))
+    async def friend_ids(self, caller: Caller, req: pb.getFriendIDsReq) -> pb.getFriendIDsResp:
+        owner = caller.acting_for(req.userID)
+        return pb.getFriendIDsResp(friendIDs=await self._relations.friend_ids(owner))
 
-    @router.route("/friend/get_specified_friends_info", pb.getSpecifiedFriendsInfoReq, pb.getSpecifiedFriendsInfoResp)
-    async def specified_info(caller: Caller, req: pb.getSpecifiedFriendsInfoReq) -> pb.getSpecifiedFriendsInfoResp:
-        owner = _acting_for(caller, req.ownerUserID, "ownerUserID")
-        if not req.userIDList:
-            raise args_error("userIDList is empty")
+    async def specified_info(
+        self, caller: Caller, req: pb.getSpecifiedFriendsInfoReq
+    ) -> pb.getSpecifiedFriendsInfoResp:
+        owner = _owner_and(caller, req.ownerUserID, req.userIDList, "userIDList")
         ids = distinct_ids(req.userIDList, "userIDList")
-        return pb.getSpecifiedFriendsInfoResp(infos=await relations.specified_info(owner, ids))
+        return pb.getSpecifiedFriendsInfoResp(infos=await self._relations.specified_info(owner, ids))
 
-    @router.route("/friend/update_friends", pb.updateFriendsReq, pb.updateFriendsResp)
-    async def update_friends(caller: Caller, req: pb.updateFriendsReq) -> None:
+    async def update_friends(self, caller: Caller, req: pb.updateFriendsReq) -> None:
         """Wrapper fields: absent or null leaves the field unchanged."""
-        owner = _acting_for(caller, req.ownerUserID, "ownerUserID")
-        if not req.friendUserIDs:
-            raise args_error("friendUserIDs is empty")
+        owner = _owner_and(caller, req.ownerUserID, req.friendUserIDs, "friendUserIDs")
         ids = distinct_ids(req.friendUserIDs, "friendUserIDs")
-        changes: dict[str, object] = {}
-        if req.HasField("remark"):
-            changes["remark"] = req.remark.value
-        if req.HasField("isPinned"):
-            changes["is_pinned"] = req.isPinned.value
-        if req.HasField("ex"):
-            changes["ex"] = req.ex.value
-        await relations.update_friends(owner, ids, changes, operation_id=caller.operation_id)
-        return None
+        await self._relations.update_friend_fields(owner, ids, req, operation_id=caller.operation_id)
 
-    @router.route("/friend/set_friend_remark", pb.setFriendRemarkReq, pb.setFriendRemarkResp)
-    async def set_friend_remark(caller: Caller, req: pb.setFriendRemarkReq) -> None:
-        owner = _acting_for(caller, req.ownerUserID, "ownerUserID")
-        if not req.friendUserID:
-            raise args_error("friendUserID is empty")
-        await relations.set_remark(owner, req.friendUserID, req.remark, operation_id=caller.operation_id)
-        return None
+    async def set_friend_remark(self, caller: Caller, req: pb.setFriendRemarkReq) -> None:
+        owner = _owner_and(caller, req.ownerUserID, req.friendUserID, "friendUserID")
+        await self._relations.set_remark(owner, req.friendUserID, req.remark, operation_id=caller.operation_id)
 
-    @router.route("/friend/import_friend", pb.importFriendReq, pb.importFriendResp, auth=Auth.ADMIN)
-    async def import_friend(caller: Caller, req: pb.importFriendReq) -> None:
+    async def import_friend(self, caller: Caller, req: pb.importFriendReq) -> None:
         if not req.ownerUserID:
             raise args_error("ownerUserID is empty")
         if not req.friendUserIDs:
             raise args_error("friendUserIDs is empty")
         ids = distinct_ids(req.friendUserIDs, "friendUserIDs", limit=MAX_IMPORT)
-        await relations.import_friends(req.ownerUserID, ids, operator=caller.user_id, operation_id=caller.operation_id)
-        return None
+        await self._relations.import_friends(
+            req.ownerUserID, ids, operator=caller.user_id, operation_id=caller.operation_id
+        )
 
     # -- blacklists -------------------------------------------------------------------------------
-    @router.route("/friend/add_black", pb.addBlackReq, pb.addBlackResp)
-    async def add_black(caller: Caller, req: pb.addBlackReq) -> None:
-        owner = _acting_for(caller, req.ownerUserID, "ownerUserID")
-        if not req.blackUserID:
-            raise args_error("blackUserID is empty")
-        await relations.add_black(
+    async def add_black(self, caller: Caller, req: pb.addBlackReq) -> None:
+        owner = _owner_and(caller, req.ownerUserID, req.blackUserID, "blackUserID")
+        await self._relations.add_black(
             owner, req.blackUserID, req.ex, operator=caller.user_id, operation_id=caller.operation_id
         )
-        return None
 
-    @router.route("/friend/remove_black", pb.removeBlackReq, pb.removeBlackResp)
-    async def remove_black(caller: Caller, req: pb.removeBlackReq) -> None:
-        owner = _acting_for(caller, req.ownerUserID, "ownerUserID")
-        if not req.blackUserID:
-            raise args_error("blackUserID is empty")
-        await relations.remove_black(owner, req.blackUserID, operation_id=caller.operation_id)
-        return None
+    async def remove_black(self, caller: Caller, req: pb.removeBlackReq) -> None:
+        owner = _owner_and(caller, req.ownerUserID, req.blackUserID, "blackUserID")
+        await self._relations.remove_black(owner, req.blackUserID, operation_id=caller.operation_id)
 
-    @router.route("/friend/get_black_list", pb.getPaginationBlacksReq, pb.getPaginationBlacksResp)
-    async def black_list(caller: Caller, req: pb.getPaginationBlacksReq) -> pb.getPaginationBlacksResp:
-        owner = _acting_for(caller, req.userID, "userID")
-        total, items = await relations.black_page(owner, req.pagination)
+    async def black_list(self, caller: Caller, req: pb.getPaginationBlacksReq) -> pb.getPaginationBlacksResp:
+        owner = caller.acting_for(req.userID)
+        total, items = await self._relations.black_page(owner, req.pagination)
         return pb.getPaginationBlacksResp(blacks=items, total=total)
 
-    @router.route("/friend/get_specified_blacks", pb.GetSpecifiedBlacksReq, pb.GetSpecifiedBlacksResp)
-    async def specified_blacks(caller: Caller, req: pb.GetSpecifiedBlacksReq) -> pb.GetSpecifiedBlacksResp:
-        owner = _acting_for(caller, req.ownerUserID, "ownerUserID")
-        if not req.userIDList:
-            raise args_error("userIDList is empty")
-        items = await relations.specified_blacks(owner, distinct_ids(req.userIDList, "userIDList"))
+    async def specified_blacks(self, caller: Caller, req: pb.GetSpecifiedBlacksReq) -> pb.GetSpecifiedBlacksResp:
+        owner = _owner_and(caller, req.ownerUserID, req.userIDList, "userIDList")
+        items = await self._relations.specified_blacks(owner, distinct_ids(req.userIDList, "userIDList"))
         return pb.GetSpecifiedBlacksResp(blacks=items, total=len(items))
+
+
+def register(router: Router, node: Node, services: Services) -> None:
+    h = FriendRoutes(services.relations)
+    router.add(
+        # incremental sync
+        RouteSpec(
+            "/friend/get_incremental_friends", pb.getIncrementalFriendsReq, pb.getIncrementalFriendsResp, h.incremental
+        ),
+        RouteSpec(
+            "/friend/get_full_friend_user_ids", pb.getFullFriendUserIDsReq, pb.getFullFriendUserIDsResp, h.full_ids
+        ),
+        RouteSpec(
+            "/friend/get_designated_friends", pb.getDesignatedFriendsReq, pb.getDesignatedFriendsResp, h.designated
+        ),
+        # requests
+        RouteSpec("/friend/add_friend", pb.applyToAddFriendReq, pb.applyToAddFriendResp, h.add_friend),
+        RouteSpec(
+            "/friend/add_friend_response", pb.respondFriendApplyReq, pb.respondFriendApplyResp, h.add_friend_response
+        ),
+        RouteSpec(
+            "/friend/get_self_friend_apply_list",
+            pb.getPaginationFriendsApplyFromReq,
+            pb.getPaginationFriendsApplyFromResp,
+            h.sent_requests,
+        ),
+        RouteSpec(
+            "/friend/get_friend_apply_list",
+            pb.getPaginationFriendsApplyToReq,
+            pb.getPaginationFriendsApplyToResp,
+            h.received_requests,
+        ),
+        RouteSpec(
+            "/friend/get_designated_friend_apply",
+            pb.getDesignatedFriendsApplyReq,
+            pb.getDesignatedFriendsApplyResp,
+            h.designated_apply,
+        ),
+        # friends
+        RouteSpec("/friend/delete_friend", pb.deleteFriendReq, pb.deleteFriendResp, h.delete_friend),
+        RouteSpec("/friend/is_friend", pb.isFriendReq, pb.isFriendResp, h.is_friend),
+        RouteSpec("/friend/get_friend_list", pb.getPaginationFriendsReq, pb.getPaginationFriendsResp, h.friend_list),
+        RouteSpec("/friend/get_friend_id", pb.getFriendIDsReq, pb.getFriendIDsResp, h.friend_ids),
+        RouteSpec(
+            "/friend/get_specified_friends_info",
+            pb.getSpecifiedFriendsInfoReq,
+            pb.getSpecifiedFriendsInfoResp,
+            h.specified_info,
+        ),
+        RouteSpec("/friend/update_friends", pb.updateFriendsReq, pb.updateFriendsResp, h.update_friends),
+        RouteSpec("/friend/set_friend_remark", pb.setFriendRemarkReq, pb.setFriendRemarkResp, h.set_friend_remark),
+        RouteSpec("/friend/import_friend", pb.importFriendReq, pb.importFriendResp, h.import_friend, auth=Auth.ADMIN),
+        # blacklists
+        RouteSpec("/friend/add_black", pb.addBlackReq, pb.addBlackResp, h.add_black),
+        RouteSpec("/friend/remove_black", pb.removeBlackReq, pb.removeBlackResp, h.remove_black),
+        RouteSpec("/friend/get_black_list", pb.getPaginationBlacksReq, pb.getPaginationBlacksResp, h.black_list),
+        RouteSpec(
+            "/friend/get_specified_blacks", pb.GetSpecifiedBlacksReq, pb.GetSpecifiedBlacksResp, h.specified_blacks
+        ),
+    )

@@ -8,21 +8,35 @@ body says: these calls cannot read someone else's list, not even for an admin.
 
 from __future__ import annotations
 
-from openim.api.framework import Caller, Router
+from openim.api.framework import Caller, Router, RouteSpec
 from openim.node import Node
 from openim.service_set import Services
+from openim.services.conversations import ConversationService
 from openim.wire.pb import jssdk_pb2 as pb
 
 
+class JssdkRoutes:
+    """The /jssdk handlers, over ConversationService."""
+
+    def __init__(self, conversations: ConversationService) -> None:
+        self._convs = conversations
+
+    async def active(self, caller: Caller, req: pb.GetActiveConversationsReq) -> pb.GetActiveConversationsResp:
+        return await self._convs.active(caller.user_id, req.count)
+
+    async def by_ids(self, caller: Caller, req: pb.GetConversationsReq) -> pb.GetConversationsResp:
+        return await self._convs.by_ids(caller.user_id, req.conversationIDs)
+
+
 def register(router: Router, node: Node, services: Services) -> None:
-    convs = services.conversations
-
-    @router.route(
-        "/jssdk/get_active_conversations", pb.GetActiveConversationsReq, pb.GetActiveConversationsResp, protobuf=True
+    h = JssdkRoutes(services.conversations)
+    router.add(
+        RouteSpec(
+            "/jssdk/get_active_conversations",
+            pb.GetActiveConversationsReq,
+            pb.GetActiveConversationsResp,
+            h.active,
+            protobuf=True,
+        ),
+        RouteSpec("/jssdk/get_conversations", pb.GetConversationsReq, pb.GetConversationsResp, h.by_ids, protobuf=True),
     )
-    async def active(caller: Caller, req: pb.GetActiveConversationsReq) -> pb.GetActiveConversationsResp:
-        return await convs.active(caller.user_id, req.count)
-
-    @router.route("/jssdk/get_conversations", pb.GetConversationsReq, pb.GetConversationsResp, protobuf=True)
-    async def by_ids(caller: Caller, req: pb.GetConversationsReq) -> pb.GetConversationsResp:
-        return await convs.by_ids(caller.user_id, req.conversationIDs)

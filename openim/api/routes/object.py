@@ -14,7 +14,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from openim.api.framework import CORS_HEADERS, Caller, Router
+from openim.api.framework import CORS_HEADERS, Caller, Router, RouteSpec
 from openim.config import ObjectStorageConfig
 from openim.node import Node
 from openim.objects import ObjectService, PartTarget, rules
@@ -64,23 +64,23 @@ def _text_error(err: OpenIMError) -> Response:
     return PlainTextResponse(err.detail or err.name, status_code=_STATUS.get(err.code, 400), headers=CORS_HEADERS)
 
 
-def register(router: Router, node: Node, services: Services) -> None:
-    objects: ObjectService = services.objects
-    cfg = node.config.object_storage
+class ObjectRoutes:
+    """The /object handlers (the OpenIM ones and the two raw routes), over ObjectService."""
 
-    @router.route("/object/part_limit", pb.PartLimitReq, pb.PartLimitResp)
-    async def part_limit(caller: Caller, req: pb.PartLimitReq) -> pb.PartLimitResp:
+    def __init__(self, objects: ObjectService, cfg: ObjectStorageConfig) -> None:
+        self._objects = objects
+        self._cfg = cfg
+
+    async def part_limit(self, caller: Caller, req: pb.PartLimitReq) -> pb.PartLimitResp:
         return pb.PartLimitResp(
             minPartSize=rules.MIN_PART_SIZE, maxPartSize=rules.MAX_PART_SIZE, maxNumSize=rules.MAX_PARTS
         )
 
-    @router.route("/object/part_size", pb.PartSizeReq, pb.PartSizeResp)
-    async def part_size(caller: Caller, req: pb.PartSizeReq) -> pb.PartSizeResp:
-        return pb.PartSizeResp(size=objects.part_size(req.size))
+    async def part_size(self, caller: Caller, req: pb.PartSizeReq) -> pb.PartSizeResp:
+        return pb.PartSizeResp(size=self._objects.part_size(req.size))
 
-    @router.route("/object/initiate_multipart_upload", pb.InitiateMultipartUploadReq, pb.InitiateMultipartUploadResp)
-    async def initiate(caller: Caller, req: pb.InitiateMultipartUploadReq) -> pb.InitiateMultipartUploadResp:
-        ticket = await objects.initiate(
+    async def initiate(self, caller: Caller, req: pb.InitiateMultipartUploadReq) -> pb.InitiateMultipartUploadResp:
+        ticket = await self._objects.initiate(
             user_id=caller.user_id,
             is_admin=caller.is_admin,
             name=req.name,
@@ -89,7 +89,7 @@ def register(router: Router, node: Node, services: Services) -> None:
             part_size=req.partSize,
             content_type=req.contentType,
             cause=req.cause,
-            url_prefix=url_prefix(caller.request, cfg),
+            url_prefix=url_prefix(caller.request, self._cfg),
         )
         if ticket.url:
             return pb.InitiateMultipartUploadResp(url=ticket.url)
@@ -102,10 +102,9 @@ def register(router: Router, node: Node, services: Services) -> None:
             )
         )
 
-    @router.route("/object/auth_sign", pb.AuthSignReq, pb.AuthSignResp)
-    async def auth_sign(caller: Caller, req: pb.AuthSignReq) -> pb.AuthSignResp:
-        prefix = url_prefix(caller.request, cfg)
-        targets = await objects.sign(
+    async def auth_sign(self, caller: Caller, req: pb.AuthSignReq) -> pb.AuthSignResp:
+        prefix = url_prefix(caller.request, self._cfg)
+        targets = await self._objects.sign(
             user_id=caller.user_id,
             is_admin=caller.is_admin,
             upload_id=req.uploadID,
@@ -114,9 +113,8 @@ def register(router: Router, node: Node, services: Services) -> None:
         )
         return pb.AuthSignResp(url=targets[0].url.split("?", 1)[0] if targets else "", parts=_parts(targets))
 
-    @router.route("/object/complete_multipart_upload", pb.CompleteMultipartUploadReq, pb.CompleteMultipartUploadResp)
-    async def complete(caller: Caller, req: pb.CompleteMultipartUploadReq) -> pb.CompleteMultipartUploadResp:
-        url = await objects.complete(
+    async def complete(self, caller: Caller, req: pb.CompleteMultipartUploadReq) -> pb.CompleteMultipartUploadResp:
+        url = await self._objects.complete(
             user_id=caller.user_id,
             is_admin=caller.is_admin,
             upload_id=req.uploadID,
@@ -124,19 +122,19 @@ def register(router: Router, node: Node, services: Services) -> None:
             name=req.name,
             content_type=req.contentType,
             cause=req.cause,
-            url_prefix=url_prefix(caller.request, cfg),
+            url_prefix=url_prefix(caller.request, self._cfg),
         )
         return pb.CompleteMultipartUploadResp(url=url)
 
-    @router.route("/object/access_url", pb.AccessURLReq, pb.AccessURLResp)
-    async def access_url(caller: Caller, req: pb.AccessURLReq) -> pb.AccessURLResp:
+    async def access_url(self, caller: Caller, req: pb.AccessURLReq) -> pb.AccessURLResp:
         kind = req.query.get("type", "")
         if kind not in ("", "image"):
             raise OpenIMError(ErrCode.ARGS, f"query type {kind!r} is not supported")
-        url, expire = await objects.access_url(req.name, url_prefix(caller.request, cfg))
+        url, expire = await self._objects.access_url(req.name, url_prefix(caller.request, self._cfg))
         return pb.AccessURLResp(url=url, expireTime=expire)
 
-    async def put_part(request: Request) -> Response:
+    # -- the raw routes -------------------------------------------------------------------------------
+    async def put_part(self, request: Request) -> Response:
         """A part of a local upload. No token: the session id in the URL is the credential, so it is
         checked, with the part's size, before a byte of the body is read (a stranger's body is never
         buffered), and the body is read up to that size only."""
@@ -145,14 +143,14 @@ def register(router: Router, node: Node, services: Services) -> None:
         try:
             if not number.isdigit():
                 raise OpenIMError(ErrCode.ARGS, "partNumber must be a positive integer")
-            expected = await objects.part_length(upload_id, int(number))
+            expected = await self._objects.part_length(upload_id, int(number))
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > expected:
                 return PlainTextResponse("part too large", status_code=413, headers=CORS_HEADERS)
             data = await _read_at_most(request, expected)
             if data is None:
                 return PlainTextResponse("part too large", status_code=413, headers=CORS_HEADERS)
-            await objects.receive_part(upload_id, int(number), data)
+            await self._objects.receive_part(upload_id, int(number), data)
         except ClientDisconnect:
             log.debug("object.client_gone", upload_id=upload_id)
             return Response(status_code=400)
@@ -162,11 +160,11 @@ def register(router: Router, node: Node, services: Services) -> None:
         headers = {**CORS_HEADERS, "ETag": f'"{etag}"', "Access-Control-Expose-Headers": "ETag"}
         return Response(status_code=200, headers=headers)
 
-    async def get_object(request: Request) -> Response:
+    async def get_object(self, request: Request) -> Response:
         """The URL the SDK stores in messages: anyone holding it may read the object, as in OpenIM."""
         name = request.path_params["name"]
         try:
-            obj, where = await objects.find(name)
+            obj, where = await self._objects.find(name)
         except OpenIMError as err:
             return _text_error(err)
         if where.redirect:
@@ -176,5 +174,26 @@ def register(router: Router, node: Node, services: Services) -> None:
             return PlainTextResponse("object data missing", status_code=404, headers=CORS_HEADERS)
         return FileResponse(where.path, media_type=obj.content_type or "application/octet-stream", headers=CORS_HEADERS)
 
-    router.add_raw(Route("/object/.upload/{upload_id}", put_part, methods=["PUT"]))
-    router.add_raw(Route("/object/{name:path}", get_object, methods=["GET"]))
+
+def register(router: Router, node: Node, services: Services) -> None:
+    h = ObjectRoutes(services.objects, node.config.object_storage)
+    router.add(
+        RouteSpec("/object/part_limit", pb.PartLimitReq, pb.PartLimitResp, h.part_limit),
+        RouteSpec("/object/part_size", pb.PartSizeReq, pb.PartSizeResp, h.part_size),
+        RouteSpec(
+            "/object/initiate_multipart_upload",
+            pb.InitiateMultipartUploadReq,
+            pb.InitiateMultipartUploadResp,
+            h.initiate,
+        ),
+        RouteSpec("/object/auth_sign", pb.AuthSignReq, pb.AuthSignResp, h.auth_sign),
+        RouteSpec(
+            "/object/complete_multipart_upload",
+            pb.CompleteMultipartUploadReq,
+            pb.CompleteMultipartUploadResp,
+            h.complete,
+        ),
+        RouteSpec("/object/access_url", pb.AccessURLReq, pb.AccessURLResp, h.access_url),
+    )
+    router.add_raw(Route("/object/.upload/{upload_id}", h.put_part, methods=["PUT"]))
+    router.add_raw(Route("/object/{name:path}", h.get_object, methods=["GET"]))

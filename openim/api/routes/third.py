@@ -7,33 +7,41 @@ whatever the generic HTTP provider's gateway understands) for the caller's (user
 
 from __future__ import annotations
 
-from openim.api.framework import Caller, Router
+from openim.api.framework import Caller, Router, RouteSpec
 from openim.node import Node
+from openim.offline_push.devices import DeviceRegistry
 from openim.service_set import Services
 from openim.wire.constants import is_valid_platform
 from openim.wire.errors import args_error
 from openim.wire.pb import third_pb2 as pb
 
 
-def register(router: Router, node: Node, services: Services) -> None:
-    devices = services.devices
+class ThirdRoutes:
+    """The /third handlers, over the device registry."""
 
-    @router.route("/third/fcm_update_token", pb.FcmUpdateTokenReq, pb.FcmUpdateTokenResp)
-    async def fcm_update_token(caller: Caller, req: pb.FcmUpdateTokenReq) -> None:
+    def __init__(self, devices: DeviceRegistry) -> None:
+        self._devices = devices
+
+    async def fcm_update_token(self, caller: Caller, req: pb.FcmUpdateTokenReq) -> None:
         user_id = req.account or caller.user_id
         caller.check_access(user_id)
         if not is_valid_platform(req.platformID):
             raise args_error(f"platformID {req.platformID} is invalid")
         if not req.fcmToken:
             raise args_error("fcmToken is empty")
-        await devices.register(user_id, req.platformID, req.fcmToken, expire_time=req.expireTime)
-        return None
+        await self._devices.register(user_id, req.platformID, req.fcmToken, expire_time=req.expireTime)
 
-    @router.route("/third/set_app_badge", pb.SetAppBadgeReq, pb.SetAppBadgeResp)
-    async def set_app_badge(caller: Caller, req: pb.SetAppBadgeReq) -> None:
+    async def set_app_badge(self, caller: Caller, req: pb.SetAppBadgeReq) -> None:
         user_id = req.userID or caller.user_id
         caller.check_access(user_id)
         if req.appUnreadCount < 0:
             raise args_error("appUnreadCount must not be negative")
-        await devices.set_badge(user_id, req.appUnreadCount)
-        return None
+        await self._devices.set_badge(user_id, req.appUnreadCount)
+
+
+def register(router: Router, node: Node, services: Services) -> None:
+    h = ThirdRoutes(services.devices)
+    router.add(
+        RouteSpec("/third/fcm_update_token", pb.FcmUpdateTokenReq, pb.FcmUpdateTokenResp, h.fcm_update_token),
+        RouteSpec("/third/set_app_badge", pb.SetAppBadgeReq, pb.SetAppBadgeResp, h.set_app_badge),
+    )

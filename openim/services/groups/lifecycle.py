@@ -7,7 +7,7 @@ import hashlib
 import os
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from openim.clock import now_ms
 from openim.services.field_limits import check_fields
@@ -98,6 +98,19 @@ def new_group(op: Operator, req: group_pb2.CreateGroupReq, now: int) -> tuple[Gr
     return group, members
 
 
+# set_group_info(_ex) requests: which wire field sets which GroupRecord attribute
+INFO_FIELDS: Final = {
+    "groupName": "group_name",
+    "notification": "notification",
+    "introduction": "introduction",
+    "faceURL": "face_url",
+    "ex": "ex",
+    "needVerification": "need_verification",
+    "lookMemberInfo": "look_member_info",
+    "applyMemberFriend": "apply_member_friend",
+}
+
+
 class GroupLifecycle(GroupNotifications):
     async def create_group(self, op: Operator, req: group_pb2.CreateGroupReq, operation_id: str) -> sdkws_pb2.GroupInfo:
         everyone = check_create_request(op, req)
@@ -168,6 +181,22 @@ class GroupLifecycle(GroupNotifications):
                 groupInfo=info, groupOwnerUserName=owner.nickname if owner else "", groupOwnerUserID=g.owner_user_id
             )
         return resp
+
+    async def set_group_info_ex(self, op: Operator, req: group_pb2.SetGroupInfoExReq, operation_id: str) -> None:
+        """/group/set_group_info_ex: the wrappers that are present set their field."""
+        changes = {attr: getattr(req, name).value for name, attr in INFO_FIELDS.items() if req.HasField(name)}
+        await self.set_group_info(op, req.groupID, changes, operation_id)
+
+    async def set_group_info_legacy(self, op: Operator, info: sdkws_pb2.GroupInfoForSet, operation_id: str) -> None:
+        """/group/set_group_info: empty strings mean "unchanged"; the wrappers mean what they say."""
+        changes: dict[str, Any] = {}
+        for name in ("groupName", "notification", "introduction", "faceURL"):
+            if getattr(info, name):
+                changes[INFO_FIELDS[name]] = getattr(info, name)
+        for name in ("ex", "needVerification", "lookMemberInfo", "applyMemberFriend"):
+            if info.HasField(name):
+                changes[INFO_FIELDS[name]] = getattr(info, name).value
+        await self.set_group_info(op, info.groupID, changes, operation_id)
 
     async def set_group_info(self, op: Operator, group_id: str, changes: Mapping[str, Any], operation_id: str) -> None:
         """set_group_info_ex / set_group_info: ``changes`` holds GroupRecord fields to set (present

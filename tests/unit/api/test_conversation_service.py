@@ -252,3 +252,24 @@ async def test_sorted_list_summarises_the_newest_message(world: World) -> None:
     other = await world.service.sorted_list("u2", [], sdkws_pb2.RequestPagination(pageNumber=1, showNumber=10))
     assert other.unreadTotal == 2 and other.conversationElems[0].unreadCount == 2
     assert other.conversationElems[0].msgInfo.senderName == "One"
+
+
+async def test_not_notify_and_pinned_ids_and_the_owner_page(world: World) -> None:
+    other = single_conversation_id("u1", "u3")
+    await world.service.set_conversations(["u1"], single(isPinned=True), operation_id="op")
+    req = conversation_pb2.ConversationReq(conversationID=other, conversationType=1, userID="u3")
+    req.recvMsgOpt.value = 2  # receive, do not notify
+    req.recvMsgOpt.SetInParent()
+    await world.service.set_conversations(["u1"], req, operation_id="op")
+    assert await world.service.pinned_ids("u1") == [CONV]
+    assert await world.service.not_notify_ids("u1") == [other]
+    assert await world.service.pinned_ids("u2") == [] and await world.service.not_notify_ids("u2") == []
+
+    one_each = [sdkws_pb2.RequestPagination(pageNumber=n, showNumber=1) for n in (1, 2, 3)]
+    pages = [await world.service.owner_page("u1", p) for p in one_each]
+    assert [total for total, _ in pages] == [2, 2, 2]
+    assert sorted(r.conversation_id for _, rows in pages[:2] for r in rows) == sorted([CONV, other])
+    assert pages[2][1] == []
+    with pytest.raises(OpenIMError) as caught:
+        await world.service.owner_page("u1", sdkws_pb2.RequestPagination(pageNumber=0, showNumber=1))
+    assert caught.value.code == ErrCode.ARGS

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import trio
 
@@ -29,6 +30,7 @@ from openim.pipeline.push import AudienceResolver, PushStage
 from openim.pipeline.replies import Replies
 from openim.pipeline.transfer import TransferStage
 from openim.storage.port import Store
+from openim.storage.sql.sqlite import SqliteStore
 
 HANDOFFS = ("memory", "bus")
 PARTITIONS = 4
@@ -92,3 +94,17 @@ async def running_send_path(
         await transfer.drain()
         await push.drain()
         nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def open_store_and_bus(path: Path) -> AsyncIterator[tuple[SqliteStore, MemoryBus]]:
+    """An embedded store at ``path`` and a memory bus, both open; closed on exit."""
+    store = SqliteStore(path)
+    await store.open()
+    bus = MemoryBus()
+    await bus.open()
+    try:
+        yield store, bus
+    finally:
+        await bus.aclose()
+        await store.aclose()

@@ -371,3 +371,24 @@ async def test_business_notification_levels(world: World) -> None:
         with pytest.raises(OpenIMError) as caught:
             await world.ops.send_business_notification(bad, "op")
         assert caught.value.code == ErrCode.ARGS
+
+
+async def test_batch_send_admin_sends_one_message_per_receiver_and_lists_failures(world: World) -> None:
+    from openim.wire.pb import apistruct_pb2
+
+    recv_ids = ["bob", "nobody", "carol", "bob"]
+    req = apistruct_pb2.BatchSendMsgReq(sendID="imAdmin", contentType=101, sessionType=1, recvIDs=recv_ids)
+    resp = await world.ops.batch_send_admin(req, {"content": "hi"}, "op-batch")
+    assert [r.recvID for r in resp.results] == ["bob", "carol"] and list(resp.failedUserIDs) == ["nobody"]
+    assert len({r.clientMsgID for r in resp.results}) == 2  # each its own, or the send path would dedupe
+    assert world.ops.send_status("op-batch") == 2  # the last send of the batch succeeded
+    [bob] = await world.pull("bob", single_conversation_id("bob", "imAdmin"))
+    assert (bob.sendID, bob.clientMsgID) == ("imAdmin", resp.results[0].clientMsgID)
+
+    everyone = apistruct_pb2.BatchSendMsgReq(sendID="imAdmin", contentType=101, sessionType=1, isSendAll=True)
+    resp = await world.ops.batch_send_admin(everyone, {"content": "all"}, "op-all")
+    assert sorted(r.recvID for r in resp.results) == ["alice", "bob", "carol", "imAdmin"]
+
+    with pytest.raises(OpenIMError) as caught:
+        await world.ops.batch_send_admin(req, {"text": "no content key"}, "op-bad")
+    assert caught.value.code == ErrCode.ARGS and world.ops.send_status("op-bad") == 0  # refused before any send

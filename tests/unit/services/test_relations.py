@@ -65,7 +65,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     )
     notifier = FakeNotifier()
     messaging = MessagingConfig()
-    users = UserService(store, AuthConfig(), object())  # type: ignore[arg-type]
+    users = UserService(store, AuthConfig(), object())  # type: ignore[arg-type]  # its send cache is not used here
     service = RelationService(store, notifier, object(), users, messaging)  # type: ignore[arg-type]
     yield World(store, service, notifier, messaging)
     await store.aclose()
@@ -418,3 +418,25 @@ async def test_verdicts_are_cached(world: World) -> None:
     await svc.rules.check_single_send("u2", "u1")  # still the cached verdict
     svc.rules._lists.clear()
     assert await code_of(svc.rules.check_single_send("u2", "u1")) == ErrCode.BLOCKED_BY_PEER
+
+
+async def test_update_friend_fields_sets_only_the_present_wrappers(world: World) -> None:
+    from openim.wire.pb import relation_pb2, wrapperspb_pb2
+
+    await befriend(world, "u1", "u2")
+    await befriend(world, "u1", "u3")
+    await world.service.set_remark("u1", "u2", "buddy", operation_id="op")
+    await world.service.update_friends("u1", ["u2"], {"ex": "old"}, operation_id="op")
+    world.notifier.take()
+    # remark absent: kept; isPinned set; ex present but empty: cleared.
+    req = relation_pb2.updateFriendsReq(isPinned=wrapperspb_pb2.BoolValue(value=True), ex=wrapperspb_pb2.StringValue())
+    await world.service.update_friend_fields("u1", ["u2", "u3"], req, operation_id="op-upd")
+    rows = {r.friend_user_id: r for r in await world.store.get_friends("u1", ["u2", "u3"])}
+    assert [(r.remark, r.is_pinned, r.ex) for r in (rows["u2"], rows["u3"])] == [("buddy", True, ""), ("", True, "")]
+    [(ct, _s, _r, tips)] = world.notifier.take()
+    assert ct == ContentType.FRIENDS_INFO_UPDATE and tips["friendIDs"] == ["u2", "u3"]
+
+    await world.service.update_friend_fields("u1", ["u2"], relation_pb2.updateFriendsReq(), operation_id="op")
+    assert world.notifier.take() == []  # nothing present: nothing changed, nothing announced
+    unknown = world.service.update_friend_fields("u1", ["u4"], req, operation_id="op")
+    assert await code_of(unknown) == ErrCode.RECORD_NOT_FOUND

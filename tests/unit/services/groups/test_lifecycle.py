@@ -9,7 +9,7 @@ from openim.services.groups.access import Operator
 from openim.storage.groups.records import GroupStatus
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode
-from openim.wire.pb import group_pb2
+from openim.wire.pb import group_pb2, sdkws_pb2, wrapperspb_pb2
 from tests.unit.services.groups.group_rig import World, code_of, create_req
 
 pytestmark = pytest.mark.trio
@@ -128,3 +128,25 @@ async def test_dismiss_with_delete_member_empties_the_group_silently(world: Worl
     await world.groups.dismiss(Operator("own"), world.group_id, True, "op")
     assert await world.roles() == {}
     assert len(world.notifier.sent) == before  # the members' join logs tell their clients
+
+
+async def test_set_group_info_requests_map_their_fields(world: World) -> None:
+    gid = world.group_id
+    string, int32 = wrapperspb_pb2.StringValue, wrapperspb_pb2.Int32Value
+    ex_req = group_pb2.SetGroupInfoExReq(
+        groupID=gid, groupName=string(value="ex name"), introduction=string(value=""), lookMemberInfo=int32(value=1)
+    )
+    await world.groups.set_group_info_ex(Operator("adm"), ex_req, "op-ex")
+    group = await world.groups.directory.group(gid)
+    assert (group.group_name, group.introduction, group.look_member_info, group.face_url) == ("ex name", "", 1, "")
+
+    # The legacy request: an empty string leaves its field, a wrapper sets its field even to zero.
+    legacy = sdkws_pb2.GroupInfoForSet(
+        groupID=gid, groupName="", faceURL="http://face", lookMemberInfo=int32(value=0), ex=string(value="x")
+    )
+    await world.groups.set_group_info_legacy(Operator("adm"), legacy, "op-legacy")
+    group = await world.groups.directory.group(gid)
+    assert (group.group_name, group.face_url, group.look_member_info, group.ex) == ("ex name", "http://face", 0, "x")
+    assert world.notifier.sent[-1]["operation_id"] == "op-legacy"
+
+    assert await code_of(world.groups.set_group_info_ex(Operator("mem"), ex_req, "op")) == ErrCode.NO_PERMISSION

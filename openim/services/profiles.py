@@ -1,0 +1,96 @@
+"""Profile changes as /user/update_user_info_ex, update_user_info and set_global_msg_recv_opt make them.
+
+Each goes through UserService (which also drops the send path's cached copy of the user), then
+announces 1303 UserInfoUpdated to the user's devices with the request's operationID. When a nickname
+or face URL really changes, everyone who has the user as a friend gets an update entry in his friend
+version log and 1209 FriendInfoUpdated (RelationService.profile_changed). Not done yet: 1516
+GroupMemberInfoSet to every group where the member inherits the profile (the group milestone).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from openim.ops.logging import get_log
+from openim.services.notify import Notifier
+from openim.services.relations import RelationService
+from openim.services.users import UserService
+from openim.wire.constants import ContentType
+from openim.wire.errors import OpenIMError, args_error, no_permission
+from openim.wire.pb import sdkws_pb2
+
+log = get_log("profiles")
+
+SHOWN_TO_FRIENDS: Final = ("nickname", "face_url")  # what a friend list shows of a user
+RECV_OPTS: Final = (0, 1, 2)  # globalRecvMsgOpt: receive, don't receive, receive without notification
+
+
+class ProfileService:
+    def __init__(self, users: UserService, notifier: Notifier, relations: RelationService) -> None:
+        self._users = users
+        self._notifier = notifier
+        self._relations = relations
+
+    async def update_ex(self, info: sdkws_pb2.UserInfoWithEx, *, by: str, operation_id: str) -> None:
+        """Absent or null wrappers leave a field unchanged; an empty nickname is refused."""
+        changes: dict[str, Any] = {}
+        if info.HasField("nickname"):
+            if not info.nickname.value:
+                raise args_error("userInfo.nickname is empty")
+            changes["nickname"] = info.nickname.value
+        if info.HasField("faceURL"):
+            changes["face_url"] = info.faceURL.value
+        if info.HasField("ex"):
+            changes["ex"] = info.ex.value
+        if info.HasField("globalRecvMsgOpt"):
+            changes["global_recv_msg_opt"] = info.globalRecvMsgOpt.value
+        await self._apply(info.userID, changes, by=by, operation_id=operation_id)
+
+    async def update(self, info: sdkws_pb2.UserInfo, *, by: str, by_admin: bool, operation_id: str) -> None:
+        """The deprecated twin: plain fields, where a zero value means "unchanged" (OpenIM's rule)."""
+        changes: dict[str, Any] = {}
+        for attr, value in (("nickname", info.nickname), ("face_url", info.faceURL), ("ex", info.ex)):
+            if value:
+                changes[attr] = value
+        if info.globalRecvMsgOpt:
+            changes["global_recv_msg_opt"] = info.globalRecvMsgOpt
+        if info.appMangerLevel:
+            # OpenIM lets anyone raise their own level here; level >= 2 skips friend and blacklist checks,
+            # so only an admin may change it (sending one's current level back stays harmless).
+            current = await self._users.get_one(info.userID)
+            if info.appMangerLevel != current.app_manager_level:
+                if not by_admin:
+                    raise no_permission("only an app admin may change appMangerLevel")
+                changes["app_manager_level"] = info.appMangerLevel
+        await self._apply(info.userID, changes, by=by, operation_id=operation_id)
+
+    async def set_global_recv_opt(self, user_id: str, opt: int, *, by: str, operation_id: str) -> None:
+        """The user's global receive option (0, 1 or 2) for an existing user; announced with 1303."""
+        if opt not in RECV_OPTS:
+            raise args_error("globalRecvMsgOpt must be 0, 1 or 2")
+        await self._users.get_one(user_id)
+        await self._users.update(user_id, {"global_recv_msg_opt": opt})
+        await self._announce(user_id, by=by, operation_id=operation_id)
+
+    async def _apply(self, user_id: str, changes: dict[str, Any], *, by: str, operation_id: str) -> None:
+        """Apply ``changes``, announce 1303, and tell the user's friends (1209) when the nickname or face
+        URL, which their friend lists show, actually changed."""
+        before = await self._users.get_one(user_id) if any(k in changes for k in SHOWN_TO_FRIENDS) else None
+        after = await self._users.update(user_id, changes)
+        await self._announce(user_id, by=by, operation_id=operation_id)
+        if before is not None and any(getattr(before, k) != getattr(after, k) for k in SHOWN_TO_FRIENDS):
+            await self._relations.profile_changed(user_id, operation_id=operation_id)
+
+    async def _announce(self, user_id: str, *, by: str, operation_id: str) -> None:
+        """1303 from ``by`` (the user himself when empty) to the user. The change is committed already, so a
+        failed push is logged, not returned (the SDK re-reads the profile at its next sync)."""
+        try:
+            await self._notifier.notify(
+                content_type=ContentType.USER_INFO_UPDATED,
+                tips=sdkws_pb2.UserInfoUpdatedTips(userID=user_id),
+                send_id=by or user_id,
+                recv_id=user_id,
+                operation_id=operation_id,
+            )
+        except OpenIMError as err:
+            log.warning("notify.failed", user_id=user_id, error=str(err))
