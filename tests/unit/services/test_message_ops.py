@@ -36,7 +36,7 @@ from openim.wire.constants import ContentType, MsgStatus, SessionType, single_co
 from openim.wire.envelope import decode_response
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.pb import sdkws_pb2
-from tests.unit.services.send_rig import running_send_path
+from tests.unit.pipeline.send_rig import running_send_path
 
 pytestmark = pytest.mark.trio
 

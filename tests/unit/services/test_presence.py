@@ -15,7 +15,7 @@ from openim.storage.messages.records import TokenRecord, TokenState
 from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.jsoncodec import message_to_json
-from tests.unit.services.send_rig import open_store_and_bus
+from tests.unit.pipeline.send_rig import open_store_and_bus
 
 pytestmark = pytest.mark.trio
 

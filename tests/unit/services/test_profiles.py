@@ -25,7 +25,7 @@ from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.constants import ContentType, MsgStatus, SessionType
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.pb import sdkws_pb2, wrapperspb_pb2
-from tests.unit.services.send_rig import open_store_and_bus, running_send_path
+from tests.unit.pipeline.send_rig import open_store_and_bus, running_send_path
 
 pytestmark = pytest.mark.trio
 

@@ -25,7 +25,7 @@ from openim.storage.messages.records import UserRecord
 from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.constants import Platform
 from openim.wire.errors import ErrCode, OpenIMError
-from tests.unit.services.send_rig import open_store_and_bus
+from tests.unit.pipeline.send_rig import open_store_and_bus
 
 pytestmark = pytest.mark.trio
 

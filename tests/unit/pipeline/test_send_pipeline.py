@@ -3,7 +3,7 @@
 These hold the send path's invariants (docs/architecture.md) at the service level (the gateway and the SDK
 tests hold them again at the wire level): acked means stored, gapless seqs under concurrency, idempotent
 retries, targeted push that skips the sending connection (which gets the echo from its own gateway
-instead). Every test runs with both hand-offs (tests/unit/services/send_rig.py): objects in memory, and
+instead). Every test runs with both hand-offs (tests/unit/pipeline/send_rig.py): objects in memory, and
 protobuf items on the bus's partitioned queues with the answers coming back through the node inbox, as in
 a cluster.
 """
@@ -32,7 +32,7 @@ from openim.wire.constants import ContentType, MsgStatus, Option, SessionType, s
 from openim.wire.envelope import decode_response
 from openim.wire.errors import ErrCode, OpenIMError
 from openim.wire.pb import sdkws_pb2
-from tests.unit.services.send_rig import HANDOFFS, running_send_path
+from tests.unit.pipeline.send_rig import HANDOFFS, running_send_path
 
 pytestmark = pytest.mark.trio
 
