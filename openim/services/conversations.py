@@ -27,13 +27,13 @@ from openim.ops.logging import get_log
 from openim.pipeline.msg import SendService
 from openim.services.field_limits import check_fields
 from openim.services.groups.convert import group_to_pb
-from openim.services.notify import Notifier
+from openim.services.notify import Notifier, tell
 from openim.services.sync import SyncService
 from openim.services.versioning import check_pagination, full_ids, page, plan_incremental
 from openim.storage.messages.records import UserConversation, UserRecord, VersionKind, VersionLog, VersionState
 from openim.storage.port import Store
 from openim.wire.constants import ContentType, SessionType
-from openim.wire.errors import OpenIMError, args_error, not_found
+from openim.wire.errors import args_error, not_found
 from openim.wire.pb import conversation_pb2, jssdk_pb2, sdkws_pb2
 
 log = get_log("conversations")
@@ -473,12 +473,10 @@ class ConversationService:
     async def _tell(self, content_type: int, tips: Any, send_id: str, recv_id: str, operation_id: str) -> None:
         """Send a notification; the change is committed already, so a failed push is logged, not
         returned: clients catch up through incremental sync (push is best effort, invariant 4)."""
-        try:
-            await self._notifier.notify(
-                content_type=content_type, tips=tips, send_id=send_id, recv_id=recv_id, operation_id=operation_id
-            )
-        except OpenIMError as err:
-            log.warning("notify.failed", content_type=content_type, recv_id=recv_id, error=str(err))
+        await tell(
+            self._notifier, log, content_type=content_type, tips=tips, send_id=send_id, recv_id=recv_id,
+            operation_id=operation_id,
+        )
 
     # -- the owner's rows filtered and paged (/conversation/get_*_conversation_ids, get_owner_conversation)
     async def not_notify_ids(self, owner: str) -> list[str]:

@@ -33,7 +33,7 @@ from openim.services.message_ops import (
     peer_of,
     read_receipt_seqs,
 )
-from openim.services.notify import Notifier
+from openim.services.notify import Notifier, tell
 from openim.services.read_access import readable
 from openim.services.sync import SyncService
 from openim.services.users import UserService
@@ -330,23 +330,15 @@ class MessageOps(AdminSends):
         session_type: int = SessionType.SINGLE,
         stored: bool,
     ) -> None:
-        try:
-            await self._notifier.notify(
-                content_type=content_type,
-                tips=tips,
-                send_id=send_id,
-                recv_id=recv_id,
-                group_id=group_id,
-                session_type=session_type,
-                operation_id=operation_id,
-                stored=stored,
-            )
-        except OpenIMError as err:
-            log.warning(
-                "notify.failed",
-                content_type=content_type,
-                send_id=send_id,
-                recv_id=recv_id or group_id,
-                code=int(err.code),
-                detail=err.detail,
-            )
+        await tell(
+            self._notifier,
+            log,
+            content_type=content_type,
+            tips=tips,
+            send_id=send_id,
+            recv_id=recv_id,
+            group_id=group_id,
+            session_type=session_type,
+            operation_id=operation_id,
+            stored=stored,
+        )

@@ -14,11 +14,15 @@ through the ordinary message sync.
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf.message import Message
 
 from openim.clock import now_ms
+from openim.ops.logging import Log
 from openim.pipeline.msg import Sender, SendOutcome, SendService
 from openim.wire.constants import MsgFrom, Option, SessionType
+from openim.wire.errors import OpenIMError
 from openim.wire.ids import new_client_msg_id
 from openim.wire.jsoncodec import notification_content
 from openim.wire.pb import sdkws_pb2
@@ -91,3 +95,20 @@ class Notifier:
         if copy is not None:
             await self._send.send(copy, operation_id=operation_id, sender=Sender(send_id, system=True))
         return outcome
+
+
+async def tell(notifier: Notifier, log: Log, **notification: Any) -> None:
+    """``notifier.notify(**notification)`` after a change that is committed already: a failed push is
+    logged (``notify.failed``), not raised. Push is best effort, sync is the guarantee: clients catch up
+    through incremental sync (docs/architecture.md, invariant 4)."""
+    try:
+        await notifier.notify(**notification)
+    except OpenIMError as err:
+        log.warning(
+            "notify.failed",
+            content_type=int(notification["content_type"]),
+            send_id=notification["send_id"],
+            recv_id=notification.get("recv_id") or notification.get("group_id", ""),
+            code=int(err.code),
+            detail=err.detail,
+        )

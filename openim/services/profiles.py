@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any, Final
 
 from openim.ops.logging import get_log
-from openim.services.notify import Notifier
+from openim.services.notify import Notifier, tell
 from openim.services.relations import RelationService
 from openim.services.users import UserService
 from openim.wire.constants import ContentType
-from openim.wire.errors import OpenIMError, args_error, no_permission
+from openim.wire.errors import args_error, no_permission
 from openim.wire.pb import sdkws_pb2
 
 log = get_log("profiles")
@@ -84,13 +84,12 @@ class ProfileService:
     async def _announce(self, user_id: str, *, by: str, operation_id: str) -> None:
         """1303 from ``by`` (the user himself when empty) to the user. The change is committed already, so a
         failed push is logged, not returned (the SDK re-reads the profile at its next sync)."""
-        try:
-            await self._notifier.notify(
-                content_type=ContentType.USER_INFO_UPDATED,
-                tips=sdkws_pb2.UserInfoUpdatedTips(userID=user_id),
-                send_id=by or user_id,
-                recv_id=user_id,
-                operation_id=operation_id,
-            )
-        except OpenIMError as err:
-            log.warning("notify.failed", user_id=user_id, error=str(err))
+        await tell(
+            self._notifier,
+            log,
+            content_type=ContentType.USER_INFO_UPDATED,
+            tips=sdkws_pb2.UserInfoUpdatedTips(userID=user_id),
+            send_id=by or user_id,
+            recv_id=user_id,
+            operation_id=operation_id,
+        )

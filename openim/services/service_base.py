@@ -12,12 +12,11 @@ from google.protobuf.message import Message
 
 from openim.ops.logging import Log
 from openim.pipeline.msg import SendService
-from openim.services.notify import Notifier
+from openim.services.notify import Notifier, tell
 from openim.services.users import UserService
 from openim.storage.messages.records import UserRecord
 from openim.storage.port import Store
 from openim.wire.constants import ContentType
-from openim.wire.errors import OpenIMError
 
 if TYPE_CHECKING:
     from openim.webhooks.dispatcher import Webhooks
@@ -52,14 +51,13 @@ class ServiceBase:
     ) -> None:
         """Send a notification; the change is committed already, so a failed push is logged, not raised
         (push is best effort, sync is the guarantee: docs/architecture.md, invariant 4)."""
-        try:
-            await self._notifier.notify(
-                content_type=int(content_type),
-                tips=tips,
-                send_id=send_id,
-                recv_id=recv_id,
-                operation_id=operation_id,
-                sender_sync=sender_sync,
-            )
-        except OpenIMError as err:
-            self._log.warning("notify.failed", content_type=int(content_type), recv_id=recv_id, error=str(err))
+        await tell(
+            self._notifier,
+            self._log,
+            content_type=int(content_type),
+            tips=tips,
+            send_id=send_id,
+            recv_id=recv_id,
+            operation_id=operation_id,
+            sender_sync=sender_sync,
+        )

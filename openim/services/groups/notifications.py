@@ -19,10 +19,10 @@ from openim.services.groups.access import Operator
 from openim.services.groups.base import GroupBase
 from openim.services.groups.convert import group_to_pb, public_user, request_to_pb
 from openim.services.groups.directory import MemberList
+from openim.services.notify import tell
 from openim.storage.groups.records import GroupMemberRecord, GroupRecord, GroupRequestRecord
 from openim.storage.messages.records import UserRecord, VersionLog
 from openim.wire.constants import ContentType, SessionType
-from openim.wire.errors import OpenIMError
 from openim.wire.pb import sdkws_pb2
 
 # Notifications that also store a chat copy in sg_ (notification.yml isSendMsg defaults).
@@ -70,20 +70,19 @@ class GroupNotifications(GroupBase):
         sender: UserRecord | None = None,
     ) -> None:
         copy = content_type in CHAT_COPY_TYPES if chat_copy is None else chat_copy
-        try:
-            await self._notifier.notify(
-                content_type=int(content_type),
-                tips=tips,
-                send_id=op.user_id,
-                group_id=group_id,
-                session_type=SessionType.READ_GROUP,
-                operation_id=operation_id,
-                sender_nickname=sender.nickname if sender else "",
-                sender_face_url=sender.face_url if sender else "",
-                chat_copy=copy,
-            )
-        except OpenIMError as err:
-            self._log.warning("notify.failed", content_type=int(content_type), group_id=group_id, error=str(err))
+        await tell(
+            self._notifier,
+            self._log,
+            content_type=int(content_type),
+            tips=tips,
+            send_id=op.user_id,
+            group_id=group_id,
+            session_type=SessionType.READ_GROUP,
+            operation_id=operation_id,
+            sender_nickname=sender.nickname if sender else "",
+            sender_face_url=sender.face_url if sender else "",
+            chat_copy=copy,
+        )
 
     async def _tell_users(
         self, content_type: ContentType, tips: Message, send_id: str, recv_ids: Iterable[str], operation_id: str
