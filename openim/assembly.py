@@ -215,14 +215,14 @@ def _http_modules(node: Node, services: Services) -> list[Module]:
     """The API (with the console's pages, after the sweepers of what it writes), or, without it, the ops
     listener: /healthz, /readyz and /metrics are served either way."""
     from openim.cluster.discovery import advertised_address
-    from openim.ops.health import Probe
+    from openim.http.health import Probe
 
     probes: list[Probe] = [("store", node.store.ping), ("bus", node.bus.ping)]
     if "api" not in node.modules:
         from starlette.applications import Starlette
 
-        from openim.ops.health import ops_routes
-        from openim.ops.http_server import HttpModule
+        from openim.http.health import ops_routes
+        from openim.http.server import HttpModule
 
         ops = node.config.ops
         node.addresses["ops"] = advertised_address(node.config, ops.host, ops.port)

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from openim.webhooks.catalog import HOOKS
+from openim.webhook_catalog import HOOKS
 
 EXAMPLE_SECRET = "openIM123"
 DEFAULT_PATHS = (Path("/data/openim/config.yaml"), Path("config.yaml"))
@@ -296,7 +296,7 @@ class SuperviseConfig(_Section):
 
 
 class WebhooksConfig(_Section):
-    """OpenIM's callbacks to a business backend (openim.webhooks; names in openim/webhooks/catalog.py)."""
+    """OpenIM's callbacks to a business backend (openim.webhooks; names in openim/webhook_catalog.py)."""
 
     url: str = ""  # empty: no callbacks
     # Callbacks to fire, by OpenIM's config key (beforeSendSingleMsg, afterUserOnline, ...); "*" = all.

@@ -10,9 +10,9 @@ from starlette.routing import BaseRoute, Route
 
 from openim.api.framework import Router, not_found, options_preflight
 from openim.api.openapi import openapi_route
+from openim.http.health import Probe, ops_routes
+from openim.http.server import HttpModule
 from openim.node import Node
-from openim.ops.health import Probe, ops_routes
-from openim.ops.http_server import HttpModule
 from openim.service_set import Services
 
 

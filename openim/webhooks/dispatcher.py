@@ -29,7 +29,7 @@ import trio
 
 from openim.config import WebhooksConfig
 from openim.ops.logging import get_log
-from openim.webhooks.catalog import HOOKS
+from openim.webhook_catalog import HOOKS
 from openim.wire.errors import ErrCode, OpenIMError
 
 log = get_log("webhooks")

@@ -3,7 +3,8 @@
 The config key is what operators write in ``webhooks.enable``; the command is the last segment of the URL
 the receiver is called on and the ``callbackCommand`` field of the body, spelled exactly as OpenIM spells
 them (including ``callbackBeforeAfterMsgCommand`` for revokes), so existing receivers work unchanged.
-This module imports nothing of openim: the config validator reads it.
+This module imports nothing of openim: the config validator reads it, and the dispatcher (openim.webhooks)
+calls the receiver by it; it sits beside the config so that the config imports no package above it.
 """
 
 from __future__ import annotations
