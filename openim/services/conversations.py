@@ -30,7 +30,15 @@ from openim.services.groups.convert import group_to_pb
 from openim.services.notify import Notifier, tell
 from openim.services.sync import SyncService
 from openim.services.versioning import check_pagination, full_ids, page, plan_incremental
-from openim.storage.messages.records import UserConversation, UserRecord, VersionKind, VersionLog, VersionState
+from openim.services.wrappers import wrapped_patch
+from openim.storage.messages.records import (
+    ConversationPatch,
+    UserConversation,
+    UserRecord,
+    VersionKind,
+    VersionLog,
+    VersionState,
+)
 from openim.storage.port import Store
 from openim.wire.constants import ContentType, SessionType
 from openim.wire.errors import args_error, not_found
@@ -126,15 +134,12 @@ _PATCH_FIELDS: Mapping[str, str] = {
 }
 
 
-def patch_of(req: conversation_pb2.ConversationReq) -> dict[str, Any]:
-    """The fields a set_conversations request changes (present wrappers only), as row attributes."""
-    changes: dict[str, Any] = {}
-    for name, attr in _PATCH_FIELDS.items():
-        if req.HasField(name):
-            changes[attr] = getattr(req, name).value
-    if "recv_msg_opt" in changes and changes["recv_msg_opt"] not in (0, 1, 2):
+def patch_of(req: conversation_pb2.ConversationReq) -> ConversationPatch:
+    """The fields a set_conversations request changes (present wrappers only), as a patch of the row."""
+    patch = wrapped_patch(ConversationPatch, req, _PATCH_FIELDS)
+    if patch.recv_msg_opt is not None and patch.recv_msg_opt not in (0, 1, 2):
         raise args_error("conversation.recvMsgOpt must be 0, 1 or 2")
-    return changes
+    return patch
 
 
 def check_conversation_req(req: conversation_pb2.ConversationReq) -> None:
@@ -230,21 +235,21 @@ class ConversationService:
         """
         check_conversation_req(req)
         owners = list(dict.fromkeys(user_ids))
-        changes = patch_of(req)
-        check_fields(changes)
+        patch = patch_of(req)
+        check_fields(patch.changed())
         private = req.isPrivateChat.value if req.HasField("isPrivateChat") else None
         mirror = private is not None and req.conversationType != SessionType.READ_GROUP
         if private is not None and not mirror:
-            changes["is_private_chat"] = private  # group chats: a plain per-user setting
+            patch = replace(patch, is_private_chat=private)  # group chats: a plain per-user setting
         conv_id = req.conversationID
         changed: list[tuple[str, VersionState]] = []
-        for owner in owners if changes else ():
-            state = await self._apply(owner, req, changes)
+        for owner in owners if patch.changed() else ():
+            state = await self._apply(owner, req, patch)
             if state is not None:
                 changed.append((owner, state))
         for owner, state in changed:
             await self._store.bump_version(VersionKind.CONVERSATION, owner, [conv_id], state)
-            if "recv_msg_opt" in changes:
+            if patch.recv_msg_opt is not None:
                 self._send.forget_conversation(owner, conv_id)
             await self._tell(
                 ContentType.CONVERSATION_CHANGE,
@@ -258,19 +263,19 @@ class ConversationService:
                 await self._set_private(owner, req, private, operation_id)
 
     async def _apply(
-        self, owner: str, req: conversation_pb2.ConversationReq, changes: Mapping[str, Any]
+        self, owner: str, req: conversation_pb2.ConversationReq, patch: ConversationPatch
     ) -> VersionState | None:
         rows = await self._store.get_user_conversations(owner, [req.conversationID])
         if rows:
-            diff = {k: v for k, v in changes.items() if getattr(rows[0], k) != v}
-            if not diff:
+            diff = patch.changes_to(rows[0])
+            if not diff.changed():
                 return None
             await self._store.update_user_conversation(owner, req.conversationID, diff)
             return VersionState.UPDATE
         row = UserConversation(
             owner, req.conversationID, req.conversationType, user_id=req.userID, group_id=req.groupID
         )
-        inserted = await self._store.upsert_user_conversations([replace(row, **changes)])
+        inserted = await self._store.upsert_user_conversations([patch.applied_to(row)])
         return VersionState.INSERT if inserted else None
 
     async def _set_private(
@@ -285,7 +290,9 @@ class ConversationService:
             if rows:
                 if rows[0].is_private_chat == private:
                     continue
-                await self._store.update_user_conversation(who, req.conversationID, {"is_private_chat": private})
+                await self._store.update_user_conversation(
+                    who, req.conversationID, ConversationPatch(is_private_chat=private)
+                )
                 state = VersionState.UPDATE
             else:
                 row = UserConversation(
@@ -329,7 +336,7 @@ class ConversationService:
         check_fields({"ex": ex})
         changed = [r.conversation_id for r in await self._store.get_user_conversations(owner) if r.ex != ex]
         for cid in changed:
-            await self._store.update_user_conversation(owner, cid, {"ex": ex})
+            await self._store.update_user_conversation(owner, cid, ConversationPatch(ex=ex))
         if changed:
             await self._store.bump_version(VersionKind.CONVERSATION, owner, changed, VersionState.UPDATE)
             await self._tell(

@@ -37,7 +37,7 @@ from openim.services.notify import Notifier, tell
 from openim.services.read_access import readable
 from openim.services.sync import SyncService
 from openim.services.users import UserService
-from openim.storage.messages.records import UserConversation, VersionKind, VersionState
+from openim.storage.messages.records import ConversationPatch, UserConversation, VersionKind, VersionState
 from openim.storage.port import Store
 from openim.wire.constants import ContentType, SessionType
 from openim.wire.errors import ErrCode, OpenIMError, args_error
@@ -260,7 +260,7 @@ class MessageOps(AdminSends):
             return
         min_seq = max(rows[0].min_seq, max_seq + 1)
         if min_seq != rows[0].min_seq:
-            await self._store.update_user_conversation(owner, conversation_id, {"min_seq": min_seq})
+            await self._store.update_user_conversation(owner, conversation_id, ConversationPatch(min_seq=min_seq))
             # minSeq is part of the Conversation the SDK syncs incrementally: record the change.
             await self._store.bump_version(VersionKind.CONVERSATION, owner, [conversation_id], VersionState.UPDATE)
 

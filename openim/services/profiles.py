@@ -9,12 +9,14 @@ GroupMemberInfoSet to every group where the member inherits the profile (the gro
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from openim.ops.logging import get_log
 from openim.services.notify import Notifier, tell
 from openim.services.relations import RelationService
 from openim.services.users import UserService
+from openim.services.wrappers import wrapped_patch
+from openim.storage.messages.records import UserPatch
 from openim.wire.constants import ContentType
 from openim.wire.errors import args_error, no_permission
 from openim.wire.pb import sdkws_pb2
@@ -23,6 +25,13 @@ log = get_log("profiles")
 
 SHOWN_TO_FRIENDS: Final = ("nickname", "face_url")  # what a friend list shows of a user
 RECV_OPTS: Final = (0, 1, 2)  # globalRecvMsgOpt: receive, don't receive, receive without notification
+# update_user_info_ex's wrappers: which wire field sets which UserRecord attribute
+_EX_FIELDS: Final = {
+    "nickname": "nickname",
+    "faceURL": "face_url",
+    "ex": "ex",
+    "globalRecvMsgOpt": "global_recv_msg_opt",
+}
 
 
 class ProfileService:
@@ -33,27 +42,13 @@ class ProfileService:
 
     async def update_ex(self, info: sdkws_pb2.UserInfoWithEx, *, by: str, operation_id: str) -> None:
         """Absent or null wrappers leave a field unchanged; an empty nickname is refused."""
-        changes: dict[str, Any] = {}
-        if info.HasField("nickname"):
-            if not info.nickname.value:
-                raise args_error("userInfo.nickname is empty")
-            changes["nickname"] = info.nickname.value
-        if info.HasField("faceURL"):
-            changes["face_url"] = info.faceURL.value
-        if info.HasField("ex"):
-            changes["ex"] = info.ex.value
-        if info.HasField("globalRecvMsgOpt"):
-            changes["global_recv_msg_opt"] = info.globalRecvMsgOpt.value
-        await self._apply(info.userID, changes, by=by, operation_id=operation_id)
+        if info.HasField("nickname") and not info.nickname.value:
+            raise args_error("userInfo.nickname is empty")
+        await self._apply(info.userID, wrapped_patch(UserPatch, info, _EX_FIELDS), by=by, operation_id=operation_id)
 
     async def update(self, info: sdkws_pb2.UserInfo, *, by: str, by_admin: bool, operation_id: str) -> None:
         """The deprecated twin: plain fields, where a zero value means "unchanged" (OpenIM's rule)."""
-        changes: dict[str, Any] = {}
-        for attr, value in (("nickname", info.nickname), ("face_url", info.faceURL), ("ex", info.ex)):
-            if value:
-                changes[attr] = value
-        if info.globalRecvMsgOpt:
-            changes["global_recv_msg_opt"] = info.globalRecvMsgOpt
+        level: int | None = None
         if info.appMangerLevel:
             # OpenIM lets anyone raise their own level here; level >= 2 skips friend and blacklist checks,
             # so only an admin may change it (sending one's current level back stays harmless).
@@ -61,22 +56,30 @@ class ProfileService:
             if info.appMangerLevel != current.app_manager_level:
                 if not by_admin:
                     raise no_permission("only an app admin may change appMangerLevel")
-                changes["app_manager_level"] = info.appMangerLevel
-        await self._apply(info.userID, changes, by=by, operation_id=operation_id)
+                level = info.appMangerLevel
+        patch = UserPatch(
+            nickname=info.nickname or None,
+            face_url=info.faceURL or None,
+            ex=info.ex or None,
+            app_manager_level=level,
+            global_recv_msg_opt=info.globalRecvMsgOpt or None,
+        )
+        await self._apply(info.userID, patch, by=by, operation_id=operation_id)
 
     async def set_global_recv_opt(self, user_id: str, opt: int, *, by: str, operation_id: str) -> None:
         """The user's global receive option (0, 1 or 2) for an existing user; announced with 1303."""
         if opt not in RECV_OPTS:
             raise args_error("globalRecvMsgOpt must be 0, 1 or 2")
         await self._users.get_one(user_id)
-        await self._users.update(user_id, {"global_recv_msg_opt": opt})
+        await self._users.update(user_id, UserPatch(global_recv_msg_opt=opt))
         await self._announce(user_id, by=by, operation_id=operation_id)
 
-    async def _apply(self, user_id: str, changes: dict[str, Any], *, by: str, operation_id: str) -> None:
-        """Apply ``changes``, announce 1303, and tell the user's friends (1209) when the nickname or face
+    async def _apply(self, user_id: str, patch: UserPatch, *, by: str, operation_id: str) -> None:
+        """Apply ``patch``, announce 1303, and tell the user's friends (1209) when the nickname or face
         URL, which their friend lists show, actually changed."""
-        before = await self._users.get_one(user_id) if any(k in changes for k in SHOWN_TO_FRIENDS) else None
-        after = await self._users.update(user_id, changes)
+        shown = any(k in patch.changed() for k in SHOWN_TO_FRIENDS)
+        before = await self._users.get_one(user_id) if shown else None
+        after = await self._users.update(user_id, patch)
         await self._announce(user_id, by=by, operation_id=operation_id)
         if before is not None and any(getattr(before, k) != getattr(after, k) for k in SHOWN_TO_FRIENDS):
             await self._relations.profile_changed(user_id, operation_id=operation_id)

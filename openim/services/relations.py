@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
 
@@ -36,12 +36,14 @@ from openim.services.relation_rules import RelationRules
 from openim.services.service_base import ServiceBase
 from openim.services.users import UserService
 from openim.services.versioning import full_ids, page_window, plan_incremental
+from openim.services.wrappers import wrapped_patch
 from openim.storage.messages.records import UserRecord, VersionKind, VersionLog, VersionState
 from openim.storage.port import Store
 from openim.storage.relations.records import (
     FRIEND_SORT_MARKER,
     AddSource,
     BlackRecord,
+    FriendPatch,
     FriendRecord,
     FriendRequestRecord,
     FriendsAdded,
@@ -364,17 +366,17 @@ class RelationService(ServiceBase):
         return await self._store.get_friend_ids(owner)
 
     async def update_friends(
-        self, owner: str, friend_ids: Sequence[str], changes: Mapping[str, Any], *, operation_id: str
+        self, owner: str, friend_ids: Sequence[str], patch: FriendPatch, *, operation_id: str
     ) -> None:
         """update_friends: set remark / pin / ex on several friends; 1210 to the owner's devices."""
-        check_fields(changes)
+        check_fields(patch.changed())
         found = {r.friend_user_id for r in await self._store.get_friends(owner, friend_ids)}
         missing = [f for f in friend_ids if f not in found]
         if missing:
             raise not_found(f"{missing[0]} is not a friend of {owner}")
-        if not changes:
+        if not patch.changed():
             return
-        version = await self._store.update_friends(owner, friend_ids, changes)
+        version = await self._store.update_friends(owner, friend_ids, patch)
         if version is None:  # deleted in between: nothing changed, nothing to announce
             return
         tips = sdkws_pb2.FriendsInfoUpdateTips(
@@ -393,7 +395,7 @@ class RelationService(ServiceBase):
             if answer is not None and isinstance(answer.changed("remark"), str):
                 remark = answer.changed("remark")
         check_fields({"remark": remark})
-        version = await self._store.update_friends(owner, [friend], {"remark": remark})
+        version = await self._store.update_friends(owner, [friend], FriendPatch(remark=remark))
         if version is None:
             raise not_found(f"{friend} is not a friend of {owner}")
         tips = _pair_tips(sdkws_pb2.FriendInfoChangedTips, owner, friend, version)
@@ -543,6 +545,5 @@ class RelationService(ServiceBase):
         self, owner: str, friend_ids: Sequence[str], req: relation_pb2.updateFriendsReq, *, operation_id: str
     ) -> None:
         """update_friends with /friend/update_friends' wrapper fields: absent or null leaves one unchanged."""
-        fields = (("remark", "remark"), ("isPinned", "is_pinned"), ("ex", "ex"))
-        changes = {attr: getattr(req, name).value for name, attr in fields if req.HasField(name)}
-        await self.update_friends(owner, friend_ids, changes, operation_id=operation_id)
+        patch = wrapped_patch(FriendPatch, req, {"remark": "remark", "isPinned": "is_pinned", "ex": "ex"})
+        await self.update_friends(owner, friend_ids, patch, operation_id=operation_id)

@@ -7,15 +7,14 @@ the ``users_by_id`` cache): global receive options take effect at once, in every
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from openim.clock import now_ms
 from openim.config import AuthConfig
 from openim.ops.logging import get_log
 from openim.pipeline.msg import SendService
 from openim.services.field_limits import FIELD_LIMITS, check_fields
-from openim.storage.messages.records import UserRecord
+from openim.storage.messages.records import UserPatch, UserRecord
 from openim.storage.port import AlreadyExists, Store
 from openim.wire.errors import ErrCode, OpenIMError, args_error
 
@@ -26,7 +25,6 @@ APP_ADMIN_LEVEL = 2
 _USER_ID_RE = re.compile(r"^[^\W]+$", re.UNICODE)
 MAX_USER_ID_LEN = 64
 MAX_NICKNAME_LEN = FIELD_LIMITS["nickname"].max_chars
-PROFILE_FIELDS = frozenset({"nickname", "face_url", "ex", "global_recv_msg_opt", "app_manager_level"})
 
 
 def check_user_id(user_id: str) -> None:
@@ -101,16 +99,14 @@ class UserService:
     async def exists(self, user_id: str) -> bool:
         return bool(await self._store.get_users([user_id]))
 
-    async def update(self, user_id: str, changes: Mapping[str, Any]) -> UserRecord:
-        """Apply profile changes (only PROFILE_FIELDS); return the updated record."""
-        bad = set(changes) - PROFILE_FIELDS
-        if bad:
-            raise args_error(f"cannot change {', '.join(sorted(bad))}")
-        if "global_recv_msg_opt" in changes and changes["global_recv_msg_opt"] not in (0, 1, 2):
+    async def update(self, user_id: str, patch: UserPatch) -> UserRecord:
+        """Apply a profile change; return the updated record."""
+        if patch.global_recv_msg_opt is not None and patch.global_recv_msg_opt not in (0, 1, 2):
             raise args_error("globalRecvMsgOpt must be 0, 1 or 2")
-        check_fields(changes)
-        if changes:
-            if not await self._store.update_user(user_id, dict(changes)):
+        changed = patch.changed()
+        check_fields(changed)
+        if changed:
+            if not await self._store.update_user(user_id, patch):
                 raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"user {user_id} not found")
             self._send.forget_user(user_id)
         return await self.get_one(user_id)

@@ -13,6 +13,7 @@ import trio
 
 from openim.storage.messages.records import (
     BanRecord,
+    ConversationPatch,
     ConversationSeq,
     NewMessage,
     PersistResult,
@@ -20,6 +21,7 @@ from openim.storage.messages.records import (
     TokenState,
     TokenStateChange,
     UserConversation,
+    UserPatch,
     UserRecord,
     VersionEntry,
     VersionKind,
@@ -93,11 +95,11 @@ async def test_insert_users_is_all_or_nothing(store: Store) -> None:
 async def test_update_user(store: Store) -> None:
     await store.insert_users([UserRecord("alice", "Alice", create_time=5)])
 
-    assert await store.update_user("alice", {"nickname": "Alicia", "face_url": "f", "global_recv_msg_opt": 2})
-    assert not await store.update_user("nobody", {"nickname": "x"})
+    assert await store.update_user("alice", UserPatch(nickname="Alicia", face_url="f", global_recv_msg_opt=2))
+    assert not await store.update_user("nobody", UserPatch(nickname="x"))
     assert await store.get_users(["alice"]) == [UserRecord("alice", "Alicia", "f", "", 5, 0, 2)]
-    with pytest.raises(ValueError):
-        await store.update_user("alice", {"create_time": 1})
+    with pytest.raises(TypeError):  # no patch field: nothing can ask the store to change it
+        UserPatch(create_time=1)  # type: ignore[call-arg]
 
 
 async def test_list_users_pages_filters_and_counts(store: Store) -> None:
@@ -320,7 +322,7 @@ async def test_persist_creates_owner_rows_and_raises_the_readers_read_seq(store:
     assert await store.get_conversation_owners("sg_g1") == ["alice", "bob", "carol"]
 
     # An existing row is not reset by later messages, and has_read_seq only goes up.
-    await store.update_user_conversation("bob", "si_alice_bob", {"is_pinned": True, "has_read_seq": 3})
+    await store.update_user_conversation("bob", "si_alice_bob", ConversationPatch(is_pinned=True, has_read_seq=3))
     await store.persist_messages([single("bob", "alice", "m4")], NOW + 2)
     row = (await store.get_user_conversations("bob", ["si_alice_bob"]))[0]
     assert (row.is_pinned, row.has_read_seq, row.create_time) == (True, 4, NOW)
@@ -443,11 +445,11 @@ async def test_update_user_conversation_and_delete(store: Store) -> None:
     await store.upsert_user_conversations([row])
 
     assert await store.update_user_conversation(
-        "alice", "sg_g1", {"recv_msg_opt": 2, "is_private_chat": True, "attached_info": "i", "min_seq": 7}
+        "alice", "sg_g1", ConversationPatch(recv_msg_opt=2, is_private_chat=True, attached_info="i", min_seq=7)
     )
-    assert not await store.update_user_conversation("alice", "nope", {"recv_msg_opt": 1})
-    with pytest.raises(ValueError):
-        await store.update_user_conversation("alice", "sg_g1", {"owner_user_id": "mallory"})
+    assert not await store.update_user_conversation("alice", "nope", ConversationPatch(recv_msg_opt=1))
+    with pytest.raises(TypeError):  # no patch field: nothing can ask the store to change it
+        ConversationPatch(owner_user_id="mallory")  # type: ignore[call-arg]
     (stored,) = await store.get_user_conversations("alice", ["sg_g1"])
     assert (stored.recv_msg_opt, stored.is_private_chat, stored.attached_info, stored.min_seq) == (2, True, "i", 7)
 
@@ -465,9 +467,9 @@ async def test_receive_options_lists_only_non_default_options_of_the_owner(store
         ]
     )
     assert await store.get_receive_options("alice") == {}
-    await store.update_user_conversation("alice", "sg_g1", {"recv_msg_opt": 2})
-    await store.update_user_conversation("alice", "si_alice_bob", {"recv_msg_opt": 1})
-    await store.update_user_conversation("bob", "si_alice_bob", {"recv_msg_opt": 2})
+    await store.update_user_conversation("alice", "sg_g1", ConversationPatch(recv_msg_opt=2))
+    await store.update_user_conversation("alice", "si_alice_bob", ConversationPatch(recv_msg_opt=1))
+    await store.update_user_conversation("bob", "si_alice_bob", ConversationPatch(recv_msg_opt=2))
     assert await store.get_receive_options("alice") == {"sg_g1": 2, "si_alice_bob": 1}
     assert await store.get_receive_options("bob") == {"si_alice_bob": 2}
     assert await store.get_receive_options("carol") == {}

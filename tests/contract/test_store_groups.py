@@ -8,10 +8,12 @@ import pytest
 from openim.storage.groups.port import GROUP_CHANGED_MARKER, SORT_MARKER
 from openim.storage.groups.records import (
     GroupMemberRecord,
+    GroupPatch,
     GroupRecord,
     GroupRequestRecord,
     GroupStatus,
     HandleResult,
+    MemberPatch,
     RoleLevel,
 )
 from openim.storage.messages.records import NewMessage, UserRecord, VersionKind, VersionState
@@ -105,29 +107,29 @@ async def test_remove_without_messages_drops_the_row(store: Store) -> None:
 
 async def test_update_group_and_member_log_markers(store: Store) -> None:
     await make_group(store)
-    log = await store.update_group("g1", {"group_name": "renamed", "status": int(GroupStatus.MUTED)})
+    log = await store.update_group("g1", GroupPatch(group_name="renamed", status=int(GroupStatus.MUTED)))
     assert log is not None and log.version == 2
-    assert await store.update_group("nope", {"group_name": "x"}) is None
+    assert await store.update_group("nope", GroupPatch(group_name="x")) is None
     [group] = await store.get_groups(["g1"])
     assert (group.group_name, group.status) == ("renamed", GroupStatus.MUTED)
-    log = await store.update_group_member("g1", "u2", {"role_level": 60}, sort_changed=True)
+    log = await store.update_group_member("g1", "u2", MemberPatch(role_level=60), sort_changed=True)
     assert log is not None and log.version == 3
-    assert await store.update_group_member("g1", "u9", {"nickname": "x"}) is None
+    assert await store.update_group_member("g1", "u9", MemberPatch(nickname="x")) is None
     entries = (await store.get_version_log(VersionKind.GROUP_MEMBER, "g1", since=1)).entries
     assert {(e.e_id, e.state, e.version) for e in entries} == {
         (GROUP_CHANGED_MARKER, VersionState.UPDATE, 2),
         ("u2", VersionState.UPDATE, 3),
         (SORT_MARKER, VersionState.UPDATE, 3),
     }
-    with pytest.raises(ValueError):
-        await store.update_group_member("g1", "u2", {"group_id": "x"})
+    with pytest.raises(TypeError):  # no patch field: nothing can ask the store to change it
+        MemberPatch(group_id="x")  # type: ignore[call-arg]
 
 
 async def test_member_order_paging_and_keyword(store: Store) -> None:
     await store.insert_users([UserRecord("u1", "Owner"), UserRecord("u2", "Zed"), UserRecord("u3", "Amy")])
     await make_group(store)
-    await store.update_group_member("g1", "u3", {"role_level": 60})
-    await store.update_group_member("g1", "u2", {"nickname": "Bobby"})
+    await store.update_group_member("g1", "u3", MemberPatch(role_level=60))
+    await store.update_group_member("g1", "u2", MemberPatch(nickname="Bobby"))
     total, page = await store.page_group_members("g1", offset=0, limit=2)
     assert total == 3 and [m.user_id for m in page] == ["u1", "u3"]
     total, page = await store.page_group_members("g1", offset=2, limit=2)
@@ -141,7 +143,7 @@ async def test_member_order_paging_and_keyword(store: Store) -> None:
 
 async def test_transfer_swaps_roles_and_unmutes(store: Store) -> None:
     await make_group(store)
-    await store.update_group_member("g1", "u2", {"mute_end_time": NOW * 2})
+    await store.update_group_member("g1", "u2", MemberPatch(mute_end_time=NOW * 2))
     log = await store.transfer_group_owner("g1", "u1", "u2", RoleLevel.ORDINARY)
     roles = {m.user_id: (m.role_level, m.mute_end_time) for m in await store.get_group_members("g1")}
     assert roles == {"u1": (20, 0), "u2": (100, 0), "u3": (20, 0)}

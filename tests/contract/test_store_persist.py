@@ -8,7 +8,7 @@ parameter per value).
 
 from __future__ import annotations
 
-from openim.storage.messages.records import NewMessage, PersistResult, UserConversation, UserRecord
+from openim.storage.messages.records import ConversationPatch, NewMessage, PersistResult, UserConversation, UserRecord
 from openim.storage.port import Store
 
 NOW = 1_700_000_000_000
@@ -133,7 +133,7 @@ async def test_readers_and_owners_are_independent(store: Store) -> None:
 async def test_group_member_rows_ensured_with_the_groups_messages(store: Store) -> None:
     members = tuple(f"u{i:03d}" for i in range(600))
     await store.persist_messages([group_message("u001", "g", "first", ("u001",))], NOW)
-    await store.update_user_conversation("u001", "sg_g", {"is_pinned": True})
+    await store.update_user_conversation("u001", "sg_g", ConversationPatch(is_pinned=True))
 
     batch = [
         group_message("u005", "g", "g1", members),  # the send path names every member now and then

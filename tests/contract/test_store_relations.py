@@ -14,6 +14,7 @@ from openim.storage.port import Store
 from openim.storage.relations.records import (
     FRIEND_SORT_MARKER,
     BlackRecord,
+    FriendPatch,
     FriendRecord,
     FriendRequestRecord,
     HandleResult,
@@ -46,7 +47,7 @@ async def test_add_friends_inserts_missing_rows_and_logs_each_owner(store: Store
     assert (header.version_id, header.version) == (added.versions["a"].version_id, 1)
 
     # Existing pairs are left alone (remark, time), and an all-existing call logs nothing.
-    await store.update_friends("a", ["b"], {"remark": "bee"})
+    await store.update_friends("a", ["b"], FriendPatch(remark="bee"))
     again = await store.add_friends([friend("a", "b", NOW + 99), friend("b", "a", NOW + 99)])
     assert again.inserted == [] and again.versions == {}
     [row] = await store.get_friends("a", ["b"])
@@ -57,7 +58,7 @@ async def test_add_friends_inserts_missing_rows_and_logs_each_owner(store: Store
 
 async def test_friend_reads_orders_and_pages(store: Store) -> None:
     await store.add_friends([friend("o", f"f{i}", NOW + i) for i in range(5)])
-    await store.update_friends("o", ["f3"], {"is_pinned": True})
+    await store.update_friends("o", ["f3"], FriendPatch(is_pinned=True))
     rows = await store.get_friends("o")
     assert [r.friend_user_id for r in rows] == ["f3", "f0", "f1", "f2", "f4"]  # pinned first, then oldest
     assert rows[0].is_pinned is True and rows[1].is_pinned is False
@@ -87,7 +88,7 @@ async def test_delete_friend_is_one_directional_and_logged(store: Store) -> None
 
 async def test_update_friends_changes_fields_and_marks_sort_only_for_pins(store: Store) -> None:
     await store.add_friends([friend("o", "x"), friend("o", "y"), friend("o", "z")])
-    log = await store.update_friends("o", ["x", "y", "ghost"], {"remark": "r", "ex": "e"})
+    log = await store.update_friends("o", ["x", "y", "ghost"], FriendPatch(remark="r", ex="e"))
     assert log is not None and log.version == 2
     assert {e.e_id: (e.state, e.version) for e in await entries(store, "o")} == {
         "x": (VersionState.UPDATE, 2),
@@ -96,14 +97,14 @@ async def test_update_friends_changes_fields_and_marks_sort_only_for_pins(store:
     }
     rows = {r.friend_user_id: r for r in await store.get_friends("o")}
     assert (rows["x"].remark, rows["x"].ex, rows["z"].remark) == ("r", "e", "")
-    log = await store.update_friends("o", ["z"], {"is_pinned": True})
+    log = await store.update_friends("o", ["z"], FriendPatch(is_pinned=True))
     assert log is not None and log.version == 3
     marker = [e for e in await entries(store, "o") if e.e_id == FRIEND_SORT_MARKER]
     assert [(e.state, e.version) for e in marker] == [(VersionState.UPDATE, 3)]
-    assert await store.update_friends("o", ["ghost"], {"remark": "x"}) is None
-    assert await store.update_friends("o", [], {"remark": "x"}) is None
-    with pytest.raises(ValueError):
-        await store.update_friends("o", ["x"], {"owner_user_id": "evil"})
+    assert await store.update_friends("o", ["ghost"], FriendPatch(remark="x")) is None
+    assert await store.update_friends("o", [], FriendPatch(remark="x")) is None
+    with pytest.raises(TypeError):  # no patch field: nothing can ask the store to change it
+        FriendPatch(owner_user_id="evil")  # type: ignore[call-arg]
 
 
 async def test_requests_upsert_resets_and_lists_both_ways(store: Store) -> None:
@@ -231,6 +232,6 @@ async def test_many_ids_in_one_lookup(store: Store) -> None:
     assert len(added.inserted) == 2500 and added.versions["big"].version == 1
     wanted = list(reversed(ids[::3]))
     assert [r.friend_user_id for r in await store.get_friends("big", wanted)] == wanted
-    log = await store.update_friends("big", ids, {"ex": "x"})
+    log = await store.update_friends("big", ids, FriendPatch(ex="x"))
     assert log is not None and log.version == 2
     assert len(await entries(store, "big")) == 2500

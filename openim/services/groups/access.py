@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from openim.services.field_limits import check_fields
-from openim.storage.groups.records import GroupMemberRecord, RoleLevel
+from openim.services.wrappers import wrapped_patch
+from openim.storage.groups.records import GroupMemberRecord, MemberPatch, RoleLevel
 from openim.wire.errors import args_error, no_permission
 from openim.wire.pb import group_pb2
 
-# SetGroupMemberInfo's text wrappers -> the stored member fields they set.
-MEMBER_TEXTS: Final = (("nickname", "nickname"), ("faceURL", "face_url"), ("ex", "ex"))
+# SetGroupMemberInfo's wrappers -> the stored member fields they set.
+MEMBER_FIELDS: Final = {"nickname": "nickname", "faceURL": "face_url", "ex": "ex", "roleLevel": "role_level"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +71,17 @@ def check_member_items(items: Sequence[group_pb2.SetGroupMemberInfo]) -> None:
     for item in items:
         if not item.groupID or not item.userID:
             raise args_error("members: groupID and userID are required")
-        check_fields({attr: getattr(item, name).value for name, attr in MEMBER_TEXTS if item.HasField(name)})
+        check_fields(member_patch(item).changed())
         if item.HasField("roleLevel"):
             if item.roleLevel.value == RoleLevel.OWNER:
                 raise no_permission("the owner role is given by transfer_group only")
             if item.roleLevel.value not in (RoleLevel.ADMIN, RoleLevel.ORDINARY):
                 raise args_error("roleLevel must be 60 or 20")
+
+
+def member_patch(item: group_pb2.SetGroupMemberInfo) -> MemberPatch:
+    """What one set_group_member_info item sets (its present wrappers)."""
+    return wrapped_patch(MemberPatch, item, MEMBER_FIELDS)
 
 
 def check_member_info_permission(

@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 from openim.clock import now_ms
@@ -16,15 +17,17 @@ from openim.services.groups.callbacks import create_group_hook, dismiss_hook
 from openim.services.groups.convert import group_to_pb
 from openim.services.groups.notifications import GroupNotifications, member_version
 from openim.services.versioning import page_window
+from openim.services.wrappers import wrapped_patch
 from openim.storage.groups.records import (
     GroupMemberRecord,
+    GroupPatch,
     GroupRecord,
     GroupStatus,
     JoinSource,
     RoleLevel,
     Verification,
 )
-from openim.storage.messages.records import VersionKind, VersionLog, VersionState
+from openim.storage.messages.records import ConversationPatch, VersionKind, VersionLog, VersionState
 from openim.storage.port import AlreadyExists
 from openim.wire.constants import ContentType, group_conversation_id
 from openim.wire.errors import ErrCode, OpenIMError, args_error, no_permission, not_found
@@ -98,16 +101,20 @@ def new_group(op: Operator, req: group_pb2.CreateGroupReq, now: int) -> tuple[Gr
     return group, members
 
 
-# set_group_info(_ex) requests: which wire field sets which GroupRecord attribute
+# set_group_info(_ex) requests: which wire field sets which GroupRecord attribute. The legacy request has
+# wrappers for the last four only.
+LEGACY_WRAPPED_FIELDS: Final = {
+    "ex": "ex",
+    "needVerification": "need_verification",
+    "lookMemberInfo": "look_member_info",
+    "applyMemberFriend": "apply_member_friend",
+}
 INFO_FIELDS: Final = {
     "groupName": "group_name",
     "notification": "notification",
     "introduction": "introduction",
     "faceURL": "face_url",
-    "ex": "ex",
-    "needVerification": "need_verification",
-    "lookMemberInfo": "look_member_info",
-    "applyMemberFriend": "apply_member_friend",
+    **LEGACY_WRAPPED_FIELDS,
 }
 
 
@@ -184,43 +191,41 @@ class GroupLifecycle(GroupNotifications):
 
     async def set_group_info_ex(self, op: Operator, req: group_pb2.SetGroupInfoExReq, operation_id: str) -> None:
         """/group/set_group_info_ex: the wrappers that are present set their field."""
-        changes = {attr: getattr(req, name).value for name, attr in INFO_FIELDS.items() if req.HasField(name)}
-        await self.set_group_info(op, req.groupID, changes, operation_id)
+        await self.set_group_info(op, req.groupID, wrapped_patch(GroupPatch, req, INFO_FIELDS), operation_id)
 
     async def set_group_info_legacy(self, op: Operator, info: sdkws_pb2.GroupInfoForSet, operation_id: str) -> None:
         """/group/set_group_info: empty strings mean "unchanged"; the wrappers mean what they say."""
-        changes: dict[str, Any] = {}
-        for name in ("groupName", "notification", "introduction", "faceURL"):
-            if getattr(info, name):
-                changes[INFO_FIELDS[name]] = getattr(info, name)
-        for name in ("ex", "needVerification", "lookMemberInfo", "applyMemberFriend"):
-            if info.HasField(name):
-                changes[INFO_FIELDS[name]] = getattr(info, name).value
-        await self.set_group_info(op, info.groupID, changes, operation_id)
+        patch = replace(
+            wrapped_patch(GroupPatch, info, LEGACY_WRAPPED_FIELDS),
+            group_name=info.groupName or None,
+            notification=info.notification or None,
+            introduction=info.introduction or None,
+            face_url=info.faceURL or None,
+        )
+        await self.set_group_info(op, info.groupID, patch, operation_id)
 
-    async def set_group_info(self, op: Operator, group_id: str, changes: Mapping[str, Any], operation_id: str) -> None:
-        """set_group_info_ex / set_group_info: ``changes`` holds GroupRecord fields to set (present
-        wrappers only). Announces each kind of change with its own notification."""
+    async def set_group_info(self, op: Operator, group_id: str, patch: GroupPatch, operation_id: str) -> None:
+        """set_group_info_ex / set_group_info: ``patch`` holds what the request sets (present wrappers
+        only). Announces each kind of change with its own notification."""
         await self._manager(op, group_id)
         await self._live_group(group_id)
-        if "group_name" in changes and not str(changes["group_name"]).strip():
+        if patch.group_name is not None and not patch.group_name.strip():
             raise args_error("groupName cannot be empty")
-        if "need_verification" in changes and changes["need_verification"] not in tuple(Verification):
+        if patch.need_verification is not None and patch.need_verification not in tuple(Verification):
             raise args_error("needVerification must be 0, 1 or 2")
-        check_fields(changes)
-        if not changes:
+        check_fields(patch.changed())
+        if not patch.changed():
             return
-        patch = dict(changes)
-        if "notification" in patch:
-            patch["notification_user_id"] = op.user_id
-            patch["notification_update_time"] = now_ms()
-        version = await self._store.update_group(group_id, patch)
+        stored = patch
+        if patch.notification is not None:
+            stored = replace(patch, notification_user_id=op.user_id, notification_update_time=now_ms())
+        version = await self._store.update_group(group_id, stored)
         if version is None:
             raise not_found(f"group {group_id} not found")
-        await self._announce_info_set(op, group_id, changes, version, operation_id)
+        await self._announce_info_set(op, group_id, patch, version, operation_id)
 
     async def _announce_info_set(
-        self, op: Operator, group_id: str, changes: Mapping[str, Any], version: VersionLog, operation_id: str
+        self, op: Operator, group_id: str, patch: GroupPatch, version: VersionLog, operation_id: str
     ) -> None:
         """1519 for a new announcement (its chat copy only when it is not emptied), 1520 for a new name,
         1502 for any other field; the operator's profile names the sender."""
@@ -230,15 +235,15 @@ class GroupLifecycle(GroupNotifications):
         sender = (await self._users_by_id([op.user_id])).get(op.user_id)
         vkw = member_version(version)
         told: list[tuple[ContentType, Any, bool | None]] = []
-        if "notification" in changes:
+        if patch.notification is not None:
             await self._mark_announcement(group_id, members.ids)
             tips = sdkws_pb2.GroupInfoSetAnnouncementTips(opUser=op_pb, group=info, **vkw)
-            told.append((ContentType.GROUP_INFO_SET_ANNOUNCEMENT, tips, bool(changes["notification"])))
-        if "group_name" in changes:
+            told.append((ContentType.GROUP_INFO_SET_ANNOUNCEMENT, tips, bool(patch.notification)))
+        if patch.group_name is not None:
             told.append(
                 (ContentType.GROUP_INFO_SET_NAME, sdkws_pb2.GroupInfoSetNameTips(opUser=op_pb, group=info, **vkw), None)
             )
-        if set(changes) - {"notification", "group_name"}:
+        if set(patch.changed()) - {"notification", "group_name"}:
             told.append((ContentType.GROUP_INFO_SET, sdkws_pb2.GroupInfoSetTips(opUser=op_pb, group=info, **vkw), None))
         for kind, tips_of_kind, chat_copy in told:
             await self._tell_group(kind, tips_of_kind, op, group_id, operation_id, chat_copy=chat_copy, sender=sender)
@@ -250,7 +255,7 @@ class GroupLifecycle(GroupNotifications):
         conversation_id = group_conversation_id(group_id)
         for owner in member_ids:
             if await self._store.update_user_conversation(
-                owner, conversation_id, {"group_at_type": GROUP_AT_TYPE_NOTIFICATION}
+                owner, conversation_id, ConversationPatch(group_at_type=GROUP_AT_TYPE_NOTIFICATION)
             ):
                 await self._store.bump_version(VersionKind.CONVERSATION, owner, [conversation_id], VersionState.UPDATE)
 
@@ -281,7 +286,7 @@ class GroupLifecycle(GroupNotifications):
         await self._manager(op, group_id)
         await self._live_group(group_id)
         status = GroupStatus.MUTED if mute else GroupStatus.OK
-        version = await self._store.update_group(group_id, {"status": int(status)})
+        version = await self._store.update_group(group_id, GroupPatch(status=int(status)))
         if version is None:
             raise not_found(f"group {group_id} not found")
         _, head = await self._tips_head(op, group_id)

@@ -16,6 +16,7 @@ from openim.services.groups.access import (
     check_may_mute,
     check_member_info_permission,
     check_member_items,
+    member_patch,
     unique,
 )
 from openim.services.groups.callbacks import apply_join_hook, join_hook
@@ -28,6 +29,7 @@ from openim.storage.groups.records import (
     GroupRecord,
     GroupRequestRecord,
     JoinSource,
+    MemberPatch,
     RoleLevel,
     Verification,
 )
@@ -246,7 +248,7 @@ class GroupMembership(GroupNotifications):
             check_may_mute(me, target)
         now = now_ms()
         end = now + seconds * 1000 if seconds > 0 else 0
-        version = await self._store.update_group_member(group_id, user_id, {"mute_end_time": end})
+        version = await self._store.update_group_member(group_id, user_id, MemberPatch(mute_end_time=end))
         if version is None:
             raise not_found(f"{user_id} is not a member of {group_id}")
         members, head = await self._tips_head(op, group_id)
@@ -278,19 +280,11 @@ class GroupMembership(GroupNotifications):
                 await self._set_one_member(op, item, operation_id)
 
     async def _set_one_member(self, op: Operator, item: group_pb2.SetGroupMemberInfo, operation_id: str) -> None:
-        changes: dict[str, Any] = {}
-        for name, attr in (
-            ("nickname", "nickname"),
-            ("faceURL", "face_url"),
-            ("ex", "ex"),
-            ("roleLevel", "role_level"),
-        ):
-            if item.HasField(name):
-                changes[attr] = getattr(item, name).value
-        if not changes:
+        patch = member_patch(item)
+        if not patch.changed():
             return
-        role_changed = "role_level" in changes
-        version = await self._store.update_group_member(item.groupID, item.userID, changes, sort_changed=role_changed)
+        role_changed = patch.role_level is not None
+        version = await self._store.update_group_member(item.groupID, item.userID, patch, sort_changed=role_changed)
         if version is None:
             raise args_error(f"{item.userID} is not a member of {item.groupID}")
         members, head = await self._tips_head(op, item.groupID)
@@ -304,11 +298,11 @@ class GroupMembership(GroupNotifications):
         if role_changed:
             kind = (
                 ContentType.GROUP_MEMBER_SET_TO_ADMIN
-                if changes["role_level"] == RoleLevel.ADMIN
+                if patch.role_level == RoleLevel.ADMIN
                 else ContentType.GROUP_MEMBER_SET_TO_ORDINARY_USER
             )
             await self._tell_group(kind, tips, op, item.groupID, operation_id)
-        if set(changes) - {"role_level"}:
+        if set(patch.changed()) - {"role_level"}:
             await self._tell_group(ContentType.GROUP_MEMBER_INFO_SET, tips, op, item.groupID, operation_id)
 
     # -- member reads -------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ carry it as ``groupMemberVersion``/``groupMemberVersionID``, which the SDK store
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
-from openim.storage.groups.records import GroupMemberRecord, GroupRecord, GroupRequestRecord
+from openim.storage.groups.records import GroupMemberRecord, GroupPatch, GroupRecord, GroupRequestRecord, MemberPatch
 from openim.storage.messages.records import VersionLog
 
 # Special e_ids of the member log: "" = the group record changed, SORT_MARKER = member order changed.
@@ -44,9 +44,9 @@ class GroupStore(Protocol):
         """(total, page) of groups, by exact ``group_id`` or case-insensitive substring of the name;
         ordered by create_time then group_id."""
 
-    async def update_group(self, group_id: str, changes: Mapping[str, Any]) -> VersionLog | None:
-        """Set fields of groups.records.GROUP_MUTABLE and log member[group] update ``""``; None if the
-        group does not exist."""
+    async def update_group(self, group_id: str, patch: GroupPatch) -> VersionLog | None:
+        """Set the fields ``patch`` sets (an empty one sets nothing) and log member[group] update ``""``;
+        None if the group does not exist."""
 
     async def dismiss_group(self, group_id: str, *, delete_members: bool) -> list[str]:
         """Mark the group dismissed. With ``delete_members`` remove every member (join[each] delete,
@@ -75,10 +75,10 @@ class GroupStore(Protocol):
         profile nickname of members without one (case-insensitive substring)."""
 
     async def update_group_member(
-        self, group_id: str, user_id: str, changes: Mapping[str, Any], *, sort_changed: bool = False
+        self, group_id: str, user_id: str, patch: MemberPatch, *, sort_changed: bool = False
     ) -> VersionLog | None:
-        """Set fields of groups.records.MEMBER_MUTABLE; log member[group] update user (+ SORT_MARKER when
-        ``sort_changed``). None if not a member."""
+        """Set the fields ``patch`` sets (an empty one sets nothing); log member[group] update user (+
+        SORT_MARKER when ``sort_changed``). None if not a member."""
 
     async def transfer_group_owner(
         self, group_id: str, old_owner: str, new_owner: str, old_owner_role: int

@@ -7,17 +7,17 @@ member's join log and every member's ``sg_`` row are each one multi-row statemen
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from openim.storage.groups.port import GROUP_CHANGED_MARKER, SORT_MARKER
 from openim.storage.groups.records import (
-    GROUP_MUTABLE,
-    MEMBER_MUTABLE,
     GroupMemberRecord,
+    GroupPatch,
     GroupRecord,
     GroupRequestRecord,
     GroupStatus,
+    MemberPatch,
 )
 from openim.storage.messages import queries as q
 from openim.storage.messages.records import UserConversation, VersionKind, VersionLog, VersionState
@@ -191,9 +191,9 @@ def search_groups(*, offset: int, limit: int, group_id: str = "", name: str = ""
     return total, [_group(r) for r in rows]
 
 
-def update_group(group_id: str, changes: Mapping[str, Any]) -> Txn[VersionLog | None]:
-    if changes:
-        clause, values = set_clause(changes, GROUP_MUTABLE, 2)
+def update_group(group_id: str, patch: GroupPatch) -> Txn[VersionLog | None]:
+    if patch.changed():
+        clause, values = set_clause(patch, 2)
         count = yield from execute(f"UPDATE groups SET {clause} WHERE group_id = $1", group_id, *values)
     else:
         count = len((yield from fetch("SELECT 1 FROM groups WHERE group_id = $1", group_id)))
@@ -294,10 +294,10 @@ def page_group_members(
 
 
 def update_group_member(
-    group_id: str, user_id: str, changes: Mapping[str, Any], *, sort_changed: bool = False
+    group_id: str, user_id: str, patch: MemberPatch, *, sort_changed: bool = False
 ) -> Txn[VersionLog | None]:
-    if changes:
-        clause, values = set_clause(changes, MEMBER_MUTABLE, 3)
+    if patch.changed():
+        clause, values = set_clause(patch, 3)
         count = yield from execute(
             f"UPDATE group_members SET {clause} WHERE group_id = $1 AND user_id = $2", group_id, user_id, *values
         )

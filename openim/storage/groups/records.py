@@ -9,6 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from openim.storage.messages.records import Patch
+
 
 class RoleLevel(enum.IntEnum):
     """``GroupMemberFullInfo.roleLevel``: higher ranks above lower (member lists sort by it)."""
@@ -98,20 +100,29 @@ class GroupRequestRecord:
     ex: str = ""
 
 
-# Fields callers may change through GroupStore.update_group / update_group_member.
-GROUP_MUTABLE = frozenset(
-    {
-        "group_name",
-        "notification",
-        "introduction",
-        "face_url",
-        "ex",
-        "status",
-        "need_verification",
-        "look_member_info",
-        "apply_member_friend",
-        "notification_update_time",
-        "notification_user_id",
-    }
-)
-MEMBER_MUTABLE = frozenset({"role_level", "nickname", "face_url", "ex", "mute_end_time"})
+@dataclass(frozen=True, slots=True)
+class GroupPatch(Patch):
+    """What GroupStore.update_group may set on a GroupRecord (openim.storage.messages.records.Patch)."""
+
+    group_name: str | None = None
+    notification: str | None = None
+    introduction: str | None = None
+    face_url: str | None = None
+    ex: str | None = None
+    status: int | None = None
+    need_verification: int | None = None
+    look_member_info: int | None = None
+    apply_member_friend: int | None = None
+    notification_update_time: int | None = None
+    notification_user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPatch(Patch):
+    """What GroupStore.update_group_member may set on a GroupMemberRecord."""
+
+    role_level: int | None = None
+    nickname: str | None = None
+    face_url: str | None = None
+    ex: str | None = None
+    mute_end_time: int | None = None

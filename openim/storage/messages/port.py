@@ -6,11 +6,12 @@ Conventions of openim.storage.port apply.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
 from openim.storage.messages.records import (
     BanRecord,
+    ConversationPatch,
     ConversationSeq,
     MessageToStore,
     PersistResult,
@@ -19,6 +20,7 @@ from openim.storage.messages.records import (
     TokenState,
     TokenStateChange,
     UserConversation,
+    UserPatch,
     UserRecord,
     VersionKind,
     VersionLog,
@@ -36,8 +38,8 @@ class MessageStore(Protocol):
     async def get_users(self, user_ids: Sequence[str]) -> list[UserRecord]:
         """The registered ones among ``user_ids``, in request order."""
 
-    async def update_user(self, user_id: str, changes: Mapping[str, Any]) -> bool:
-        """Set the given UserRecord fields (not user_id/create_time); False if the user does not exist."""
+    async def update_user(self, user_id: str, patch: UserPatch) -> bool:
+        """Set the fields ``patch`` sets (an empty one sets nothing); False if the user does not exist."""
 
     async def list_users(
         self, *, offset: int, limit: int, keyword: str = "", max_manager_level: int | None = None
@@ -138,9 +140,9 @@ class MessageStore(Protocol):
         stored value actually changed (inserted or different), so callers notify only for real changes."""
 
     async def update_user_conversation(
-        self, owner_user_id: str, conversation_id: str, changes: Mapping[str, Any]
+        self, owner_user_id: str, conversation_id: str, patch: ConversationPatch
     ) -> bool:
-        """Set fields from records.USER_CONVERSATION_MUTABLE; False if the row does not exist."""
+        """Set the fields ``patch`` sets (an empty one sets nothing); False if the row does not exist."""
 
     async def raise_has_read_seq(self, owner_user_id: str, conversation_id: str, seq: int) -> int:
         """has_read_seq = max(has_read_seq, seq) (creating nothing); return the resulting value, or -1 if

@@ -11,17 +11,19 @@ Column lists here follow openim.storage.schema; the records' field names equal t
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from openim.storage.messages.records import (
     USER_CONVERSATION_MUTABLE,
     BanRecord,
+    ConversationPatch,
     ConversationSeq,
     StoredMessage,
     TokenRecord,
     TokenState,
     UserConversation,
+    UserPatch,
     UserRecord,
     VersionEntry,
     VersionKind,
@@ -61,8 +63,6 @@ MSG_TYPES = ("text", "bigint", "text", "text", "text", "bigint", "int", "int", "
 _MSG_SELECT = ", ".join(f"m.{c}" for c in MSG_COLS)
 _USER_SELECT = ", ".join(f"u.{c}" for c in USER_COLS)
 _UC_SELECT = ", ".join(f"c.{c}" for c in UC_COLS)
-_UPDATABLE_USER_FIELDS = frozenset(USER_COLS) - {"user_id", "create_time"}
-
 
 def _user(row: Row) -> UserRecord:
     return UserRecord(*row)
@@ -120,11 +120,11 @@ def get_users(user_ids: Sequence[str]) -> Txn[list[UserRecord]]:
     return (yield from fetch_listed(_USER_SELECT, "users u", "user_id", user_ids, _user))
 
 
-def update_user(user_id: str, changes: Mapping[str, Any]) -> Txn[bool]:
-    if not changes:
+def update_user(user_id: str, patch: UserPatch) -> Txn[bool]:
+    if not patch.changed():
         rows = yield from fetch("SELECT 1 FROM users WHERE user_id = $1", user_id)
         return bool(rows)
-    clause, values = set_clause(changes, _UPDATABLE_USER_FIELDS, 2)
+    clause, values = set_clause(patch, 2)
     count = yield from execute(f"UPDATE users SET {clause} WHERE user_id = $1", user_id, *values)
     return count > 0
 
@@ -404,15 +404,15 @@ def upsert_user_conversations(rows: Sequence[UserConversation]) -> Txn[list[User
     return [by_key[k] for k in latest if k in by_key]
 
 
-def update_user_conversation(owner_user_id: str, conversation_id: str, changes: Mapping[str, Any]) -> Txn[bool]:
-    if not changes:
+def update_user_conversation(owner_user_id: str, conversation_id: str, patch: ConversationPatch) -> Txn[bool]:
+    if not patch.changed():
         rows = yield from fetch(
             "SELECT 1 FROM user_conversations WHERE owner_user_id = $1 AND conversation_id = $2",
             owner_user_id,
             conversation_id,
         )
         return bool(rows)
-    clause, values = set_clause(changes, USER_CONVERSATION_MUTABLE, 3)
+    clause, values = set_clause(patch, 3)
     count = yield from execute(
         f"UPDATE user_conversations SET {clause} WHERE owner_user_id = $1 AND conversation_id = $2",
         owner_user_id,

@@ -1,5 +1,5 @@
 """Plain records that cross the Store port: users, tokens and bans, messages and seqs, conversation rows,
-and the version logs (which every area's changes write).
+and the version logs (which every area's changes write); and :class:`Patch`, what an update sets on a row.
 
 They are frozen dataclasses of Python values: the domain never sees a SQLAlchemy row or a driver type,
 and adapters never see protobuf. Times are Unix milliseconds unless a name says otherwise.
@@ -8,8 +8,35 @@ and adapters never see protobuf. Times are Unix milliseconds unless a name says 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Protocol, Self, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+
+
+@dataclass(frozen=True, slots=True)
+class Patch:
+    """The fields of one record that an update sets: the base of each updatable record's patch
+    (:class:`UserPatch`, :class:`ConversationPatch` here; FriendPatch, GroupPatch and MemberPatch in the
+    other areas' records). A patch's attributes are its record's (so the table's columns), each None for
+    "unchanged": no column a patch sets may be NULL (openim.storage.schema), so None never means "set to
+    NULL". A patch that sets nothing changes nothing.
+    """
+
+    def changed(self) -> dict[str, object]:
+        """attribute -> value of the fields this patch sets, in the order the patch declares them."""
+        return {f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not None}
+
+    def applied_to(self, record: R) -> R:
+        """``record`` (of the patch's record type) with this patch's fields set."""
+        return replace(record, **self.changed())
+
+    def changes_to(self, record: object) -> Self:
+        """This patch without the fields ``record`` holds already: what it really changes there."""
+        return replace(self, **{name: None for name, value in self.changed().items() if getattr(record, name) == value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +48,17 @@ class UserRecord:
     create_time: int = 0
     app_manager_level: int = 0
     global_recv_msg_opt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UserPatch(Patch):
+    """What Store.update_user may set on a UserRecord (a profile: never user_id or create_time)."""
+
+    nickname: str | None = None
+    face_url: str | None = None
+    ex: str | None = None
+    app_manager_level: int | None = None
+    global_recv_msg_opt: int | None = None
 
 
 class TokenState(enum.IntEnum):
@@ -99,24 +137,28 @@ class UserConversation:
     update_time: int = 0
 
 
-# Fields of UserConversation that callers may change through Store.update_user_conversation.
-USER_CONVERSATION_MUTABLE = frozenset(
-    {
-        "recv_msg_opt",
-        "is_pinned",
-        "is_private_chat",
-        "burn_duration",
-        "group_at_type",
-        "attached_info",
-        "ex",
-        "min_seq",
-        "max_seq",
-        "has_read_seq",
-        "msg_destruct_time",
-        "is_msg_destruct",
-        "latest_msg_destruct_time",
-    }
-)
+@dataclass(frozen=True, slots=True)
+class ConversationPatch(Patch):
+    """What Store.update_user_conversation may set on a UserConversation: the owner's settings and read
+    window, never the row's keys, kind, peer or times."""
+
+    recv_msg_opt: int | None = None
+    is_pinned: bool | None = None
+    is_private_chat: bool | None = None
+    burn_duration: int | None = None
+    group_at_type: int | None = None
+    attached_info: str | None = None
+    ex: str | None = None
+    min_seq: int | None = None
+    max_seq: int | None = None
+    has_read_seq: int | None = None
+    msg_destruct_time: int | None = None
+    is_msg_destruct: bool | None = None
+    latest_msg_destruct_time: int | None = None
+
+
+# The fields of UserConversation that an upsert overwrites on an existing row: those a patch may set.
+USER_CONVERSATION_MUTABLE = frozenset(f.name for f in fields(ConversationPatch))
 
 
 class MessageToStore(Protocol):

@@ -8,13 +8,14 @@ notification without a second read.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
 from openim.storage.messages.records import VersionLog
 from openim.storage.relations.records import (
     AcceptOutcome,
     BlackRecord,
+    FriendPatch,
     FriendRecord,
     FriendRequestRecord,
     FriendsAdded,
@@ -46,10 +47,10 @@ class RelationStore(Protocol):
         """Delete one direction of a friendship and log it; None (nothing logged) if it did not exist."""
 
     async def update_friends(
-        self, owner_user_id: str, friend_user_ids: Sequence[str], changes: Mapping[str, Any]
+        self, owner_user_id: str, friend_user_ids: Sequence[str], patch: FriendPatch
     ) -> VersionLog | None:
-        """Set relations.records.FRIEND_MUTABLE fields on the listed friendships and log an update for
-        each (plus the sort marker when ``is_pinned`` is set); None if none of them exists."""
+        """Set the fields ``patch`` sets on the listed friendships and log an update for each (plus the
+        sort marker when it sets ``is_pinned``); None if none of them exists or the patch is empty."""
 
     # -- friend requests ----------------------------------------------------------------------------
     async def upsert_friend_request(self, request: FriendRequestRecord) -> None:

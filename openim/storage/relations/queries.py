@@ -9,16 +9,16 @@ The log writes reuse the version log's body (``messages.queries.bump_version``) 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from openim.storage.messages.queries import bump_version
 from openim.storage.messages.records import VersionKind, VersionLog, VersionState
 from openim.storage.relations.records import (
-    FRIEND_MUTABLE,
     FRIEND_SORT_MARKER,
     AcceptOutcome,
     BlackRecord,
+    FriendPatch,
     FriendRecord,
     FriendRequestRecord,
     FriendsAdded,
@@ -119,13 +119,11 @@ def delete_friend(owner_user_id: str, friend_user_id: str) -> Txn[VersionLog | N
     return (yield from bump_version(VersionKind.FRIEND, owner_user_id, [friend_user_id], VersionState.DELETE))
 
 
-def update_friends(
-    owner_user_id: str, friend_user_ids: Sequence[str], changes: Mapping[str, Any]
-) -> Txn[VersionLog | None]:
-    """Set ``changes`` on the listed friendships that exist and log an update for each of them, plus the
-    sort marker when ``is_pinned`` is among the changes (OpenIM marks it whenever the request sets the
-    pin, changed or not). None when none of them is a friend."""
-    clause, values = set_clause(changes, FRIEND_MUTABLE, 2)
+def update_friends(owner_user_id: str, friend_user_ids: Sequence[str], patch: FriendPatch) -> Txn[VersionLog | None]:
+    """Set ``patch`` (not empty) on the listed friendships that exist and log an update for each of them,
+    plus the sort marker when it sets ``is_pinned`` (OpenIM marks it whenever the request sets the pin,
+    changed or not). None when none of them is a friend."""
+    clause, values = set_clause(patch, 2)
     rows = yield from fetch(
         f"{{with}} UPDATE friends SET {clause} WHERE owner_user_id = $1 "
         "AND friend_user_id IN (SELECT friend_user_id FROM k) RETURNING friend_user_id",
@@ -136,7 +134,7 @@ def update_friends(
     if not rows:
         return None
     e_ids = [r[0] for r in rows]
-    if "is_pinned" in changes:
+    if patch.is_pinned is not None:
         e_ids.append(FRIEND_SORT_MARKER)
     return (yield from bump_version(VersionKind.FRIEND, owner_user_id, e_ids, VersionState.UPDATE))
 

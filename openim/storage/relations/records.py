@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from openim.storage.messages.records import VersionLog
+from openim.storage.messages.records import Patch, VersionLog
 
 
 class HandleResult(enum.IntEnum):
@@ -46,8 +46,13 @@ class FriendRecord:
 # becomes ``sortVersion`` of the incremental answer instead of an update (openim.services.relations).
 FRIEND_SORT_MARKER = "____S_O_R_T_I_D____"
 
-# Fields of FriendRecord that Store.update_friends may change.
-FRIEND_MUTABLE = frozenset({"remark", "ex", "is_pinned"})
+@dataclass(frozen=True, slots=True)
+class FriendPatch(Patch):
+    """What Store.update_friends may set on a FriendRecord (openim.storage.messages.records.Patch)."""
+
+    remark: str | None = None
+    ex: str | None = None
+    is_pinned: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

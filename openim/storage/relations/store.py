@@ -6,12 +6,11 @@ are only those that skip the database for empty inputs (openim.storage.sql.base)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from openim.storage.messages.records import VersionLog
 from openim.storage.relations import queries as q
-from openim.storage.relations.records import BlackRecord, FriendRecord, FriendsAdded
+from openim.storage.relations.records import BlackRecord, FriendPatch, FriendRecord, FriendsAdded
 from openim.storage.sql.base import SqlBase, reads, writes
 
 
@@ -36,11 +35,11 @@ class SqlRelationStore(SqlBase):
     delete_friend = writes(q.delete_friend)
 
     async def update_friends(
-        self, owner_user_id: str, friend_user_ids: Sequence[str], changes: Mapping[str, Any]
+        self, owner_user_id: str, friend_user_ids: Sequence[str], patch: FriendPatch
     ) -> VersionLog | None:
-        if not friend_user_ids or not changes:
+        if not friend_user_ids or not patch.changed():
             return None
-        return await self._write(lambda: q.update_friends(owner_user_id, friend_user_ids, changes))
+        return await self._write(lambda: q.update_friends(owner_user_id, friend_user_ids, patch))
 
     # -- friend requests ----------------------------------------------------------------------------
     upsert_friend_request = writes(q.upsert_friend_request)

@@ -2,8 +2,9 @@
 
 The records' field names equal their table's column names (openim.storage.schema), so a record converts
 to a row with a plain attribute walk and back with ``Record(*row)``; :func:`columns_of` reads a record's
-columns and their PostgreSQL types off its dataclass fields. The rest are the pieces every area's
-queries.py builds statements from: a one-column :class:`RowSet` of keys, a checked ``SET`` clause, a
+columns and their PostgreSQL types off its dataclass fields; a patch's attributes are its record's, so
+:func:`patch_columns` reads the columns an update sets off the patch. The rest are the pieces every area's
+queries.py builds statements from: a one-column :class:`RowSet` of keys, the ``SET`` clause of a patch, a
 ``LIKE`` pattern, one-row upserts, the records of listed keys or of one owner, and a counted page.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any, TypeVar
 
+from openim.storage.messages.records import Patch
 from openim.storage.sql.txn import Row, RowSet, Txn, execute, fetch
 
 R = TypeVar("R")
@@ -38,13 +40,20 @@ def key_rows(name: str, values: Sequence[Any], pg_type: str = "text") -> RowSet:
     return RowSet("k", (name,), (pg_type,), [(v,) for v in values])
 
 
-def set_clause(changes: Mapping[str, Any], allowed: frozenset[str], first: int) -> tuple[str, tuple[Any, ...]]:
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValueError(f"fields that cannot be changed: {', '.join(sorted(unknown))}")
-    names = sorted(changes)
-    clause = ", ".join(f"{n} = ${first + i}" for i, n in enumerate(names))
-    return clause, tuple(changes[n] for n in names)
+def patch_columns(patch: Patch) -> list[tuple[str, object]]:
+    """The (column, value) pairs ``patch`` sets, sorted by column: one SQL text per set of columns."""
+    return sorted(patch.changed().items(), key=_column)
+
+
+def _column(pair: tuple[str, object]) -> str:
+    return pair[0]
+
+
+def set_clause(patch: Patch, first: int) -> tuple[str, tuple[object, ...]]:
+    """``a = $first, b = $first+1, ...`` for the columns ``patch`` sets, and their values in that order."""
+    pairs = patch_columns(patch)
+    clause = ", ".join(f"{name} = ${first + i}" for i, (name, _) in enumerate(pairs))
+    return clause, tuple(value for _, value in pairs)
 
 
 def like_pattern(keyword: str) -> str:

@@ -25,7 +25,7 @@ from openim.internode.payloads import KIND_DELIVERIES, Delivery, decode_deliveri
 from openim.ops.metrics import Metrics
 from openim.pipeline.jobs import SendJob
 from openim.pipeline.msg import Sender, SendService
-from openim.storage.messages.records import NewMessage, PersistResult, UserRecord
+from openim.storage.messages.records import NewMessage, PersistResult, UserPatch, UserRecord
 from openim.storage.port import StoreUnavailable
 from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.constants import ContentType, MsgStatus, Option, SessionType, single_conversation_id
@@ -199,7 +199,7 @@ async def test_refusals(pipeline: Pipeline, msg_kwargs: dict[str, object], sende
 
 
 async def test_recipient_refusing_all_messages(pipeline: Pipeline) -> None:
-    await pipeline.store.update_user("bob", {"global_recv_msg_opt": 1})
+    await pipeline.store.update_user("bob", UserPatch(global_recv_msg_opt=1))
     with pytest.raises(OpenIMError) as caught:
         await pipeline.send.send(text("alice", "bob", "x"), operation_id="op", sender=Sender("alice", 5))
     assert caught.value.code == ErrCode.ARGS and "not sent" in caught.value.detail

@@ -20,7 +20,7 @@ from openim.pipeline.msg import Sender, SendService
 from openim.services.profiles import ProfileService
 from openim.services.relations import RelationService
 from openim.services.users import UserService
-from openim.storage.messages.records import UserRecord, VersionKind
+from openim.storage.messages.records import UserPatch, UserRecord, VersionKind
 from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.constants import ContentType, MsgStatus, SessionType
 from openim.wire.errors import ErrCode, OpenIMError
@@ -136,7 +136,7 @@ async def test_update_keeps_zero_values_and_guards_the_manager_level(world: Worl
         ErrCode.NO_PERMISSION
     )
     same_level = sdkws_pb2.UserInfo(userID="alice", nickname="A", appMangerLevel=1)
-    await world.users.update("alice", {"app_manager_level": 1})
+    await world.users.update("alice", UserPatch(app_manager_level=1))
     await world.profiles.update(same_level, by="alice", by_admin=False, operation_id="op")  # harmless: unchanged
     await world.profiles.update(raise_level, by="imAdmin", by_admin=True, operation_id="op")
     assert (await world.users.get_one("bob")).app_manager_level == 2

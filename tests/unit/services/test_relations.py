@@ -17,7 +17,7 @@ from openim.config import AuthConfig, MessagingConfig
 from openim.services.relations import RelationService, split_sort_marker
 from openim.services.users import UserService
 from openim.storage.messages.records import UserRecord, VersionEntry, VersionKind, VersionLog, VersionState
-from openim.storage.relations.records import FRIEND_SORT_MARKER
+from openim.storage.relations.records import FRIEND_SORT_MARKER, FriendPatch
 from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode, OpenIMError
@@ -180,7 +180,7 @@ async def test_request_lists(world: World) -> None:
 async def test_delete_update_remark_notifications_carry_the_owners_version(world: World) -> None:
     await befriend(world, "u1", "u2")
     await world.service.set_remark("u1", "u2", "buddy", operation_id="op-remark")
-    await world.service.update_friends("u1", ["u2"], {"is_pinned": True, "ex": "x"}, operation_id="op-pin")
+    await world.service.update_friends("u1", ["u2"], FriendPatch(is_pinned=True, ex="x"), operation_id="op-pin")
     await world.service.delete("u1", "u2", operation_id="op-del")
     sent = world.notifier.take()
     assert [(ct, s, r) for ct, s, r, _ in sent] == [
@@ -202,10 +202,10 @@ async def test_friend_operation_codes(world: World) -> None:
     await befriend(world, "u1", "u2")
     assert await code_of(svc.delete("u1", "u3", operation_id="op")) == ErrCode.RECORD_NOT_FOUND
     assert await code_of(svc.set_remark("u1", "u3", "x", operation_id="op")) == ErrCode.RECORD_NOT_FOUND
-    code = await code_of(svc.update_friends("u1", ["u2", "u3"], {"remark": "x"}, operation_id="op"))
+    code = await code_of(svc.update_friends("u1", ["u2", "u3"], FriendPatch(remark="x"), operation_id="op"))
     assert code == ErrCode.RECORD_NOT_FOUND
     # Nothing to change: no log entry, no notification.
-    await svc.update_friends("u1", ["u2"], {}, operation_id="op")
+    await svc.update_friends("u1", ["u2"], FriendPatch(), operation_id="op")
     assert world.notifier.sent == []
     assert (await world.store.get_version_log(VersionKind.FRIEND, "u1")).version == 1
 
@@ -213,7 +213,7 @@ async def test_friend_operation_codes(world: World) -> None:
 async def test_lists_pin_first_and_time_in_seconds(world: World) -> None:
     await befriend(world, "u1", "u2")
     await befriend(world, "u1", "u3")
-    await world.service.update_friends("u1", ["u3"], {"is_pinned": True}, operation_id="op")
+    await world.service.update_friends("u1", ["u3"], FriendPatch(is_pinned=True), operation_id="op")
     total, infos = await world.service.friend_page("u1", PAGE)
     assert (total, [i.friendUser.userID for i in infos]) == (2, ["u3", "u2"])
     first = infos[0]
@@ -288,7 +288,7 @@ async def test_incremental_round_trip(world: World) -> None:
     same = await svc.incremental("u1", step.versionID, step.version)
     assert (same.full, len(same.insert), len(same.update), len(same.delete)) == (False, 0, 0, 0)
 
-    await svc.update_friends("u1", ["u2"], {"is_pinned": True}, operation_id="op")
+    await svc.update_friends("u1", ["u2"], FriendPatch(is_pinned=True), operation_id="op")
     await svc.delete("u1", "u3", operation_id="op")
     after = await svc.incremental("u1", step.versionID, step.version)
     assert [i.friendUser.userID for i in after.update] == ["u2"] and after.update[0].isPinned
@@ -426,7 +426,7 @@ async def test_update_friend_fields_sets_only_the_present_wrappers(world: World)
     await befriend(world, "u1", "u2")
     await befriend(world, "u1", "u3")
     await world.service.set_remark("u1", "u2", "buddy", operation_id="op")
-    await world.service.update_friends("u1", ["u2"], {"ex": "old"}, operation_id="op")
+    await world.service.update_friends("u1", ["u2"], FriendPatch(ex="old"), operation_id="op")
     world.notifier.take()
     # remark absent: kept; isPinned set; ex present but empty: cleared.
     req = relation_pb2.updateFriendsReq(isPinned=wrapperspb_pb2.BoolValue(value=True), ex=wrapperspb_pb2.StringValue())

@@ -10,7 +10,7 @@ import pytest
 
 from openim.config import AuthConfig
 from openim.services.users import UserService
-from openim.storage.messages.records import UserRecord
+from openim.storage.messages.records import UserPatch, UserRecord
 from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.errors import ErrCode, OpenIMError
 
@@ -37,7 +37,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 async def test_a_profile_change_drops_the_cached_user(store: SqliteStore) -> None:
     send = RecordingSend()
     users = UserService(store, AuthConfig(), send)  # type: ignore[arg-type]
-    after = await users.update("u1", {"global_recv_msg_opt": 2})
+    after = await users.update("u1", UserPatch(global_recv_msg_opt=2))
     assert after.global_recv_msg_opt == 2
     assert send.forgotten == ["u1"]
 
@@ -46,8 +46,8 @@ async def test_a_refused_change_drops_nothing(store: SqliteStore) -> None:
     send = RecordingSend()
     users = UserService(store, AuthConfig(), send)  # type: ignore[arg-type]
     with pytest.raises(OpenIMError) as unknown:
-        await users.update("nobody", {"nickname": "N"})
+        await users.update("nobody", UserPatch(nickname="N"))
     assert unknown.value.code == ErrCode.RECORD_NOT_FOUND
     with pytest.raises(OpenIMError):
-        await users.update("u1", {"global_recv_msg_opt": 7})
+        await users.update("u1", UserPatch(global_recv_msg_opt=7))
     assert send.forgotten == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from openim.services.groups.access import Operator
-from openim.storage.groups.records import GroupStatus
+from openim.storage.groups.records import GroupPatch, GroupStatus
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode
 from openim.wire.pb import group_pb2, sdkws_pb2, wrapperspb_pb2
@@ -53,19 +53,19 @@ async def test_create_refusals(world: World) -> None:
     ],
 )
 async def test_who_may_set_group_info(world: World, op: Operator, code: int) -> None:
-    assert await code_of(world.groups.set_group_info(op, world.group_id, {"group_name": "renamed"}, "op")) == code
+    renamed = GroupPatch(group_name="renamed")
+    assert await code_of(world.groups.set_group_info(op, world.group_id, renamed, "op")) == code
     name = (await world.groups.groups_info([world.group_id]))[0].groupName
     assert name == ("renamed" if code == 0 else "g")
 
 
 async def test_set_group_info_announces_each_kind(world: World) -> None:
     groups = world.groups
-    assert (
-        await code_of(groups.set_group_info(Operator("own"), world.group_id, {"group_name": " "}, "op")) == ErrCode.ARGS
-    )
+    blank = GroupPatch(group_name=" ")
+    assert await code_of(groups.set_group_info(Operator("own"), world.group_id, blank, "op")) == ErrCode.ARGS
     before = len(world.notifier.sent)
-    changes = {"notification": "hello", "group_name": "n", "introduction": "i"}
-    await groups.set_group_info(Operator("adm"), world.group_id, changes, "op")
+    patch = GroupPatch(notification="hello", group_name="n", introduction="i")
+    await groups.set_group_info(Operator("adm"), world.group_id, patch, "op")
     assert world.notifier.kinds()[before:] == [
         ContentType.GROUP_INFO_SET_ANNOUNCEMENT,
         ContentType.GROUP_INFO_SET_NAME,
@@ -111,7 +111,7 @@ async def test_dismiss_then_operations_are_refused(world: World) -> None:
     assert (await world.store.get_groups([gid]))[0].status == GroupStatus.DISMISSED
     dismissed = ErrCode.DISMISSED_ALREADY
     assert await code_of(groups.dismiss(Operator("own"), gid, False, "op")) == dismissed
-    assert await code_of(groups.set_group_info(Operator("own"), gid, {"group_name": "x"}, "op")) == dismissed
+    assert await code_of(groups.set_group_info(Operator("own"), gid, GroupPatch(group_name="x"), "op")) == dismissed
     assert await code_of(groups.mute_group(Operator("own"), gid, True, "op")) == dismissed
     assert await code_of(groups.invite(Operator("own"), gid, ["out"], "", "op")) == dismissed
     assert await code_of(groups.kick(Operator("own"), gid, ["mem"], "", "op")) == dismissed

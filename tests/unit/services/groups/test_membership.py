@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from openim.services.groups.access import Operator
-from openim.storage.groups.records import HandleResult, Verification
+from openim.storage.groups.records import GroupPatch, HandleResult, Verification
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode
 from openim.wire.pb import group_pb2, wrapperspb_pb2
@@ -18,7 +18,7 @@ ROOT = Operator("root", is_admin=True)
 
 
 async def _verification(world: World, mode: Verification) -> None:
-    await world.groups.set_group_info(Operator("own"), world.group_id, {"need_verification": int(mode)}, "op")
+    await world.groups.set_group_info(Operator("own"), world.group_id, GroupPatch(need_verification=int(mode)), "op")
 
 
 def _join(world: World, user: str) -> group_pb2.JoinGroupReq:

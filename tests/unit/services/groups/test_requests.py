@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from openim.services.groups.access import Operator
-from openim.storage.groups.records import HandleResult, Verification
+from openim.storage.groups.records import GroupPatch, HandleResult, Verification
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode
 from openim.wire.pb import group_pb2, sdkws_pb2
@@ -78,7 +78,7 @@ async def test_who_reads_requests(applied: World) -> None:
 
 async def test_invitation_request_accepted_names_the_inviter(world: World) -> None:
     await world.groups.set_group_info(
-        Operator("own"), world.group_id, {"need_verification": int(Verification.ALL_NEED_APPROVAL)}, "op"
+        Operator("own"), world.group_id, GroupPatch(need_verification=int(Verification.ALL_NEED_APPROVAL)), "op"
     )
     await world.groups.invite(Operator("mem"), world.group_id, ["out"], "", "op")
     await world.groups.respond(Operator("own"), world.group_id, "out", "", HandleResult.ACCEPTED, "op")

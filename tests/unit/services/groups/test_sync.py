@@ -8,6 +8,7 @@ import pytest
 
 from openim.services.groups.access import Operator
 from openim.services.versioning import id_hash
+from openim.storage.groups.records import GroupPatch
 from openim.wire.constants import ContentType
 from openim.wire.errors import ErrCode
 from openim.wire.pb import group_pb2, wrapperspb_pb2
@@ -29,7 +30,7 @@ async def test_incremental_member_sync_round_trip(world: World) -> None:
     assert [m.userID for m in changed.update] == ["mem"] and changed.update[0].roleLevel == 60
     assert changed.sortVersion == changed.version == tips["groupMemberVersion"]
     assert changed.HasField("group")
-    await world.groups.set_group_info(Operator("adm"), gid, {"group_name": "renamed"}, "op")
+    await world.groups.set_group_info(Operator("adm"), gid, GroupPatch(group_name="renamed"), "op")
     renamed = await world.groups.incremental_members(Operator("mem"), gid, changed.versionID, changed.version)
     assert renamed.group.groupName == "renamed" and not renamed.update
     joins = await world.groups.incremental_join_groups("out", "", 0)
