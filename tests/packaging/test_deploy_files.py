@@ -151,7 +151,10 @@ def test_beats_configs_ship_to_elasticsearch_from_the_supervise_layout() -> None
     (stream,) = filebeat["filebeat.inputs"]
     assert stream["type"] == "filestream"
     assert stream["paths"] == ["${OPENIM_SUPERVISE_LOGS:/data/openim/logs}/openim*.log"]
-    assert stream["parsers"][0]["ndjson"]["target"] == ""
+    # decoded under `openim`, never to the top level (tests/packaging/test_filebeat_fields.py: what ES gets)
+    assert "parsers" not in stream
+    (decode,) = [p["decode_json_fields"] for p in filebeat["processors"] if "decode_json_fields" in p]
+    assert decode["fields"] == ["message"] and decode["target"] == "openim"
     metricbeat = yaml.safe_load((PACKAGING / "metricbeat.yml").read_text(encoding="utf-8"))
     modules = {m["module"]: m for m in metricbeat["metricbeat.modules"]}
     assert modules["prometheus"]["metrics_path"] == "/metrics"
