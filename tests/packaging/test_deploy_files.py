@@ -123,6 +123,9 @@ def test_ansible_playbook_syntax(lint_tools: Any) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+ANSIBLE_TEMPLATE = PACKAGING / "ansible" / "roles" / "openim" / "templates" / "config.yaml.j2"
+
+
 def test_ansible_config_template_renders_a_valid_config(tmp_path: Path, lint_tools: Any) -> None:
     """The template, rendered with Jinja2 (ansible's own) for an edge host, is a config openim accepts."""
     script = (
@@ -134,7 +137,7 @@ def test_ansible_config_template_renders_a_valid_config(tmp_path: Path, lint_too
         " openim_modules='gateway,api', openim_processes=2))\n"
     )
     rendered = subprocess.run(
-        [lint_tools.tool("python"), "-c", script, str(PACKAGING / "ansible" / "templates" / "config.yaml.j2")],
+        [lint_tools.tool("python"), "-c", script, str(ANSIBLE_TEMPLATE)],
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout
     path = tmp_path / "config.yaml"
