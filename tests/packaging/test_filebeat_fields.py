@@ -352,7 +352,7 @@ def _run_processors(event: dict[str, Any], processors: list[dict[str, Any]]) -> 
         ((name, config),) = processor.items()
         if name not in PROCESSORS:
             raise NotModelled(f"processor {name!r} is not modelled by this test")
-        PROCESSORS[name](event, config)  # type: ignore[operator]
+        PROCESSORS[name](event, config)
 
 
 def filebeat_documents(filebeat: dict[str, Any], lines: list[str]) -> list[dict[str, Any]]:
