@@ -127,25 +127,59 @@ def config_print(config_path: str | None, as_json: bool) -> None:
         click.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
 
 
+# The container image's user and group (packaging/Dockerfile): a config mounted into the image must be readable
+# by them, which a root-owned 0600 file is not.
+CONTAINER_UID_GID = 10001
+CONTAINER_DATA_DIR = "/data/openim/data"
+
+
 @cli.command()
-@click.option("--data-dir", default="./data", show_default=True, help="Where the embedded store lives.")
+@click.option(
+    "--data-dir",
+    default=None,
+    help="Where the embedded store lives.  [default: ./data; with --container /data/openim/data]",
+)
 @click.option(
     "-c", "--config", "config_path", default="config.yaml", show_default=True, help="The file to write."
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(data_dir: str, config_path: str, force: bool) -> None:
+@click.option(
+    "--container",
+    is_flag=True,
+    help=f"For the container image: group {CONTAINER_UID_GID} (the image's user) may read it (mode 0640, needs root "
+    "or membership of that group), the data dir is the image's and is not created here.",
+)
+def init(data_dir: str | None, config_path: str, force: bool, container: bool) -> None:
     """Write a config.yaml with a fresh random secret and create the data directory."""
     target = Path(config_path)
     if target.exists() and not force:
         click.echo(f"error: {target} exists; use --force to overwrite", err=True)
         sys.exit(EXIT_CONFIG)
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    if data_dir is None:
+        data_dir = CONTAINER_DATA_DIR if container else "./data"
+    if not container:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
     from openim.config_template import render_config
 
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_config(secret=new_secret(), data_dir=data_dir), encoding="utf-8")
     os.chmod(target, 0o600)
-    click.echo(f"wrote {target} (secret generated, data dir {data_dir})")
+    if container:
+        try:
+            os.chown(target, -1, CONTAINER_UID_GID)
+        except OSError as exc:
+            target.unlink()
+            click.echo(
+                f"error: cannot give {target} to group {CONTAINER_UID_GID} ({exc.strerror or exc}); "
+                "run this as root (sudo), or as a member of that group",
+                err=True,
+            )
+            sys.exit(EXIT_CONFIG)
+        os.chmod(target, 0o640)
+    click.echo(
+        f"wrote {target} (secret generated, data dir {data_dir}"
+        + (f", readable by group {CONTAINER_UID_GID} for the container image)" if container else ")")
+    )
 
 
 @cli.command(

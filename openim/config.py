@@ -512,6 +512,14 @@ def load_config(explicit_path: str | None = None, env: Mapping[str, str] | None 
         source = str(path)
         try:
             text = path.read_text(encoding="utf-8")
+        except PermissionError as exc:
+            uid, gid = os.getuid(), os.getgid()
+            raise ConfigError(
+                source,
+                "",
+                f"cannot read: {exc.strerror or exc} (as uid {uid}, gid {gid}); make the file readable by them "
+                "(a config for the container image: `openim init --container`, or chgrp 10001 + chmod 0640)",
+            ) from exc
         except OSError as exc:
             raise ConfigError(source, "", f"cannot read: {exc.strerror or exc}") from exc
         try:

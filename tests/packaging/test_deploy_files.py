@@ -1,9 +1,9 @@
-"""The deployment files that cannot run here: no Docker engine on this machine (the image is never built in
-CI) and no fleet of hosts. So they are checked by the tools of their trade where those run offline --
-hadolint for the Dockerfile, `ansible-playbook --syntax-check` for the playbook -- and by our own reading of
-what they promise: the image runs `openim supervise` as a non-root user with a /healthz HEALTHCHECK, every
-openim container of the compose file has an environment our config loader accepts and a mode `openim
-supervise` can run, the Beats' configs point where supervise puts things."""
+"""The deployment files, read: hadolint for the Dockerfile, `ansible-playbook --syntax-check` for the
+playbook, and our own reading of what they promise: the image runs `openim supervise` as a non-root user
+with a /healthz HEALTHCHECK, every openim container of the compose file has an environment our config loader
+accepts and a mode `openim supervise` can run, the Beats' configs point where supervise puts things. The
+image and the compose file are also built and run, by tests/container (marker ``container``); the playbook
+needs a fleet of hosts."""
 
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ def test_dockerfile_passes_hadolint(lint_tools: Any) -> None:
 def test_dockerfile_runs_supervise_as_a_user_with_a_healthcheck() -> None:
     steps = _instructions((PACKAGING / "Dockerfile").read_text(encoding="utf-8"))
     words = [w for w, _ in steps]
-    assert words[0] == "FROM" and "bookworm" in steps[0][1]  # the glibc of the machine that builds the binary
+    # the base is a build argument (tests/container builds on a debootstrap image); a deployment's default is
+    # bookworm-slim, the glibc of the machine that builds the binary
+    assert steps[0] == ("ARG", "BASE_IMAGE=debian:bookworm-slim") and steps[1] == ("FROM", "${BASE_IMAGE}")
     entry = dict(steps)["ENTRYPOINT"]
     assert entry == '["/usr/local/bin/openim", "supervise"]'
     assert dict(steps)["USER"] == "10001:10001"
@@ -88,7 +90,11 @@ def test_compose_services_have_a_valid_cluster_config() -> None:
     covered: set[str] = set()
     for name in ("openim-edge", "openim-core"):
         service = services[name]
-        assert service["build"] == {"context": "../dist", "dockerfile": "../packaging/Dockerfile"}
+        assert service["build"] == {
+            "context": "../dist",
+            "dockerfile": "../packaging/Dockerfile",
+            "args": {"BASE_IMAGE": "${OPENIM_BASE_IMAGE:-debian:bookworm-slim}"},
+        }
         assert (ROOT / "packaging" / "Dockerfile").is_file()
         assert set(service["depends_on"]) == {"postgres", "redis"}
         env = _compose_env(service)
@@ -102,7 +108,10 @@ def test_compose_services_have_a_valid_cluster_config() -> None:
         if "api" not in modules:  # the HEALTHCHECK must ask the ops listener
             assert env["OPENIM_HEALTHCHECK_URL"] == f"http://127.0.0.1:{config.ops.port}/healthz"
     assert covered == {"api", "gateway", "msg", "transfer", "push"}
-    assert services["openim-edge"]["ports"] == ["10001:10001", "10002:10002"]
+    assert services["openim-edge"]["ports"] == [
+        "${OPENIM_PUBLISH_ADDR:-0.0.0.0}:${OPENIM_WS_PORT:-10001}:10001",
+        "${OPENIM_PUBLISH_ADDR:-0.0.0.0}:${OPENIM_API_PORT:-10002}:10002",
+    ]
 
 
 # -- ansible -----------------------------------------------------------------------------------------------

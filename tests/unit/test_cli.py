@@ -63,6 +63,52 @@ def test_init_defaults_to_config_yaml_in_the_working_directory(tmp_path: Path) -
     assert (tmp_path / "data").is_dir()
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving the file to group 10001 needs root")
+def test_init_container_writes_a_config_the_image_user_can_read(tmp_path: Path) -> None:
+    """The image runs as uid/gid 10001: a root-owned 0600 file mounted read-only is unreadable there."""
+    target = tmp_path / "srv" / "config.yaml"
+    result = run("init", "--container", "-c", str(target))
+    assert result.exit_code == 0, result.output
+
+    st = target.stat()
+    assert stat.S_IMODE(st.st_mode) == 0o640  # group-readable, nothing for others
+    assert st.st_gid == 10001
+    loaded = load_config(str(target), env={})
+    assert loaded.config.data_dir == "/data/openim/data"  # the image's data volume
+    assert not (tmp_path / "data").exists()  # nothing created on this side
+
+
+def test_init_container_fails_cleanly_when_the_group_cannot_be_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chown", refuse)
+    target = tmp_path / "config.yaml"
+    result = run("init", "--container", "-c", str(target))
+    assert result.exit_code != 0
+    assert "group 10001" in result.stderr and "root" in result.stderr
+    assert not target.exists()  # no file left that the container could not read
+
+
+def test_an_unreadable_config_names_the_uid_and_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "config.yaml"
+    target.write_text("secret: x\n")
+    real_read_text = Path.read_text
+
+    def denied(self: Path, *args: object, **kwargs: object) -> str:
+        if self == target:  # what a non-root reader of a root-owned 0600 file gets (root itself reads anything)
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_text(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    result = run("config", "check", "-c", str(target))
+    assert result.exit_code != 0
+    assert "Permission denied" in result.output
+    assert f"uid {os.getuid()}" in result.output and "openim init --container" in result.output
+
+
 def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     target = tmp_path / "config.yaml"
     assert run("init", "-c", str(target)).exit_code == 0
