@@ -33,7 +33,7 @@ log = get_log("app")
 
 async def _serve(loaded: LoadedConfig, module_names: tuple[str, ...]) -> int:
     cfg = loaded.config
-    node_id = cfg.node_id or default_node_id()
+    node_id = cfg.node_id or default_node_id(cfg, module_names)
     refusal = membership_error(cfg, node_id) if cfg.is_cluster else ""
     if refusal:
         log.error("startup.failed", error=refusal)

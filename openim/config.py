@@ -410,7 +410,7 @@ class ObjectStorageConfig(_Section):
 class Config(_Section):
     secret: str = EXAMPLE_SECRET
     data_dir: str = "./data"
-    node_id: str = ""  # default: <hostname>-<pid>
+    node_id: str = ""  # default: <hostname>-<8 hex>, stable per data_dir (openim.node)
     shutdown_timeout: Duration = 10.0
     api: ApiConfig = ApiConfig()
     gateway: GatewayConfig = GatewayConfig()

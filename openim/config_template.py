@@ -19,7 +19,8 @@ secret: "{secret}"
 # Where the embedded store (SQLite) and local files live.
 data_dir: "{data_dir}"
 
-# Name of this process in the cluster registry; empty = <hostname>-<pid>.
+# Name of this process in the cluster registry; empty = <hostname>-<8 hex>, the same at every start
+# (from data_dir/instance-id, the modules and the ports). Set it per process for readable dashboards.
 node_id: ""
 
 # How long SIGTERM may take: stop accepting, drain in-flight work, close stores.

@@ -20,6 +20,7 @@ set -euo pipefail
 
 readonly MODULES_ALL="api gateway msg transfer push"
 readonly SERVICE_USER=openim
+readonly GLIBC_FLOOR=2.36  # docs/operations.md, "Install": the oldest glibc the binary runs on
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 usage() {
@@ -97,6 +98,27 @@ case " $os_id $os_like " in
 esac
 [ "$(uname -s)" = Linux ] || die "unsupported OS: $(uname -s)"
 
+# The one-file binary carries its Python and libraries but not the C library: it needs the host's glibc at
+# GLIBC_FLOOR or newer (the highest symbol version the bootloader and the bundled libraries ask for; the
+# release binary is built on Debian 12). OPENIM_GLIBC_VERSION overrides what is detected (tests).
+glibc_version() {
+    local v=${OPENIM_GLIBC_VERSION:-}
+    if [ -z "$v" ]; then v=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}') || v=""; fi
+    if [ -z "$v" ]; then v=$(ldd --version 2>/dev/null | head -n 1 | awk '{print $NF}') || v=""; fi
+    [[ "$v" =~ ^[0-9]+\.[0-9]+ ]] && echo "${BASH_REMATCH[0]}"
+}
+version_lt() {  # version_lt A B: 0 when A < B (major.minor)
+    local a_major=${1%%.*} a_minor=${1#*.} b_major=${2%%.*} b_minor=${2#*.}
+    [ "$a_major" -lt "$b_major" ] || { [ "$a_major" -eq "$b_major" ] && [ "$a_minor" -lt "$b_minor" ]; }
+}
+if [ "$action" != uninstall ]; then  # removing needs no binary that runs
+    glibc=$(glibc_version) || glibc=""
+    [ -n "$glibc" ] || die "cannot tell the glibc version of $os_name (getconf GNU_LIBC_VERSION, ldd --version); the openim binary needs glibc $GLIBC_FLOOR or newer. Without glibc, run the container image (docs/operations.md, \"Container\")"
+    if version_lt "$glibc" "$GLIBC_FLOOR"; then
+        die "$os_name has glibc $glibc; the openim binary needs glibc $GLIBC_FLOOR or newer (Debian 12+, Ubuntu 22.10+, RHEL 10+, Fedora 37+). On this host run the container image instead (docs/operations.md, \"Container\"), or build the binary on a host with this glibc"
+    fi
+fi
+
 if [ "$systemd" -eq 1 ] && [ -z "$prefix" ]; then
     command -v systemctl >/dev/null && [ -d /run/systemd/system ] \
         || die "systemd is not running on this host; use --no-systemd to run openim under its own supervisor"
@@ -109,6 +131,8 @@ bin_dir="$prefix/usr/local/bin"
 bin="$bin_dir/openim"
 home="$prefix/data/openim"
 conf="$home/config.yaml"
+# Where the server keeps its data and writes its logs: these defaults until the installed config is read
+# (use_config_paths), then its data_dir and supervise.log_dir.
 data="$home/data"
 logs="$home/logs"
 unit_dir="$prefix/etc/systemd/system"
@@ -127,6 +151,20 @@ as_service() {  # run a command as the service account (its files stay its own)
 # from `openim config print` (each run of the one-file binary costs about a second).
 cfg_dump=""
 load_cfg() { cfg_dump="$(as_service "$bin" config print -c "$conf")" || die "openim config print failed"; }
+cfg_top() {  # cfg_top KEY: a top-level value (data_dir, node_id, ...)
+    [ -n "$cfg_dump" ] || die "internal: cfg_top before load_cfg"
+    awk -v k="$1:" '$1 == k { $1 = ""; sub(/^ +/, ""); gsub(/^["\x27]|["\x27]$/, ""); print; exit }' <<<"$cfg_dump"
+}
+
+# use_config_paths: data and logs as the loaded config has them. A relative path is taken from $home, the
+# folder of config.yaml and the working directory of every process install.sh starts.
+abs_path() { case "$1" in /*) echo "${1%/}" ;; ""|.|./) echo "$home" ;; *) local p=${1#./}; echo "$home/${p%/}" ;; esac; }
+use_config_paths() {
+    local log_dir
+    data=$(abs_path "$(cfg_top data_dir)")
+    log_dir=$(cfg supervise log_dir)
+    if [ -n "$log_dir" ]; then logs=$(abs_path "$log_dir"); else logs="$data/logs"; fi
+}
 cfg() {
     [ -n "$cfg_dump" ] || die "internal: cfg before load_cfg"
     awk -v s="$1:" -v k="$2:" '
@@ -300,7 +338,7 @@ ensure_user() {
 }
 
 ensure_layout() {
-    mkdir -p "$home" "$data" "$logs" "$home/instances"
+    mkdir -p "$home" "$home/instances"
     if [ -n "$config_src" ]; then
         [ -f "$config_src" ] || die "--config: $config_src: no such file"
         if [ -f "$conf" ] && cmp -s "$config_src" "$conf"; then
@@ -328,6 +366,12 @@ ensure_layout() {
     local check
     check=$(as_service "$bin" config check -c "$conf" 2>&1) || die "config check failed: $check"
     load_cfg
+    use_config_paths
+    mkdir -p "$data" "$logs"
+    if [ -n "$run_as" ]; then chown "$run_as:$run_as" "$data" "$logs"; fi
+    if [ "$data" != "$home/data" ] || [ "$logs" != "$home/logs" ]; then
+        say "config: data in $data, logs in $logs (data_dir, supervise.log_dir of $conf)"
+    fi
     if [ -n "$modules" ] && [ "$per_module" -eq 0 ] && [ "$(cfg supervise modules)" != "$modules" ]; then
         say "note: --modules $modules, but $conf runs supervise.modules $(cfg supervise modules): edit it to change"
     fi
@@ -470,6 +514,7 @@ do_upgrade() {
     find_binary
     say "upgrading $("$bin" version) -> $("$binary" version)"
     load_cfg
+    use_config_paths
     backup_embedded
     service_stop
     install_binary || true
@@ -482,6 +527,15 @@ do_upgrade() {
 }
 
 do_uninstall() {
+    # The supervisord to stop is under the installed config's data_dir, wherever that is.
+    if [ -x "$bin" ] && [ -f "$conf" ]; then
+        if cfg_dump=$(as_service "$bin" config print -c "$conf" 2>/dev/null); then
+            use_config_paths
+        else
+            cfg_dump=""
+            say "warning: $bin config print failed; looking for a running openim supervise under $data"
+        fi
+    fi
     service_stop
     if [ "$systemd" -eq 1 ] && [ -z "$prefix" ]; then
         systemctl disable openim.service >/dev/null 2>&1 || true
@@ -496,6 +550,12 @@ do_uninstall() {
         rm -rf "$home"
         if [ -n "$run_as" ] && getent passwd "$run_as" >/dev/null; then userdel "$run_as" || true; fi
         say "removed openim, its data ($home) and its user"
+        local dir
+        for dir in "$data" "$logs"; do
+            if [[ "$dir/" != "$home/"* ]] && [ -d "$dir" ]; then
+                say "kept $dir (outside $home, named by the config): delete it yourself"
+            fi
+        done
     else
         say "removed openim; kept $home (config, data, logs): --uninstall --purge deletes it"
     fi

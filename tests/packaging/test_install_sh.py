@@ -227,3 +227,146 @@ def test_install_sh_is_clean_for_bash_and_shellcheck(lint_tools: Any) -> None:
         [lint_tools.tool("shellcheck"), str(SCRIPT)], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- the glibc floor (issue #16): the binary needs the host's glibc at GLIBC_FLOOR or newer ----------------
+def _glibc_floor() -> str:
+    found = re.search(r"^readonly GLIBC_FLOOR=(\d+\.\d+)\b", SCRIPT.read_text(), re.MULTILINE)
+    assert found, "install.sh has no GLIBC_FLOOR"
+    return found.group(1)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+@pytest.mark.parametrize("older", ["2.31", "2.34", "2.35", "2.4"], ids=["debian11", "rhel9", "ubuntu2204", "2.4"])
+def test_refuses_a_glibc_older_than_the_floor(tmp_path: Path, older: str) -> None:
+    floor = _glibc_floor()
+    assert _version_key(older) < _version_key(floor)
+    env = dict(os.environ, OPENIM_GLIBC_VERSION=older)
+    result = _install("--prefix", str(tmp_path / "root"), "--binary", str(tmp_path / "absent"), env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"has glibc {older}; the openim binary needs glibc {floor} or newer" in result.stderr, result.stderr
+    assert 'run the container image instead (docs/operations.md, "Container")' in result.stderr, result.stderr
+    assert not (tmp_path / "root" / "usr").exists(), "install.sh went on after refusing"
+
+
+@pytest.mark.parametrize("version", ["machine", "floor", "2.39", "3.0"])
+def test_accepts_this_machines_glibc_and_newer(tmp_path: Path, version: str) -> None:
+    env = dict(os.environ)
+    env.pop("OPENIM_GLIBC_VERSION", None)
+    if version == "machine":  # detected by install.sh itself (getconf, else ldd)
+        machine = os.confstr("CS_GNU_LIBC_VERSION") or ""
+        assert machine.startswith("glibc "), machine
+        if _version_key(machine.split()[1]) < _version_key(_glibc_floor()):
+            pytest.skip(f"this machine's {machine} is below the floor: it cannot run the binary either")
+    else:
+        env["OPENIM_GLIBC_VERSION"] = _glibc_floor() if version == "floor" else version
+    # --binary to a missing file: past the glibc check, install.sh stops there instead
+    result = _install("--prefix", str(tmp_path / "root"), "--binary", str(tmp_path / "absent"), env=env)
+    assert result.returncode == 1
+    assert "no such file" in result.stderr and "glibc" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("getconf", "ldd"),
+    [("echo glibc 2.31", "exit 1"), ("exit 1", "echo 'ldd (Ubuntu GLIBC 2.35-0ubuntu3.8) 2.35'")],
+    ids=["getconf", "ldd"],
+)
+def test_detects_an_older_glibc_without_the_override(tmp_path: Path, getconf: str, ldd: str) -> None:
+    """The detection itself (getconf GNU_LIBC_VERSION, else the first line of ldd --version), through stand-in
+    commands on PATH that answer as Debian 11 and Ubuntu 22.04 do."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for name, body in (("getconf", getconf), ("ldd", ldd)):
+        (fake / name).write_text(f"#!/bin/sh\n{body}\n")
+        (fake / name).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "OPENIM_GLIBC_VERSION"}
+    env["PATH"] = f"{fake}:{env['PATH']}"
+    result = _install("--prefix", str(tmp_path / "root"), "--binary", str(tmp_path / "absent"), env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    older = "2.31" if "2.31" in getconf else "2.35"
+    assert f"has glibc {older}; the openim binary needs glibc {_glibc_floor()} or newer" in result.stderr, result.stderr
+
+
+def test_docs_name_the_glibc_floor() -> None:
+    floor = _glibc_floor()
+    docs = (ROOT / "docs" / "operations.md").read_text()
+    assert f"glibc {floor} or newer" in docs, "docs/operations.md does not name install.sh's glibc floor"
+
+
+@pytest.mark.binary
+def test_glibc_floor_is_what_the_binary_needs(binary: Path, tmp_path: Path) -> None:
+    """The highest GLIBC_x.y symbol version asked for by the bootloader and every bundled shared library
+    is install.sh's floor: a newer need would let install.sh accept a host the binary fails on; an older
+    one would refuse hosts it runs on."""
+    from PyInstaller.archive.readers import CArchiveReader
+
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        pytest.skip("objdump not installed (Debian package binutils)")
+    archive = CArchiveReader(str(binary))
+    files = [binary]
+    for name in archive.toc:
+        if re.search(r"\.so(\.|$)", name):
+            out = tmp_path / "libs" / name
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(archive.extract(name))
+            files.append(out)
+    assert len(files) > 10, f"no bundled libraries found in {binary}: {list(archive.toc)[:20]}"
+    needs: dict[str, str] = {}
+    for path in files:
+        result = subprocess.run([objdump, "-T", str(path)], capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        versions = re.findall(r"\bGLIBC_(\d+\.\d+(?:\.\d+)?)\b", result.stdout)
+        if versions:
+            needs[path.name] = max(versions, key=_version_key)
+    highest = max(needs.values(), key=_version_key)
+    floor = _glibc_floor()
+    top = sorted(needs.items(), key=lambda kv: _version_key(kv[1]), reverse=True)[:5]
+    assert _version_key(highest)[:2] == _version_key(floor), f"the binary needs glibc {highest}, not {floor}: {top}"
+
+
+# -- --config (issue #16): data and logs where the installed config says, and --uninstall finds them -------
+@pytest.mark.binary
+@pytest.mark.parametrize("where", ["default", "outside"])
+def test_install_with_config_follows_its_data_dir_and_uninstall_stops_it(
+    binary: Path, tmp_path: Path, port_env: dict[str, str], where: str
+) -> None:
+    """A supplied config is installed unchanged; the summary, the server's files and --uninstall follow
+    its data_dir and supervise.log_dir. ``default``: the relative ./data of a config from `openim init`
+    with no log_dir (logs under data/logs); ``outside``: an absolute data_dir outside /data/openim."""
+    root = tmp_path / "root"
+    home = root / "data" / "openim"
+    conf = home / "config.yaml"
+    data = home / "data" if where == "default" else tmp_path / "elsewhere" / "store"
+    logs = data / "logs"
+    supplied = tmp_path / "cluster.yaml"
+    supplied.write_text(
+        f'secret: "{"s" * 40}"\ndata_dir: "{"./data" if where == "default" else data}"\n', encoding="utf-8"
+    )
+    common = ("--prefix", str(root), "--no-systemd", "--binary", str(binary))
+    pidfile = data / "supervise" / "supervisord.pid"
+    try:
+        out = _ok(_install(*common, "--config", str(supplied), env=port_env))
+        assert conf.read_bytes() == supplied.read_bytes(), "the supplied config was not installed unchanged"
+        assert f"data, logs:               {data}, {logs}" in out, out
+        assert (logs / "openim.log").is_file(), sorted(str(p) for p in tmp_path.rglob("*.log"))
+        assert (logs / "supervise.out").is_file()
+        assert not (home / "logs").exists(), "an empty logs/ the server never writes to"
+        pid = int(pidfile.read_text().strip())
+        assert _alive(pid)
+
+        out = _ok(_install(*common, "--config", str(supplied), env=port_env))
+        assert "nothing changed" in out, out  # found its own supervisord under the config's data_dir
+
+        out = _ok(_install("--prefix", str(root), "--no-systemd", "--uninstall", env=port_env))
+        assert f"stopping openim supervise (pid {pid})" in out, out
+        assert not _alive(pid), f"--uninstall left the supervisord of {data} running"
+        _ok(_install("--prefix", str(root), "--no-systemd", "--uninstall", "--purge", env=port_env))
+        assert not home.exists()
+        assert data.is_dir() == (where == "outside"), "a data dir outside the install is the operator's"
+    finally:
+        if pidfile.exists() and _alive(int(pidfile.read_text())):
+            os.kill(int(pidfile.read_text()), 15)
