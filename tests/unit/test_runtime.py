@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
 
+from openim import runtime
 from openim.runtime import EXIT_CRASH, EXIT_OK, run_modules, shutdown_reserve
 
 pytestmark = pytest.mark.timeout(30)
@@ -259,3 +261,14 @@ async def test_sigterm_and_sigint_start_a_graceful_shutdown(
     begin = _events_named(caplog, "shutdown.begin")
     assert len(begin) == 1 and _fields(begin[0])["signal"] == signum.name
     assert [e for e in events if e[0] == "drain"] == [("drain", "api"), ("drain", "inbox")]
+
+
+def test_the_watchdog_exits_only_when_the_shutdown_overruns(monkeypatch: pytest.MonkeyPatch) -> None:
+    exits: list[int] = []
+    monkeypatch.setattr(runtime.os, "_exit", exits.append)
+    over = threading.Event()
+    runtime._exit_at(over, 0.01)  # not done in time: the process exits 0
+    assert exits == [EXIT_OK]
+    over.set()
+    runtime._exit_at(over, 0.01)  # done: nothing happens
+    assert exits == [EXIT_OK]
