@@ -74,7 +74,8 @@ async def _serve(loaded: LoadedConfig, module_names: tuple[str, ...]) -> int:
         log.info("ready", node_id=node_id, addresses=node.addresses, compiled=len(compiled_modules()))
 
     return await run_modules(
-        modules, shutdown_timeout=cfg.shutdown_timeout, on_started=ready, close=lambda: _close(node)
+        modules, shutdown_timeout=cfg.shutdown_timeout, on_started=ready, close=lambda: _close(node),
+        exit_when_overrun=True,
     )
 
 

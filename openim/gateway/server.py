@@ -19,8 +19,11 @@ It owns what ties a connection to the rest of the system:
   user's platforms over the whole cluster, pushes 2005 to local watchers, and sends one StatusChange
   per batch to every other gateway node (which push to theirs).
 
-Drain (rolling restart): stop listening, remove presence in one call, close every session with 1001
-"going away" (the SDK reconnects, possibly elsewhere), wait a bounded time for them to finish.
+Drain (rolling restart, stop): stop listening, remove presence in one call, send every session its 1001
+"going away" close frame at once without waiting per connection (the SDK reconnects, possibly
+elsewhere), wait at most the transport's ``close_timeout`` in all for the peers' answers, then close the
+sockets of the rest. Nothing in it waits per connection, so it takes the same bounded time at any
+connection count.
 """
 
 from __future__ import annotations
@@ -78,7 +81,10 @@ log = get_log("gateway")
 GATEWAY_MODULE: Final = "gateway"
 WEB_PING_INTERVAL_S: Final = 27.0  # OpenIM pings Web (5) connections at 9/10 of its 30 s read deadline
 BUS_CALL_TIMEOUT_S: Final = 5.0  # a bus call on a connection's way out must not hold it forever
-DRAIN_WAIT_S: Final = 5.0
+ABORT_WAIT_S: Final = 1.0  # after the sockets of a drain's stragglers are closed: their sessions log and leave
+# What ending one session costs (closing its socket, its log line; about 0.2 ms on a loaded machine, with
+# room): a drain stops waiting for answers early enough to end the rest before the process's grace is over.
+END_COST_S: Final = 0.0005
 JSON_CONTENT_TYPE: Final = "application/json; charset=utf-8"
 
 
@@ -195,20 +201,34 @@ class Gateway:
             )
 
     async def drain(self) -> None:
-        """Stop accepting, then close every session with 1001 and take them out of presence."""
+        """Stop accepting, take every session out of presence, send each its 1001 close frame, wait
+        (bounded, in all) for the answers, then close the rest. Cancelled (the process's grace is over),
+        it still ends every session, none waiting any more, before it returns."""
         self._draining = True
         self._listen_scope.cancel()
         sessions = list(self._local)
         log.info("gateway.draining", connections=len(sessions))
-        if sessions:
-            try:
-                with trio.move_on_after(BUS_CALL_TIMEOUT_S):
-                    await self._bus.presence_remove([self._entry(s) for s in sessions])
-            except BusUnavailable as exc:
-                log.warning("presence.remove_failed", error=str(exc.__cause__ or exc))
-        for session in sessions:
-            session.end(CLOSE_GOING_AWAY, "going away")
-        with trio.move_on_after(DRAIN_WAIT_S):
+        try:
+            if sessions:
+                try:
+                    with trio.move_on_after(BUS_CALL_TIMEOUT_S):
+                        await self._bus.presence_remove([self._entry(s) for s in sessions])
+                except BusUnavailable as exc:
+                    log.warning("presence.remove_failed", error=str(exc.__cause__ or exc))
+            for session in sessions:
+                session.go_away(CLOSE_GOING_AWAY, "going away")
+            # The runtime runs drain() under the process's grace: its deadline is the effective one here.
+            grace = trio.current_effective_deadline()
+            until = trio.current_time() + self._transport_limits.close_timeout
+            while (count := len(self._local)) and trio.current_time() < min(until, grace - count * END_COST_S):
+                await trio.sleep(0.02)
+        finally:
+            left = list(self._local)
+            if left:
+                log.info("gateway.drain_abort", connections=len(left))
+                for session in left:
+                    session.abort(CLOSE_GOING_AWAY, "going away")
+        with trio.move_on_after(ABORT_WAIT_S):
             while len(self._local):
                 await trio.sleep(0.02)
 

@@ -30,14 +30,19 @@ Why this shape:
   leaves once the login is registered (presence, kicks).
 
 Closing is first-reason-wins: :meth:`Session.end` records why and cancels the session's task; the close frame is
-sent once, on the way out, after what was queued. :meth:`Session.close_after_flush` closes once the
-frames queued so far are written (kick, logout).
+sent once, on the way out, after what was queued, and the peer's answer is waited for within the
+transport's ``close_timeout``. :meth:`Session.close_after_flush` closes once the frames queued so far are
+written (kick, logout). A drain closes thousands at once: :meth:`Session.go_away` sends the close frame
+without waiting and the reactor reads the answer; :meth:`Session.abort` ends whatever is left without
+waiting any more. A session cancelled from outside (the process stopping past its grace) does not wait
+either: every wait on the way out is bounded, none can hold a stop.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -70,6 +75,9 @@ log = get_log("gateway")
 
 # Codes a close frame may not carry (RFC 6455 7.4.1): reported by the library, replaced when we close.
 _NOT_SENDABLE: Final = frozenset({1005, CLOSE_ABNORMAL, 1015})
+# The most a session's way out may take (the close handshake, shielded from cancellation): the
+# transport bounds it by its close_timeout already; this bounds it whatever the transport does.
+CLOSE_LIMIT_S: Final = 5.0
 
 # Work of a polled connection that must wait, in arrival order: a frame, or the rest of a request.
 _Waiting = str | bytes | Callable[[], Awaitable[Handled]]
@@ -168,16 +176,19 @@ class Session:
 
     __slots__ = (
         "__weakref__",
+        "_aborted",
         "_backlog",
         "_busy",
         "_close_after",
         "_close_detail",
+        "_close_scope",
         "_closing",
         "_conn",
         "_dirty",
         "_dispatcher",
         "_ended",
         "_fd",
+        "_going_away",
         "_idle",
         "_limits",
         "_metrics",
@@ -255,6 +266,9 @@ class Session:
         self.close_reason = ""
         self._close_detail = ""
         self._violation = False
+        self._going_away = False  # drain: our close frame is sent, the reactor reads the peer's answer
+        self._aborted = False  # drain: wait for nothing more on the way out
+        self._close_scope: trio.CancelScope | None = None  # the shielded close handshake, while it runs
         # Read by the gateway's reactor when it has one and the connection can be polled; otherwise by
         # this session's own task (_read_loop).
         # (hasattr, not isinstance: a runtime Protocol check costs tens of microseconds per login)
@@ -322,6 +336,28 @@ class Session:
         self._closing = True
         self._scope.cancel()
 
+    def go_away(self, code: int, reason: str) -> None:
+        """Drain: send the close frame now, without waiting, and end once the peer answers it (the reactor
+        reads the answer) or at :meth:`abort`. A connection without the reactor, or one already
+        closing, is ended as by :meth:`end`."""
+        conn = self._polled
+        if conn is None or self._closing or self._fd < 0:
+            self.end(code, reason)
+            return
+        self._ended = self._closing = True  # first reason wins: this one; nothing more is queued
+        self.close_code, self.close_reason, self._close_detail = code, reason, ""
+        self._going_away = True
+        conn.send_close_nowait(code, reason)
+
+    def abort(self, code: int, reason: str) -> None:
+        """Drain past its wait: end now, waiting for nothing more (a close handshake in progress is cut
+        short and the socket closed); the close frame is sent if it was not and the kernel takes it."""
+        self._aborted = True
+        self._going_away = False
+        self.end(code, reason)
+        if self._close_scope is not None:
+            self._close_scope.cancel()
+
     def touch(self) -> None:
         """Proof of life from the peer: push the idle deadline back."""
         self._seen = trio.current_time()
@@ -361,10 +397,17 @@ class Session:
                     nursery.cancel_scope.cancel()
         finally:
             self._closing = True
+            self._going_away = False
             self._nursery = None
             code = CLOSE_NORMAL if self.close_code in _NOT_SENDABLE else self.close_code
-            with trio.CancelScope(shield=True):
+            # Aborted, or cancelled from outside (the process stops past its grace): the close frame goes
+            # if the kernel takes it at once, and nothing is waited for.
+            hurry = self._aborted or trio.current_effective_deadline() == -math.inf
+            now = trio.current_time()
+            with trio.CancelScope(shield=True, deadline=now if hurry else now + CLOSE_LIMIT_S) as scope:
+                self._close_scope = scope
                 await self._conn.close(code, self.close_reason)
+            self._close_scope = None
             fields = {
                 "user_id": self.user_id,
                 "platform_id": self.platform_id,
@@ -490,7 +533,10 @@ class Session:
         when it must wait (or when earlier work waits: the connection's order is kept)."""
         conn = self._polled
         if conn is None or self._closing:
-            self._stop_reading()  # level-triggered: unread bytes would wake the reactor again and again
+            if self._going_away and conn is not None:
+                self._read_close_answer(conn)
+            else:
+                self._stop_reading()  # level-triggered: unread bytes would wake the reactor again and again
             return
         messages, closed = conn.read_nowait()
         if messages:
@@ -512,6 +558,15 @@ class Session:
                 self._peer_closed(closed)
         elif self._closing and self._wake is not None:
             self._wake.unpark_all()  # a logout or kick among these frames: the task closes
+
+    def _read_close_answer(self, conn: PolledConnection) -> None:
+        """Drain: the peer's answer to our close frame (frames it sent before are dropped, as RFC 6455
+        allows after a close frame); the session ends once the connection is closed."""
+        _, closed = conn.read_nowait()
+        if closed is not None:
+            self._going_away = False
+            self._stop_reading()
+            self._scope.cancel()
 
     def _take(self, messages: list[str | bytes]) -> None:
         waiting = self._waiting

@@ -119,6 +119,10 @@ class PolledConnection(WsConnection, Protocol):
 
     def fileno(self) -> int: ...
 
+    def send_close_nowait(self, code: int, reason: str) -> None:
+        """Send a close frame without waiting (after what is queued); the peer's answer comes through
+        :meth:`read_nowait`, and a later :meth:`close` only closes the socket."""
+
     def read_nowait(self) -> tuple[list[str | bytes], TransportClosed | None]:
         """At most one non-blocking read: the whole messages it completed (maybe none), and how the
         connection closed if it did (after those messages)."""

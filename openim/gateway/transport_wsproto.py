@@ -209,17 +209,31 @@ class _RawWsConnection:
         await waiter.wait()
 
     async def close(self, code: int, reason: str) -> None:
-        """Send our close frame, wait (bounded) for the peer's, then close the socket. Never raises."""
+        """Send our close frame, wait (bounded) for the peer's, then close the socket. Never raises; the
+        socket is closed however the wait ends (a cancel included). After :meth:`send_close_nowait` it
+        only closes the socket: whoever sent the frame waited for the answer."""
         if self._closed:
             return
-        with contextlib.suppress(TransportClosed), trio.move_on_after(self._limits.close_timeout):
-            if not self._close_sent:
-                self._close_sent = True
-                self._out.append(encode_frame(OP_CLOSE, close_payload(code, reason)))
-                await self.flush()
-                while self._peer_close is None:
-                    await self.receive()
-        self._shut()
+        try:
+            with contextlib.suppress(TransportClosed), trio.move_on_after(self._limits.close_timeout):
+                if not self._close_sent:
+                    self._close_sent = True
+                    self._out.append(encode_frame(OP_CLOSE, close_payload(code, reason)))
+                    await self.flush()
+                    while self._peer_close is None:
+                        await self.receive()
+        finally:
+            self._shut()
+
+    def send_close_nowait(self, code: int, reason: str) -> None:
+        """Queue our close frame after what is queued and hand it to the kernel without waiting (a drain
+        sends thousands at once). The peer's answer is read by the reader (``read_nowait``); what the
+        kernel does not take now leaves with a later flush, or not at all once the socket is closed."""
+        if self._close_sent or self._closed:
+            return
+        self._close_sent = True
+        self._out.append(encode_frame(OP_CLOSE, close_payload(code, reason)))
+        self.flush_nowait()
 
     def _abort(self, code: int, reason: str) -> None:
         if not self._close_sent and not self._closed:

@@ -17,6 +17,10 @@ import trio
 import trio.testing
 import trio_websocket
 
+from openim.bench.client import connect as raw_login
+from openim.bench.codec import CodecSetup
+from openim.bench.codec_json import JsonEnvelopeCodec
+from openim.bench.wsframe import OP_CLOSE, split_frames
 from openim.bus.memory import MemoryBus
 from openim.config import Config, GatewayConfig
 from openim.gateway.requests import MessageSender
@@ -465,6 +469,32 @@ async def test_drain_closes_with_going_away_and_stops_accepting(rig: Rig) -> Non
     assert await rig.bus.presence_get(["u1", "u2"]) == {}
     with pytest.raises(OSError):
         await trio.open_tcp_stream("127.0.0.1", rig.gateway.port)
+
+
+@pytest.mark.parametrize("transport", ["wsproto", "trio-websocket"])
+async def test_a_drain_cut_short_by_the_process_grace_ends_every_session_at_once(transport: str) -> None:
+    # Clients that never read again never answer the close frame; the wait for them (up to the 3 s
+    # close_timeout) must end when the process's grace does, as the runtime cancels the drain.
+    async with trio.open_nursery() as nursery:
+        rig = await make_rig(nursery, transport=transport)
+        codec: Any = JsonEnvelopeCodec(CodecSetup(workload="connect", all_user_ids=()))
+        target = rig.url("u1").split(str(rig.gateway.port), 1)[1]
+        socks = [(await raw_login("127.0.0.1", rig.gateway.port, target, codec))[0] for _ in range(3)]
+        await until(lambda: len(rig.gateway.sessions) == 3, "3 sessions registered")
+        started = trio.current_time()
+        with trio.move_on_after(0.5):
+            await rig.gateway.drain()
+        with trio.fail_after(1.0):  # ended without waiting for the silent peers (3 s)
+            while len(rig.gateway.sessions):
+                await trio.sleep(0.01)
+        assert trio.current_time() - started < 1.5
+        for sock in socks:
+            frames, _ = split_frames(sock.recv(65536))  # the close frame reached even the silent ones
+            assert [(first & 0x0F, payload[:2]) for first, payload in frames][-1:] == [
+                (OP_CLOSE, (1001).to_bytes(2, "big"))
+            ]
+            sock.close()
+        nursery.cancel_scope.cancel()
 
 
 async def test_an_older_login_arriving_second_is_kicked_not_the_newer(rig: Rig) -> None:

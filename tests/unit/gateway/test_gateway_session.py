@@ -7,6 +7,7 @@ conditions, the outbound backlog limit, kicks, logout and the idle timeout.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
@@ -50,6 +51,8 @@ class FakeConnection:
         self.closed: tuple[int, str] | None = None
         self.hold_sends = False
         self.release = trio.Event()
+        self.close_sent: tuple[int, str] | None = None  # a close frame sent without waiting (a drain)
+        self.close_hangs = False  # close() waits for an answer that never comes
 
     def feed(self, frame: str | bytes) -> None:
         self._in_send.send_nowait(frame)
@@ -106,6 +109,8 @@ class FakeConnection:
             if not self.hold_sends:
                 self._write()
             self.closed = (code, reason)
+            if self.close_hangs:
+                await trio.sleep_forever()
 
     def replies(self) -> list[tuple[int, str, str, int, bytes | None]]:
         out = []
@@ -169,6 +174,11 @@ class FakePolledConnection(FakeConnection):
     def read_nowait(self) -> tuple[list[str | bytes], TransportClosed | None]:
         frames, self._inbox = self._inbox, []
         return frames, TransportClosed(1000, "bye") if self._hung_up else None
+
+    def send_close_nowait(self, code: int, reason: str) -> None:
+        if self.close_sent is None:
+            self._write()
+            self.close_sent = (code, reason)
 
 
 @dataclass
@@ -619,6 +629,83 @@ async def test_a_send_completing_after_the_close_writes_nothing(rig: Rig) -> Non
     rig.sender.complete()  # the transfer stage answers a connection that is gone: no error, nothing written
     await settle()
     assert rig.conn.sent == []
+
+
+# -- drain: close frames without waiting, abort, a cancel from outside ------------------------------------------
+
+
+async def test_go_away_sends_the_close_frame_at_once_and_ends_when_the_peer_answers(
+    rig: Rig, read_mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="openim")
+    await settle()  # the session is being read
+    rig.session.go_away(1001, "going away")
+    assert rig.session.ended and not rig.session.push(PONG_TEXT)  # nothing more is queued after it
+    await settle()
+    if read_mode == "task":  # no reactor to read the answer: ended as by end()
+        assert rig.conn.closed == (1001, "going away")
+    else:
+        assert rig.conn.close_sent == (1001, "going away")  # sent from the caller, no task involved
+        assert rig.conn.closed is None  # the session waits for the peer's answer (read by the reactor)
+        rig.conn.hang_up()  # the answer
+        await settle()
+        assert rig.conn.closed is not None
+    assert (rig.session.close_code, rig.session.close_reason) == (1001, "going away")
+    assert [r.getMessage() for r in caplog.records].count("conn.closed") == 1
+
+
+async def test_abort_ends_a_session_still_waiting_for_the_answer_to_its_close(rig: Rig) -> None:
+    await settle()
+    rig.session.go_away(1001, "going away")
+    await settle()
+    rig.session.abort(1001, "going away")
+    await settle()
+    assert rig.conn.closed == (1001, "going away")
+    assert rig.session.close_reason == "going away"
+
+
+def _lone_session(conn: FakeConnection) -> Session:
+    metrics = Metrics("n1", ("gateway",))
+    dispatcher = Dispatcher(
+        sync=FakeSync(), sender=FakeSender(), online=FakeOnline({}), subscriptions=FakeSubs(), metrics=metrics
+    )
+    return Session(conn, conn_id="c1", user_id=USER, platform_id=5, token="tok", is_admin=False,
+                   dispatcher=dispatcher, metrics=metrics, limits=SessionLimits(), outbox=Outbox())
+
+
+async def test_a_close_handshake_that_never_ends_is_cut_short_by_abort() -> None:
+    conn = FakeConnection()
+    conn.close_hangs = True
+    session = _lone_session(conn)
+    done = trio.Event()
+
+    async def run() -> None:
+        await session.run()
+        done.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run)
+        await settle()
+        session.end(1000, "bye")
+        await settle()
+        assert conn.closed == (1000, "bye") and not done.is_set()  # in its close handshake
+        session.abort(1001, "going away")
+        with trio.fail_after(1):
+            await done.wait()
+    assert session.close_reason == "bye"  # the first reason stays
+
+
+async def test_a_session_cancelled_from_outside_does_not_wait_on_its_way_out() -> None:
+    # The process stops past its grace: the runtime cancels everything; the shielded close must not hold it.
+    conn = FakeConnection()
+    conn.close_hangs = True
+    session = _lone_session(conn)
+    with trio.fail_after(1):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(session.run)
+            await settle()
+            nursery.cancel_scope.cancel()
+    assert conn.closed is not None
 
 
 # -- outbound backlog ----------------------------------------------------------------------------------------------
