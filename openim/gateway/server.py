@@ -38,10 +38,11 @@ import trio
 from openim.bus.port import Bus, BusUnavailable, PresenceEntry
 from openim.config import GatewayConfig
 from openim.gateway.handshake import HandshakeRefused, check_claims, parse_conn_args
+from openim.gateway.outbox import Outbox, Pinger
 from openim.gateway.reactor import ReadReactor
 from openim.gateway.registry import LocalSessions
 from openim.gateway.requests import Dispatcher, MessageSender, SyncReader, status_push_frame
-from openim.gateway.session import Outbox, Pinger, Session, SessionLimits
+from openim.gateway.session import Session, SessionLimits
 from openim.gateway.transport import (
     CLOSE_GOING_AWAY,
     CLOSE_POLICY_VIOLATION,

@@ -40,10 +40,7 @@ either: every wait on the way out is bounded, none can hold a stop.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import math
-import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -51,6 +48,7 @@ from typing import Final, cast
 
 import trio
 
+from openim.gateway.outbox import Outbox, Pinger
 from openim.gateway.reactor import Reactor
 from openim.gateway.requests import Dispatcher, Handled, ProtocolViolation, admit
 from openim.gateway.transport import (
@@ -69,7 +67,7 @@ from openim.pipeline.msg import Sender
 from openim.wire.codec import JSON, FrameCodec
 from openim.wire.envelope import PONG_TEXT, EnvelopeError, WsRequest, parse_text_frame
 
-__all__ = ["Outbox", "Pinger", "Session", "SessionLimits"]
+__all__ = ["Session", "SessionLimits"]
 
 log = get_log("gateway")
 
@@ -96,79 +94,6 @@ class SessionLimits:
     idle_timeout: float = 30.0
     ping_interval: float = 0.0
     outbound_frames: int = 512
-
-
-class Outbox:
-    """The connections with frames queued since the last flush; a flush writes each of them once.
-
-    Whoever queues a frame marks its session; the first mark after a flush wakes the flusher task, which
-    runs after the current task yields, i.e. once the batch being worked on has queued everything. So a
-    batch of N messages to a connection costs one ``send``, not N.
-    """
-
-    def __init__(self) -> None:
-        self._dirty: list[Session] = []
-        self._wake = trio.lowlevel.ParkingLot()
-
-    def mark(self, session: Session) -> None:
-        if not self._dirty:
-            self._wake.unpark_all()
-        self._dirty.append(session)
-
-    def flush(self) -> None:
-        dirty, self._dirty = self._dirty, []
-        for session in dirty:
-            session.flush()
-
-    async def run(self) -> None:
-        while True:
-            if not self._dirty:
-                await self._wake.park()
-            self.flush()
-
-
-class Pinger:
-    """Protocol pings (``SessionLimits.ping_interval``) of every session that wants them, from one task.
-
-    A task per session that sleeps between pings costs ~20 objects (task, coroutines, cancel scopes)
-    for the connection's whole life; here a session is one heap entry (a weak reference: an ended
-    session is not kept alive) and a short task exists only while a ping waits for its pong.
-    """
-
-    def __init__(self) -> None:
-        self._due: list[tuple[float, int, weakref.ref[Session]]] = []
-        self._order = itertools.count()
-        self._wake = trio.lowlevel.ParkingLot()
-
-    def __len__(self) -> int:
-        return len(self._due)
-
-    def add(self, session: Session) -> None:
-        """Ping ``session`` every ``ping_interval`` seconds from now until it ends."""
-        due = trio.current_time() + session.ping_interval
-        heapq.heappush(self._due, (due, next(self._order), weakref.ref(session)))
-        if self._due[0][0] == due:
-            self._wake.unpark_all()  # an earlier first deadline than the one the loop sleeps to
-
-    async def run(self) -> None:
-        async with trio.open_nursery() as nursery:
-            due = self._due
-            while True:
-                if not due:
-                    await self._wake.park()
-                    continue
-                now = trio.current_time()
-                if due[0][0] > now:
-                    with trio.move_on_at(due[0][0]):
-                        await self._wake.park()
-                    continue
-                while due and due[0][0] <= now:
-                    _, order, ref = heapq.heappop(due)
-                    session = ref()
-                    if session is None or session.ended:
-                        continue
-                    nursery.start_soon(session.ping_once)
-                    heapq.heappush(due, (now + session.ping_interval, order, ref))
 
 
 class Session:

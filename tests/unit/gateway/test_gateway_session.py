@@ -15,8 +15,9 @@ import pytest
 import trio
 import trio.testing
 
+from openim.gateway.outbox import Outbox, Pinger
 from openim.gateway.requests import Dispatcher
-from openim.gateway.session import Outbox, Pinger, Session, SessionLimits
+from openim.gateway.session import Session, SessionLimits
 from openim.gateway.transport import TransportClosed
 from openim.ops.metrics import Metrics
 from openim.pipeline.jobs import PushJob, SendJob, push_messages_bytes
