@@ -17,9 +17,8 @@ import trio
 
 from openim.assembly import build_modules, build_services
 from openim.bus import make_bus
-from openim.cluster.discovery import membership_error
-from openim.config import LoadedConfig
-from openim.node import Node, default_node_id
+from openim.config import Finding, LoadedConfig
+from openim.node import Node
 from openim.ops.logging import get_log, setup_logging
 from openim.ops.metrics import Metrics
 from openim.runtime import EXIT_CRASH, run_modules
@@ -31,17 +30,14 @@ from openim.wire import pb_backend
 log = get_log("app")
 
 
-async def _serve(loaded: LoadedConfig, module_names: tuple[str, ...]) -> int:
+async def _serve(
+    loaded: LoadedConfig, module_names: tuple[str, ...], node_id: str, warnings: tuple[Finding, ...]
+) -> int:
     cfg = loaded.config
-    node_id = cfg.node_id or default_node_id(cfg, module_names)
-    refusal = membership_error(cfg, node_id) if cfg.is_cluster else ""
-    if refusal:
-        log.error("startup.failed", error=refusal)
-        return EXIT_CRASH
     metrics = Metrics(node_id, module_names)
     store = make_store(cfg)
     bus = make_bus(cfg, node_id)
-    node = Node(cfg, node_id, module_names, store, bus, metrics)
+    node = Node(cfg, node_id, module_names, store, bus, metrics, config_warnings=tuple(str(w) for w in warnings))
     info = build_info()
     log.info(
         "starting",
@@ -54,6 +50,8 @@ async def _serve(loaded: LoadedConfig, module_names: tuple[str, ...]) -> int:
         bus=cfg.bus.backend,
         protobuf=pb_backend(),
     )
+    for warning in warnings:  # each its own event: the repeat filter keys on the event
+        log.warning(f"config.warning.{warning.key}", warning=str(warning))
     if pb_backend() != "upb":
         log.warning("protobuf.slow_backend", backend=pb_backend(), hint="install the protobuf wheel (upb)")
     try:
@@ -103,10 +101,13 @@ async def _close(node: Node) -> None:
             log.warning("close.failed", error=f"{type(exc).__name__}: {exc}")
 
 
-def serve_forever(loaded: LoadedConfig, module_names: tuple[str, ...]) -> int:
-    """Entry point of `openim serve`: returns the exit code."""
+def serve_forever(
+    loaded: LoadedConfig, module_names: tuple[str, ...], *, node_id: str, warnings: tuple[Finding, ...] = ()
+) -> int:
+    """Entry point of `openim serve`, once the config review let it start (``warnings``: what the review
+    found worth saying; logged at start and shown in /admin). Returns the exit code."""
     setup_logging(loaded.config.log.level, loaded.config.log.format, float(loaded.config.log.repeat_window))
     try:
-        return trio.run(_serve, loaded, module_names)
+        return trio.run(_serve, loaded, module_names, node_id, warnings)
     except KeyboardInterrupt:
         return 0

@@ -11,13 +11,14 @@ import click
 import yaml
 
 from openim.config import (
-    EXAMPLE_SECRET,
     MODULES,
     ConfigError,
     LoadedConfig,
+    Review,
     load_config,
     masked_dict,
     new_secret,
+    review_config,
 )
 
 EXIT_CONFIG = 2
@@ -39,6 +40,17 @@ def _load(config_path: str | None) -> LoadedConfig:
     except ConfigError as exc:
         click.echo(f"config error: {exc}", err=True)
         sys.exit(EXIT_CONFIG)
+
+
+def _review(loaded: LoadedConfig, node_id: str | None = None) -> Review:
+    """The config review (openim.config.review_config): its refusals end the command with exit 2, one line
+    each, the same text whichever command refuses (config check, serve, supervise)."""
+    review = review_config(loaded, node_id=node_id)
+    for refusal in review.refusals:
+        click.echo(f"config error: {refusal}", err=True)
+    if review.refusals:
+        sys.exit(EXIT_CONFIG)
+    return review
 
 
 def parse_modules(value: str) -> tuple[str, ...]:
@@ -83,16 +95,13 @@ def serve(config_path: str | None, module_list: str) -> None:
         click.echo(f"error: --module: {exc.message}", err=True)
         sys.exit(EXIT_CONFIG)
     loaded = _load(config_path)
-    if loaded.config.is_cluster and loaded.config.secret == EXAMPLE_SECRET:
-        click.echo(
-            f"config error: {loaded.source}: secret: cluster mode refuses the example secret; "
-            "set a secret of your own (openim init writes one)",
-            err=True,
-        )
-        sys.exit(EXIT_CONFIG)
+    from openim.node import default_node_id
+
+    review = _review(loaded, loaded.config.node_id or None)  # unset: refused as `config check` refuses it
+    node_id = loaded.config.node_id or default_node_id(loaded.config, modules)
     from openim.app import serve_forever
 
-    sys.exit(serve_forever(loaded, modules))
+    sys.exit(serve_forever(loaded, modules, node_id=node_id, warnings=review.warnings))
 
 
 @cli.group()
@@ -103,14 +112,13 @@ def config() -> None:
 @config.command("check")
 @CONFIG_OPTION
 def config_check(config_path: str | None) -> None:
-    """Validate the config; exit 2 with one line naming file, key and reason on any problem."""
+    """Validate the config as serve and supervise do; exit 2 with one line (file or variable, key, reason) per
+    problem, the same lines they would refuse with. Warnings go to stderr and leave the exit code 0."""
     loaded = _load(config_path)
-    notes = []
-    if loaded.config.secret == EXAMPLE_SECRET:
-        notes.append("warning: secret is the example value; change it before exposing the server")
+    review = _review(loaded)
     click.echo(f"ok: {loaded.source}" + (f" (overrides: {', '.join(loaded.overrides)})" if loaded.overrides else ""))
-    for note in notes:
-        click.echo(note, err=True)
+    for warning in review.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @config.command("print")
@@ -137,7 +145,8 @@ CONTAINER_DATA_DIR = "/data/openim/data"
 @click.option(
     "--data-dir",
     default=None,
-    help="Where the embedded store lives.  [default: ./data; with --container /data/openim/data]",
+    help="Where the embedded store lives; written as given, so a relative path is from the config file's folder. "
+    "[default: ./data; with --container /data/openim/data]",
 )
 @click.option(
     "-c", "--config", "config_path", default="config.yaml", show_default=True, help="The file to write."
@@ -157,8 +166,11 @@ def init(data_dir: str | None, config_path: str, force: bool, container: bool) -
         sys.exit(EXIT_CONFIG)
     if data_dir is None:
         data_dir = CONTAINER_DATA_DIR if container else "./data"
+    data_path = Path(data_dir)
     if not container:
-        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        # The same place the config will mean (openim.config: relative paths are from the file's folder).
+        data_path = Path(os.path.normpath(Path(os.path.abspath(target.expanduser())).parent / data_path.expanduser()))
+        data_path.mkdir(parents=True, exist_ok=True)
     from openim.config_template import render_config
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -177,7 +189,7 @@ def init(data_dir: str | None, config_path: str, force: bool, container: bool) -
             sys.exit(EXIT_CONFIG)
         os.chmod(target, 0o640)
     click.echo(
-        f"wrote {target} (secret generated, data dir {data_dir}"
+        f"wrote {target} (secret generated, data dir {data_path}"
         + (f", readable by group {CONTAINER_UID_GID} for the container image)" if container else ")")
     )
 
@@ -255,8 +267,9 @@ def supervise(ctx: click.Context, config_path: str | None) -> None:
     from openim.deploy.supervise import SuperviseError, run
 
     loaded = _load(config_path)
+    review = _review(loaded)
     try:
-        code = run(loaded)
+        code = run(loaded, review.warnings)
     except SuperviseError as exc:
         click.echo(f"config error: {loaded.source}: {exc}", err=True)
         sys.exit(EXIT_CONFIG)

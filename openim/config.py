@@ -8,6 +8,19 @@ are a :class:`ConfigError` naming the file (or variable), the key and the reason
 
 Durations accept ``500ms``, ``30s``, ``5m``, ``2h``, ``90d`` or a number of seconds; sizes accept ``51200``,
 ``64KiB``, ``4MiB``, ``1GB``.
+
+A relative path that names a place on disk (:data:`PATH_KEYS`: ``data_dir``, ``storage.sqlite_path``, ...) is
+taken from the config file's folder when the value comes from the file (or is a default while a file is
+read), and from the current directory when it comes from the environment or there is no file. So
+``openim supervise status -c /srv/im/config.yaml`` finds the same ``data_dir`` from any directory.
+
+With the public example secret, a listener whose host is a wildcard (``0.0.0.0``, ``::``) binds 127.0.0.1
+instead: the server is a trial on this machine until it has a secret of its own (docs/operations.md,
+"Security").
+
+What the loaded config may not run with, and what is worth a warning, is decided in one place,
+:func:`review_config`: `openim config check` (the pre-start check of the systemd units), `openim serve` and
+`openim supervise` all refuse with its text.
 """
 
 from __future__ import annotations
@@ -16,7 +29,7 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,6 +39,19 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from openim.webhook_catalog import HOOKS
 
 EXAMPLE_SECRET = "openIM123"
+LOOPBACK = "127.0.0.1"
+WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
+LISTENERS = ("api", "gateway", "ops")  # the sections with a host to bind
+# The keys whose value is a place on disk: relative ones are resolved against the config file's folder.
+PATH_KEYS: tuple[tuple[str, ...], ...] = (
+    ("data_dir",),
+    ("storage", "sqlite_path"),
+    ("supervise", "log_dir"),
+    ("supervise", "programs_dir"),
+    ("offline_push", "fcm_credentials_file"),
+    ("offline_push", "apns_key_file"),
+    ("object_storage", "local_dir"),
+)
 DEFAULT_PATHS = (Path("/data/openim/config.yaml"), Path("config.yaml"))
 ENV_PREFIX = "OPENIM_"
 ENV_CONFIG_PATH = "OPENIM_CONFIG"
@@ -447,11 +473,22 @@ class Config(_Section):
         return self.storage.backend == "postgres" or self.bus.backend == "redis"
 
 
+DEFAULTS_SOURCE = "built-in defaults"
+
+
 @dataclass(frozen=True)
 class LoadedConfig:
     config: Config
     source: str  # the file read, or "built-in defaults"
     overrides: tuple[str, ...]  # environment variables applied
+    # dotted key -> the environment variable that set it ("secret" -> "OPENIM_SECRET")
+    env_keys: Mapping[str, str] = field(default_factory=dict)
+    # listeners whose wildcard host was narrowed to 127.0.0.1 because the secret is the example ("api.host")
+    narrowed: tuple[str, ...] = ()
+
+    def origin(self, key: str) -> str:
+        """Where the value of ``key`` came from: its environment variable, else the file (or the defaults)."""
+        return self.env_keys.get(key, self.source)
 
 
 def find_config_file(explicit: str | None, env: Mapping[str, str]) -> Path | None:
@@ -507,7 +544,7 @@ def load_config(explicit_path: str | None = None, env: Mapping[str, str] | None 
     env = os.environ if env is None else env
     path = find_config_file(explicit_path, env)
     data: dict[str, Any] = {}
-    source = "built-in defaults"
+    source = DEFAULTS_SOURCE
     if path is not None:
         source = str(path)
         try:
@@ -547,7 +584,175 @@ def load_config(explicit_path: str | None = None, env: Mapping[str, str] | None 
         origin = env_sources.get(loc, source)
         reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         raise ConfigError(origin, key, reason) from exc
-    return LoadedConfig(config, source, tuple(sorted(v for v, _ in overrides.values())))
+    if path is not None:
+        config = _paths_from_folder(config, Path(os.path.abspath(path.expanduser())).parent, set(env_sources))
+    config, narrowed = _local_only_with_example_secret(config)
+    return LoadedConfig(
+        config,
+        source,
+        tuple(sorted(v for v, _ in overrides.values())),
+        {".".join(k): v for k, v in env_sources.items()},
+        narrowed,
+    )
+
+
+def _replace(config: Config, key: tuple[str, ...], value: Any) -> Config:
+    """``config`` with one (frozen) field replaced, validators not run again."""
+    if len(key) == 1:
+        return config.model_copy(update={key[0]: value})
+    section = getattr(config, key[0])
+    return config.model_copy(update={key[0]: section.model_copy(update={key[1]: value})})
+
+
+def _get(config: Config, key: tuple[str, ...]) -> Any:
+    node: Any = config
+    for part in key:
+        node = getattr(node, part)
+    return node
+
+
+def _paths_from_folder(config: Config, folder: Path, from_env: set[tuple[str, ...]]) -> Config:
+    """Relative paths of the file (and defaults) resolved against its folder; the environment's stay as given."""
+    for key in PATH_KEYS:
+        value = _get(config, key)
+        if not value or key in from_env:
+            continue
+        expanded = Path(value).expanduser()
+        if not expanded.is_absolute():
+            config = _replace(config, key, os.path.normpath(folder / expanded))
+        elif str(expanded) != value:
+            config = _replace(config, key, str(expanded))
+    return config
+
+
+def _local_only_with_example_secret(config: Config) -> tuple[Config, tuple[str, ...]]:
+    """With the example secret, wildcard listeners bind 127.0.0.1; a specific address is left as chosen."""
+    if config.secret != EXAMPLE_SECRET:
+        return config, ()
+    narrowed = []
+    for section in LISTENERS:
+        if getattr(config, section).host in WILDCARD_HOSTS:
+            config = _replace(config, (section, "host"), LOOPBACK)
+            narrowed.append(f"{section}.host")
+    return config, tuple(narrowed)
+
+
+# -- what a loaded config may run with -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Finding:
+    """One refusal or warning: ``str()`` is one line naming where the value came from, the key and why."""
+
+    origin: str  # the file, the environment variable, or "built-in defaults"
+    key: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.key}: {self.reason}" if self.key else f"{self.origin}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Review:
+    refusals: tuple[Finding, ...]  # the config must not run: every command that would run it exits 2
+    warnings: tuple[Finding, ...]  # it runs, but an operator should know (logged at start, shown in /admin)
+
+    @property
+    def ok(self) -> bool:
+        return not self.refusals
+
+
+SECRET_FIX = "run `openim init` (a config with a random secret), or set `secret:` in the config or OPENIM_SECRET"
+
+
+def supervised_modules(config: Config) -> tuple[str, ...]:
+    """The module set of the openim program(s) under `openim supervise`, in start order."""
+    names = [part.strip() for part in config.supervise.modules.split(",") if part.strip()]
+    return MODULES if names == ["all"] else tuple(m for m in MODULES if m in names)
+
+
+def membership_refusal(config: Config, node_id: str | None = None) -> str:
+    """Why a process may not join the cluster (empty when it may): with static discovery it must be listed.
+
+    ``node_id``: the id the process runs under (`openim serve` with ``node_id`` set). None judges the config as
+    `openim config check` and `openim supervise` see it: an empty ``node_id`` (the default, <hostname>-<pid>,
+    is never listed) is refused; with ``supervise.processes`` > 1 the processes are ``<node_id>-0`` ...
+    ``<node_id>-N``, and those are what must be listed.
+    """
+    nodes = config.cluster.static_nodes
+    if config.cluster.discovery != "static":
+        return ""
+    listed = ", ".join(sorted(nodes))
+    if node_id is not None:
+        if node_id in nodes:
+            return ""
+        return f"cluster.static_nodes does not list node_id {node_id!r} (listed: {listed}); set node_id"
+    if not config.node_id:
+        return f"discovery static needs node_id set to one of cluster.static_nodes (listed: {listed})"
+    supervised = [f"{config.node_id}-{n}" for n in range(config.supervise.processes)]
+    if config.node_id in nodes or (len(supervised) > 1 and all(one in nodes for one in supervised)):
+        return ""
+    return f"cluster.static_nodes does not list node_id {config.node_id!r} (listed: {listed}); set node_id"
+
+
+def review_config(loaded: LoadedConfig, *, node_id: str | None = None) -> Review:
+    """The refusals and warnings of a loaded config: the one check behind `openim config check`, `openim serve`
+    and `openim supervise` (and the warnings /admin shows). ``node_id``: see :func:`membership_refusal`."""
+    config = loaded.config
+    refusals: list[Finding] = []
+    warnings: list[Finding] = []
+    example = config.secret == EXAMPLE_SECRET
+    if example and config.is_cluster:
+        refusals.append(
+            Finding(
+                loaded.origin("secret"),
+                "secret",
+                f"cluster mode refuses the example secret; set a secret of your own: {SECRET_FIX}",
+            )
+        )
+    if config.is_cluster:
+        why = membership_refusal(config, node_id)
+        if why:
+            refusals.append(Finding(loaded.origin("node_id"), "node_id", why))
+    else:
+        # One process of every module is the only shape the embedded mode (SQLite + in-process bus) can take.
+        if config.supervise.processes > 1:
+            refusals.append(
+                Finding(
+                    loaded.origin("supervise.processes"),
+                    "supervise.processes",
+                    "more than one openim process needs cluster mode (storage.backend postgres and bus.backend "
+                    "redis); the embedded store and bus live in one process",
+                )
+            )
+        if supervised_modules(config) != MODULES:
+            refusals.append(
+                Finding(
+                    loaded.origin("supervise.modules"),
+                    "supervise.modules",
+                    "a subset of the modules needs cluster mode (storage.backend postgres and bus.backend redis); "
+                    "the embedded mode runs every module in one process",
+                )
+            )
+    if example and not config.is_cluster:
+        exposed = [
+            f"{section}.host {host}"
+            for section in LISTENERS
+            if (host := getattr(config, section).host) not in ("localhost", "::1") and not host.startswith("127.")
+        ]
+        if exposed:
+            where = f", and {' and '.join(exposed)} takes connections from the network; set a secret of your own"
+        elif loaded.narrowed:
+            where = ", so it listens on 127.0.0.1 only; to open it to the network, set a secret of your own"
+        else:
+            where = "; it listens on this machine only: before opening it, set a secret of your own"
+        warnings.append(
+            Finding(
+                loaded.origin("secret"),
+                "secret",
+                f"the public example value {EXAMPLE_SECRET!r} lets anyone who reaches the server sign in as its "
+                f"admin and forge any user's token{where}: {SECRET_FIX}",
+            )
+        )
+    return Review(tuple(refusals), tuple(warnings))
 
 
 def masked_dict(config: Config) -> dict[str, Any]:

@@ -11,12 +11,17 @@ _TEMPLATE = """\
 # Any key can be overridden from the environment: OPENIM_<SECTION>__<KEY>, e.g. OPENIM_API__PORT=10012,
 # OPENIM_STORAGE__BACKEND=postgres; top-level keys as OPENIM_SECRET, OPENIM_DATA_DIR.
 # Durations: 500ms, 30s, 5m, 2h, 90d (or seconds). Sizes: 51200, 64KiB, 4MiB.
+# Paths (data_dir, sqlite_path, log_dir, programs_dir, the push key files, local_dir): a relative one is
+# taken from the folder of this file, whatever the current directory; one set from the environment
+# (OPENIM_DATA_DIR=./data), or with no config file at all, from the current directory.
 
 # Signs every token (HS256) and is the admin secret of /auth/get_admin_token. Keep it private.
-# Cluster mode refuses to start with the example value "openIM123".
+# Cluster mode refuses to start with the example value "openIM123"; with it, the embedded mode listens
+# on 127.0.0.1 only (a host of 0.0.0.0 or :: below becomes 127.0.0.1) and warns. `openim init` writes
+# a config with a random secret.
 secret: "{secret}"
 
-# Where the embedded store (SQLite) and local files live.
+# Where the embedded store (SQLite) and local files live (relative: to this file's folder).
 data_dir: "{data_dir}"
 
 # Name of this process in the cluster registry; empty = <hostname>-<8 hex>, the same at every start
@@ -27,7 +32,8 @@ node_id: ""
 shutdown_timeout: 10s
 
 api:
-  # REST API (OpenIM v3 routes), /healthz, /readyz, /metrics.
+  # REST API (OpenIM v3 routes), /healthz, /readyz, /metrics. 0.0.0.0: every interface (127.0.0.1
+  # while the secret is the example value).
   host: 0.0.0.0
   port: 10002
   # Largest request body accepted.

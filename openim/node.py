@@ -74,6 +74,8 @@ class Node:
     metrics: Metrics
     addresses: dict[str, str] = field(default_factory=dict)
     connections: int = 0  # live gateway connections in this process (kept by the gateway)
+    # What the config review warned of at start (openim.config.review_config), shown in /admin.
+    config_warnings: tuple[str, ...] = ()
     guards: Guards = field(init=False)  # the abuse limits (rates, throttles) of this process
 
     def __post_init__(self) -> None:

@@ -4,8 +4,8 @@ Three modes (docs/operations.md, "Discovery modes"):
 
 - ``redis`` (default): the registry in Redis is the member list; nothing is expected beyond it.
 - ``static``: ``cluster.static_nodes`` lists every node id with its modules and addresses. A process
-  whose node id is not listed refuses to start (:func:`membership_error`), so a typo cannot add a
-  stranger; a listed node without a heartbeat shows as missing.
+  whose node id is not listed refuses to start (:func:`membership_error`, part of the config review), so a
+  typo cannot add a stranger; a listed node without a heartbeat shows as missing.
 - ``kubernetes``: ``cluster.kubernetes_services`` names a headless Service per module; its DNS A
   records are the pods, so each record is an expected member, matched to the registry by address.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import trio
 
-from openim.config import Config
+from openim.config import Config, membership_refusal
 
 __all__ = ["Member", "advertised_address", "advertised_host", "expected_members", "membership_error"]
 
@@ -56,12 +56,9 @@ def advertised_address(config: Config, bind_host: str, port: int) -> str:
 
 
 def membership_error(config: Config, node_id: str) -> str:
-    """Why this process may not join (empty when it may): in static mode it must be listed."""
-    cluster = config.cluster
-    if cluster.discovery == "static" and node_id not in cluster.static_nodes:
-        listed = ", ".join(sorted(cluster.static_nodes))
-        return f"cluster.static_nodes does not list node_id {node_id!r} (listed: {listed}); set node_id"
-    return ""
+    """Why this process may not join (empty when it may): in static mode it must be listed. The config review
+    (openim.config.review_config) refuses with this text before anything starts."""
+    return membership_refusal(config, node_id)
 
 
 async def _resolve(name: str, port: int) -> list[str]:

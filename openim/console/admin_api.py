@@ -9,6 +9,8 @@ lives here, under the same conventions: the token in the ``token`` header, an an
 * ``GET dashboard``: this process's figures, the node registry and the build, polled by the dashboard;
 * ``GET nodes``: the node registry with a health verdict per node;
 * ``GET config``: the effective config with secrets masked;
+* ``GET warnings``: what the config review warned of when this process started (the example secret, ...):
+  one line each, shown as a banner above every page until the config is fixed and the server restarted;
 * ``POST users/block`` ``{userID, reason}``, ``users/unblock`` ``{userID}``, ``users/blocks`` ``{userIDs}``:
   bans (a banned user gets no token, and is logged out everywhere when banned);
 * ``POST users/force_logout`` ``{userID}``: end the user's sessions on every platform at once.
@@ -134,6 +136,9 @@ class AdminApi:
     async def config(self, _: Request, __: Claims | None) -> dict[str, Any]:
         return masked_dict(self._node.config)
 
+    async def warnings(self, _: Request, __: Claims | None) -> list[str]:
+        return list(self._node.config_warnings)
+
     async def block(self, request: Request, claims: Claims | None) -> None:
         body = await read_json(request)
         user_id = _user_id(body)
@@ -174,6 +179,7 @@ def admin_api_routes(node: Node, services: Services) -> list[Route]:
         route("/dashboard", h.dashboard, "GET"),
         route("/nodes", h.nodes, "GET"),
         route("/config", h.config, "GET"),
+        route("/warnings", h.warnings, "GET"),
         route("/users/block", h.block, "POST"),
         route("/users/unblock", h.unblock, "POST"),
         route("/users/blocks", h.blocks, "POST"),

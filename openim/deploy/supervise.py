@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openim.config import MODULES, Config, LoadedConfig
+from openim.config import MODULES, Config, Finding, LoadedConfig, review_config, supervised_modules
 
 ENV = "OPENIM_SUPERVISE_"
 MAIN = "openim"
@@ -113,24 +113,15 @@ def socket_path(run_dir: Path) -> Path:
 
 
 def module_list(config: Config) -> tuple[str, ...]:
-    names = [part.strip() for part in config.supervise.modules.split(",") if part.strip()]
-    return MODULES if names == ["all"] else tuple(m for m in MODULES if m in names)
+    return supervised_modules(config)
 
 
-def check_mode(config: Config) -> None:
-    """One process of every module is the only shape the embedded mode (SQLite + in-process bus) can take."""
-    if config.is_cluster:
-        return
-    if config.supervise.processes > 1:
-        raise SuperviseError(
-            "supervise.processes: more than one openim process needs cluster mode "
-            "(storage.backend postgres and bus.backend redis); the embedded store and bus live in one process"
-        )
-    if module_list(config) != MODULES:
-        raise SuperviseError(
-            "supervise.modules: a subset of the modules needs cluster mode (storage.backend postgres and "
-            "bus.backend redis); the embedded mode runs every module in one process"
-        )
+def check_mode(loaded: LoadedConfig) -> None:
+    """Refuse what the config review refuses (openim.config.review_config): among others, anything but one
+    process of every module in the embedded mode (SQLite + in-process bus)."""
+    refusals = review_config(loaded).refusals
+    if refusals:
+        raise SuperviseError(f"{refusals[0].key}: {refusals[0].reason}")
 
 
 # -- reading supervisor.d --------------------------------------------------------------------------------
@@ -224,7 +215,7 @@ def make_plan(
 ) -> Plan:
     """Decide what supervisord will run; nothing is written. Raises SuperviseError on a config it cannot run."""
     config = loaded.config
-    check_mode(config)
+    check_mode(loaded)
     cwd = cwd or Path.cwd()
     environ = os.environ if environ is None else environ
     data_dir = _absolute(config.data_dir, cwd)
@@ -364,12 +355,15 @@ def _child_environment() -> None:
     os.environ["PYINSTALLER_RESET_ENVIRONMENT"] = "1"
 
 
-def run(loaded: LoadedConfig) -> int:
-    """Entry point of `openim supervise`: returns supervisord's exit code (0 after a clean shutdown)."""
+def run(loaded: LoadedConfig, warnings: Sequence[Finding] = ()) -> int:
+    """Entry point of `openim supervise`: returns supervisord's exit code (0 after a clean shutdown).
+    ``warnings``: the config review's, logged here too (the server processes log them in openim.log)."""
     from openim.ops.logging import get_log, setup_logging
 
     setup_logging(loaded.config.log.level, loaded.config.log.format, float(loaded.config.log.repeat_window))
     log = get_log("supervise")
+    for warning in warnings:
+        log.warning(f"config.warning.{warning.key}", warning=str(warning))
     cwd = Path.cwd()
     plan = make_plan(loaded, cwd=cwd)
     for name, why in plan.skipped:
@@ -426,10 +420,15 @@ def _read_pid(path: Path) -> int | None:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs: a zombie (exited, not yet reaped by its parent) does not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:  # no procfs (or the process just went): kill(0) is all we know
+        return True
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]

@@ -9,6 +9,7 @@ Screenshots go to ``test-artifacts/browser/`` at the repository root (git-ignore
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -28,6 +29,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SECRET = "browser-secret-0123456789"
+EXAMPLE_SECRET = "openIM123"  # the public one of config.example.yaml (openim.config.EXAMPLE_SECRET)
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 # The flags this machine needs: no sandbox as root, no GPU, and none of the background connections a
@@ -91,15 +93,19 @@ class Server:
         }, token)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    base = tmp_path_factory.mktemp("browser-server")
+@contextlib.contextmanager
+def serving(base: Path, secret: str | None, node_id: str) -> Iterator[Server]:
+    """A real ``openim serve`` on free loopback ports under ``base``; ``secret`` None: no secret and no hosts
+    in the config (the embedded default: the public example secret, listeners narrowed to 127.0.0.1)."""
     api_port, ws_port = _free_port(), _free_port()
     config = base / "config.yaml"
+    if secret is None:
+        head, listeners = "", f"api: {{port: {api_port}}}\ngateway: {{port: {ws_port}}}\n"
+    else:
+        head = f"secret: {secret}\n"
+        listeners = f"api: {{host: 127.0.0.1, port: {api_port}}}\ngateway: {{host: 127.0.0.1, port: {ws_port}}}\n"
     config.write_text(
-        f"secret: {SECRET}\ndata_dir: {base / 'data'}\nnode_id: browser-node-1\n"
-        f"api: {{host: 127.0.0.1, port: {api_port}}}\ngateway: {{host: 127.0.0.1, port: {ws_port}}}\n"
-        "log: {format: json}\n",
+        f"{head}data_dir: {base / 'data'}\nnode_id: {node_id}\n{listeners}log: {{format: json}}\n",
         encoding="utf-8",
     )
     log_path = base / "server.log"
@@ -110,7 +116,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             [sys.executable, "-m", "openim", "serve", "-c", str(config)],
             cwd=base, stdout=log_file, stderr=subprocess.STDOUT, env=env,
         )
-    srv = Server(f"http://127.0.0.1:{api_port}", SECRET, log_path)
+    srv = Server(f"http://127.0.0.1:{api_port}", secret or EXAMPLE_SECRET, log_path)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
@@ -133,6 +139,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(STOP_TIMEOUT_S)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(tmp_path_factory.mktemp("browser-server"), SECRET, "browser-node-1") as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def example_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server left at the public example secret (no secret in its config), as a first try runs."""
+    with serving(tmp_path_factory.mktemp("browser-example-server"), None, "browser-example-1") as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -98,4 +98,21 @@ def test_admin_signs_in_sees_dashboard_and_users(
     page.get(server.api_url + "/admin/#config")
     wait_for(page, lambda d: '"secret": "****"' in text_of(d, "#config"), "the masked config")
     assert server.secret not in page.page_source
+    assert not page.find_element("css selector", "#warnings").is_displayed()  # a secret of its own: no banner
     page.save_screenshot(str(artifacts / "admin-config.png"))
+
+
+def test_a_banner_on_every_page_warns_of_the_example_secret(
+    example_server: Server, browser: Callable[[str], Any], artifacts: Path
+) -> None:
+    page = browser("admin-example")
+    page.get(example_server.api_url + "/admin")
+    type_into(page, "#secret", example_server.secret)
+    click(page, "#login-button")
+    wait_for(page, lambda d: d.find_element("css selector", "#warnings").is_displayed(), "the warning banner")
+    banner = text_of(page, "#warnings")
+    assert "public example value" in banner and "openim init" in banner and "OPENIM_SECRET" in banner, banner
+    page.save_screenshot(str(artifacts / "admin-example-secret.png"))
+    page.get(example_server.api_url + "/admin/#users")  # another page: the banner stays
+    wait_for(page, lambda d: d.find_elements("css selector", "#users-table tr"), "the user list")
+    assert text_of(page, "#warnings") == banner

@@ -3,6 +3,7 @@ that every page asset comes from the binary itself."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -31,7 +32,7 @@ def test_admin_api_needs_an_admin_token(server: Server) -> None:
     server.register(("api_carol", "Carol"))
     user = server.call("/auth/get_user_token", {"userID": "api_carol", "platformID": 5}, server.admin_token())
     for method, path in (("GET", "/admin/api/dashboard"), ("GET", "/admin/api/nodes"), ("GET", "/admin/api/config"),
-                         ("POST", "/admin/api/users/block")):
+                         ("GET", "/admin/api/warnings"), ("POST", "/admin/api/users/block")):
         assert api(server, method, path, {"userID": "api_carol"}, user["token"])["errCode"] == 1002, path
 
 
@@ -73,6 +74,15 @@ def test_dashboard_nodes_and_masked_config(server: Server) -> None:
     config = api(server, "GET", "/admin/api/config", token=admin)["data"]
     assert config["secret"] == "****" and server.secret not in str(config)
     assert api(server, "GET", "/demo/config.json")["wsAddr"].startswith("ws://127.0.0.1:")
+
+
+def test_config_warnings_name_the_example_secret_only_while_it_is_used(server: Server, example_server: Server) -> None:
+    assert api(server, "GET", "/admin/api/warnings", token=server.admin_token())["data"] in (None, [])
+    (warning,) = api(example_server, "GET", "/admin/api/warnings", token=example_server.admin_token())["data"]
+    assert "secret: the public example value 'openIM123'" in warning and "openim init" in warning
+    logged = [json.loads(line) for line in example_server.log_path.read_text().splitlines() if line.startswith("{")]
+    assert [e["warning"] for e in logged if e["event"] == "config.warning.secret"] == [warning]
+    assert "config.warning" not in server.log_path.read_text()
 
 
 def test_pages_load_only_their_own_assets(server: Server) -> None:

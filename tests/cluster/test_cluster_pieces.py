@@ -49,8 +49,8 @@ def test_cluster_mode_refuses_the_example_secret(tmp_path: Path) -> None:
 def test_static_discovery_refuses_an_unlisted_node(tmp_path: Path) -> None:
     proc = _serve(tmp_path, secret="a-real-secret-0123456789", cluster="{discovery: static, static_nodes: "
                   "{gw-1: {gateway: '10.0.0.1:10001'}}}", node_id="gw-9")  # fmt: skip
-    assert proc.returncode == 1
-    assert "does not list node_id 'gw-9'" in proc.stdout + proc.stderr
+    assert proc.returncode == 2  # a config refusal (openim.config.review_config), as `openim config check` says
+    assert "config error: OPENIM_NODE_ID: node_id: cluster.static_nodes does not list node_id 'gw-9'" in proc.stderr
 
 
 def _cfg(**cluster: object) -> Config:

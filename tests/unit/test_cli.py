@@ -109,6 +109,14 @@ def test_an_unreadable_config_names_the_uid_and_the_fix(tmp_path: Path, monkeypa
     assert f"uid {os.getuid()}" in result.output and "openim init --container" in result.output
 
 
+def test_init_puts_a_relative_data_dir_beside_the_config_it_writes(tmp_path: Path) -> None:
+    result = run("init", "-c", "etc/openim/config.yaml")  # --data-dir ./data: from the file's folder
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "etc" / "openim" / "data").is_dir() and not (tmp_path / "data").exists()
+    loaded = load_config(str(tmp_path / "etc" / "openim" / "config.yaml"), env={})
+    assert loaded.config.data_dir == str(tmp_path / "etc" / "openim" / "data")
+
+
 def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     target = tmp_path / "config.yaml"
     assert run("init", "-c", str(target)).exit_code == 0
@@ -133,7 +141,9 @@ def test_config_check_accepts_the_example(tmp_path: Path) -> None:
     result = run("config", "check", "-c", str(example))
     assert result.exit_code == 0, result.output
     assert str(example) in result.stdout
-    assert "example" in result.stderr  # the example secret is worth a warning
+    # the example secret is worth a warning, naming the fix
+    assert result.stderr.startswith(f"warning: {example}: secret: the public example value 'openIM123' ")
+    assert "openim init" in result.stderr and "OPENIM_SECRET" in result.stderr
 
 
 def test_config_check_reports_one_line_with_file_key_and_reason(tmp_path: Path) -> None:

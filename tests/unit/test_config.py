@@ -15,10 +15,12 @@ from openim.config import (
     EXAMPLE_SECRET,
     Config,
     ConfigError,
+    Review,
     load_config,
     masked_dict,
     parse_duration,
     parse_size,
+    review_config,
 )
 from openim.config_template import render_config
 
@@ -39,6 +41,15 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+def _defaults_as_loaded(folder: Path | None = None) -> Config:
+    """Config() as load_config hands it out: the example secret narrows the wildcard hosts to 127.0.0.1, and
+    with a file (``folder``) the relative data_dir is taken from the file's folder."""
+    data: dict[str, Any] = {section: {"host": "127.0.0.1"} for section in ("api", "gateway", "ops")}
+    if folder is not None:
+        data["data_dir"] = str(folder / "data")
+    return Config.model_validate(data)
+
+
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -55,7 +66,8 @@ def test_the_default_search_path_is_the_system_file_then_the_working_directory()
 def test_no_file_anywhere_means_built_in_defaults() -> None:
     loaded = load_config(None, env={})
     assert loaded.source == "built-in defaults"
-    assert loaded.config == Config()
+    assert loaded.config == _defaults_as_loaded()
+    assert loaded.config.data_dir == "./data"  # no file: from the current directory
     assert loaded.config.api.port == 10002 and loaded.config.gateway.port == 10001
     assert loaded.config.storage.backend == "sqlite" and loaded.config.bus.backend == "memory"
 
@@ -97,7 +109,7 @@ def test_env_overrides_a_section_key_and_a_top_level_key(tmp_path: Path) -> None
 
 def test_unrelated_openim_variables_are_left_alone() -> None:
     loaded = load_config(None, env={"OPENIM_CONFIG_DIR": "/x", "OPENIM_SOMETHING": "1"})
-    assert loaded.config == Config()
+    assert loaded.config == _defaults_as_loaded()
     assert loaded.overrides == ()
 
 
@@ -164,7 +176,7 @@ def test_a_file_whose_top_level_is_not_a_mapping_is_refused(tmp_path: Path) -> N
 
 def test_an_empty_file_means_defaults(tmp_path: Path) -> None:
     path = _write(tmp_path / "empty.yaml", "# nothing set\n")
-    assert load_config(str(path), env={}).config == Config()
+    assert load_config(str(path), env={}).config == _defaults_as_loaded(tmp_path)
 
 
 # -- human units -------------------------------------------------------------------------------------------
@@ -239,7 +251,9 @@ def test_example_file_is_the_rendered_template() -> None:
 
 def test_example_file_loads_and_shows_the_defaults() -> None:
     loaded = load_config(str(EXAMPLE), env={})
-    assert loaded.config == Config(), "a value in config.example.yaml differs from the built-in default"
+    assert loaded.config == _defaults_as_loaded(EXAMPLE.parent), (
+        "a value in config.example.yaml differs from the built-in default"
+    )
     assert loaded.config.secret == EXAMPLE_SECRET
 
 
@@ -301,3 +315,143 @@ def test_cluster_mode_follows_the_backends() -> None:
     assert not Config().is_cluster
     assert Config.model_validate({"storage": {"backend": "postgres"}}).is_cluster
     assert Config.model_validate({"bus": {"backend": "redis"}}).is_cluster
+
+
+# -- relative paths: from the config file's folder ------------------------------------------------------------
+
+
+def _path_fields(model: type[BaseModel] = Config, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    found: set[tuple[str, ...]] = set()
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            found |= _path_fields(annotation, (*prefix, name))
+        elif name.endswith(("_dir", "_path", "_file")):
+            found.add((*prefix, name))
+    return found
+
+
+def test_every_key_that_names_a_place_on_disk_is_resolved() -> None:
+    assert set(config_mod.PATH_KEYS) == _path_fields()
+
+
+def test_relative_paths_of_a_file_are_from_its_folder_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "srv" / "im"
+    path = _write(
+        folder / "config.yaml",
+        "data_dir: ./state\nstorage: {sqlite_path: db/im.sqlite}\nsupervise: {log_dir: ../logs, programs_dir: /opt/p}\n"
+        "object_storage: {local_dir: files}\n",
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = load_config("../srv/im/config.yaml", env={}).config  # the file named relative to the cwd
+    assert cfg.data_dir == str(folder / "state")
+    assert cfg.sqlite_file == folder / "db" / "im.sqlite"
+    assert cfg.supervise.log_dir == str(tmp_path / "srv" / "logs")
+    assert cfg.supervise.programs_dir == "/opt/p"  # absolute: as written
+    assert cfg.object_storage.local_dir == str(folder / "files")
+    assert cfg.offline_push.fcm_credentials_file == ""  # empty: still "derived from data_dir"
+
+    # a default, while a file is read, is from its folder too; the environment's value from the cwd
+    defaults = load_config(str(_write(folder / "bare.yaml", "api: {port: 10012}\n")), env={}).config
+    assert defaults.data_dir == str(folder / "data")
+    from_env = load_config(str(path), env={"OPENIM_DATA_DIR": "./mine"}).config
+    assert from_env.data_dir == "./mine" and from_env.object_storage.local_dir == str(folder / "files")
+
+
+def test_a_home_relative_path_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    path = _write(tmp_path / "c.yaml", "data_dir: ~/openim-data\n")
+    assert load_config(str(path), env={}).config.data_dir == str(tmp_path / "home" / "openim-data")
+
+
+# -- the example secret: listeners on 127.0.0.1 ----------------------------------------------------------------
+
+
+def test_the_example_secret_narrows_wildcard_hosts_to_loopback(tmp_path: Path) -> None:
+    loaded = load_config(None, env={})
+    assert (loaded.config.api.host, loaded.config.gateway.host, loaded.config.ops.host) == ("127.0.0.1",) * 3
+    assert loaded.narrowed == ("api.host", "gateway.host", "ops.host")
+
+    # a wildcard written in the file (config.example.yaml has them) is narrowed as well; a chosen address is not
+    path = _write(tmp_path / "c.yaml", "api: {host: 0.0.0.0}\ngateway: {host: '::'}\nops: {host: 10.1.2.3}\n")
+    loaded = load_config(str(path), env={})
+    assert (loaded.config.api.host, loaded.config.gateway.host, loaded.config.ops.host) == (
+        "127.0.0.1", "127.0.0.1", "10.1.2.3")  # fmt: skip
+
+    own = load_config(str(path), env={"OPENIM_SECRET": "a-secret-of-our-own"})
+    assert (own.config.api.host, own.config.gateway.host) == ("0.0.0.0", "::") and own.narrowed == ()
+    assert load_config(None, env={"OPENIM_SECRET": "x" * 32}).config.api.host == "0.0.0.0"
+
+
+# -- the review: what serve, supervise and config check refuse or warn of --------------------------------------
+
+
+def test_the_review_refuses_the_example_secret_in_cluster_mode_naming_where_it_came_from(tmp_path: Path) -> None:
+    path = _write(tmp_path / "c.yaml", "storage: {backend: postgres}\n")
+    review = review_config(load_config(str(path), env={}))
+    (refusal,) = review.refusals
+    assert not review.ok
+    assert str(refusal).startswith(f"{path}: secret: cluster mode refuses the example secret; ")
+    assert "openim init" in str(refusal) and "OPENIM_SECRET" in str(refusal)
+    assert review.warnings == ()  # a refusal says it all
+
+    from_env = review_config(load_config(str(path), env={"OPENIM_SECRET": EXAMPLE_SECRET}))
+    assert str(from_env.refusals[0]).startswith("OPENIM_SECRET: secret: cluster mode refuses")
+    assert review_config(load_config(str(path), env={"OPENIM_SECRET": "x" * 32})).refusals == ()
+
+
+def test_the_review_warns_of_the_example_secret_in_the_embedded_mode(tmp_path: Path) -> None:
+    (warning,) = review_config(load_config(None, env={})).warnings
+    text = str(warning)
+    assert text.startswith("built-in defaults: secret: the public example value 'openIM123' ")
+    assert "listens on 127.0.0.1 only" in text
+    assert "openim init" in text and "`secret:`" in text and "OPENIM_SECRET" in text
+
+    exposed = _write(tmp_path / "c.yaml", "api: {host: 192.0.2.7}\n")
+    (warning,) = review_config(load_config(str(exposed), env={})).warnings
+    assert "api.host 192.0.2.7 takes connections from the network" in str(warning)
+
+    local = _write(tmp_path / "l.yaml", "api: {host: 127.0.0.1}\ngateway: {host: 127.0.0.1}\nops: {host: '::1'}\n")
+    (warning,) = review_config(load_config(str(local), env={})).warnings
+    assert "on this machine only" in str(warning)
+
+    assert review_config(load_config(None, env={"OPENIM_SECRET": "x" * 32})) == Review((), ())
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ("supervise: {processes: 2}\n", "supervise.processes"),
+        ("supervise: {modules: 'gateway,api'}\n", "supervise.modules"),
+    ],
+)
+def test_the_review_refuses_more_than_one_process_in_the_embedded_mode(tmp_path: Path, body: str, key: str) -> None:
+    path = _write(tmp_path / "c.yaml", f"secret: {'x' * 32}\n{body}")
+    (refusal,) = review_config(load_config(str(path), env={})).refusals
+    assert refusal.key == key and str(refusal).startswith(f"{path}: {key}: ") and "cluster mode" in str(refusal)
+
+
+def test_the_review_refuses_a_node_static_discovery_does_not_list(tmp_path: Path) -> None:
+    cluster = (
+        f"secret: {'x' * 32}\nbus: {{backend: redis}}\n"
+        "cluster: {discovery: static, static_nodes: {gw-1: {}, gw-2-0: {}, gw-2-1: {}}}\n"
+    )
+
+    def refusals(body: str, env: dict[str, str] | None = None, node_id: str | None = None) -> list[str]:
+        loaded = load_config(str(_write(tmp_path / "c.yaml", cluster + body)), env=env or {})
+        return [str(r) for r in review_config(loaded, node_id=node_id).refusals]
+
+    assert refusals("node_id: gw-1\n") == []
+    assert refusals("", env={"OPENIM_NODE_ID": "gw-1"}) == []
+    (unset,) = refusals("")  # the default id, <hostname>-<pid>, is never listed
+    assert "node_id: discovery static needs node_id set" in unset and "listed: gw-1, gw-2-0, gw-2-1" in unset
+    (typo,) = refusals("", env={"OPENIM_NODE_ID": "gw-9"})
+    assert typo.startswith("OPENIM_NODE_ID: node_id: cluster.static_nodes does not list node_id 'gw-9'")
+    # supervise runs processes <node_id>-0 ... -N: the config check judges those; serve judges its own id
+    assert refusals("node_id: gw-2\nsupervise: {processes: 2}\n") == []
+    assert refusals("node_id: gw-2\nsupervise: {processes: 2}\n", node_id="gw-2-1") == []
+    assert refusals("node_id: gw-2\nsupervise: {processes: 3}\n") != []

@@ -1,6 +1,7 @@
 // The operators' console: sign in with the server secret, then a dashboard polled every 2 s, users,
 // groups, nodes and the effective config. OpenIM routes are called with the admin token; the figures,
-// nodes, config and bans come from /admin/api/* (openim/console/admin_api.py).
+// nodes, config, bans and the config warnings (a banner above every page) come from /admin/api/*
+// (openim/console/admin_api.py).
 
 import { ApiError, formatTime, get, h, post } from "/ui/common/api.js";
 import { PALETTE, drawLineChart } from "/ui/admin/charts.js";
@@ -62,7 +63,18 @@ function start() {
   $("#login").hidden = true;
   $("#app").hidden = false;
   $("#who").textContent = sessionStorage.getItem(`${TOKEN_KEY}.user`) ?? "";
+  showWarnings();
   route();
+}
+
+// What the server's config review warned of at start (the public example secret, ...): shown above every
+// page until the config is fixed and the server restarted.
+async function showWarnings() {
+  const banner = $("#warnings");
+  let warnings = [];
+  try { warnings = (await call("/admin/api/warnings")) ?? []; } catch { /* the page's own call reports it */ }
+  banner.replaceChildren(...warnings.map((w) => h("p.warning", {}, `Warning: ${w}`)));
+  banner.hidden = warnings.length === 0;
 }
 
 const VIEWS = { dashboard: dashboardView, users: usersView, groups: groupsView, nodes: nodesView, config: configView };
