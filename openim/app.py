@@ -17,7 +17,8 @@ import trio
 
 from openim.assembly import build_modules, build_services
 from openim.bus import make_bus
-from openim.config import Finding, LoadedConfig
+from openim.config_load import LoadedConfig
+from openim.config_review import Finding
 from openim.node import Node
 from openim.ops.logging import get_log, setup_logging
 from openim.ops.metrics import Metrics

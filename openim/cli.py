@@ -10,16 +10,9 @@ from pathlib import Path
 import click
 import yaml
 
-from openim.config import (
-    MODULES,
-    ConfigError,
-    LoadedConfig,
-    Review,
-    load_config,
-    masked_dict,
-    new_secret,
-    review_config,
-)
+from openim.config import MODULES, ConfigError, masked_dict, new_secret
+from openim.config_load import LoadedConfig, load_config
+from openim.config_review import Review, review_config
 
 EXIT_CONFIG = 2
 
@@ -43,7 +36,7 @@ def _load(config_path: str | None) -> LoadedConfig:
 
 
 def _review(loaded: LoadedConfig, node_id: str | None = None) -> Review:
-    """The config review (openim.config.review_config): its refusals end the command with exit 2, one line
+    """The config review (openim.config_review.review_config): its refusals end the command with exit 2, one line
     each, the same text whichever command refuses (config check, serve, supervise)."""
     review = review_config(loaded, node_id=node_id)
     for refusal in review.refusals:

@@ -1,4 +1,6 @@
-"""One YAML config, typed and validated, with environment overrides.
+"""One YAML config, typed and validated, with environment overrides: the sections, their units and rules.
+Loading one (the lookup, the overrides, relative paths) is openim.config_load's; judging whether a loaded
+config may run is openim.config_review's.
 
 Lookup order: ``-c PATH``, else $OPENIM_CONFIG, else /data/openim/config.yaml, else
 ./config.yaml, else the built-in defaults. Any key can then be overridden by an environment variable
@@ -19,22 +21,18 @@ instead: the server is a trial on this machine until it has a secret of its own 
 "Security").
 
 What the loaded config may not run with, and what is worth a warning, is decided in one place,
-:func:`review_config`: `openim config check` (the pre-start check of the systemd units), `openim serve` and
+openim.config_review.review_config: `openim config check` (the pre-start check of the systemd units), `openim serve` and
 `openim supervise` all refuse with its text.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from openim.webhook_catalog import HOOKS
 
@@ -52,9 +50,6 @@ PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("offline_push", "apns_key_file"),
     ("object_storage", "local_dir"),
 )
-DEFAULT_PATHS = (Path("/data/openim/config.yaml"), Path("config.yaml"))
-ENV_PREFIX = "OPENIM_"
-ENV_CONFIG_PATH = "OPENIM_CONFIG"
 
 MODULES = ("api", "gateway", "msg", "transfer", "push")
 
@@ -471,288 +466,6 @@ class Config(_Section):
     @property
     def is_cluster(self) -> bool:
         return self.storage.backend == "postgres" or self.bus.backend == "redis"
-
-
-DEFAULTS_SOURCE = "built-in defaults"
-
-
-@dataclass(frozen=True)
-class LoadedConfig:
-    config: Config
-    source: str  # the file read, or "built-in defaults"
-    overrides: tuple[str, ...]  # environment variables applied
-    # dotted key -> the environment variable that set it ("secret" -> "OPENIM_SECRET")
-    env_keys: Mapping[str, str] = field(default_factory=dict)
-    # listeners whose wildcard host was narrowed to 127.0.0.1 because the secret is the example ("api.host")
-    narrowed: tuple[str, ...] = ()
-
-    def origin(self, key: str) -> str:
-        """Where the value of ``key`` came from: its environment variable, else the file (or the defaults)."""
-        return self.env_keys.get(key, self.source)
-
-
-def find_config_file(explicit: str | None, env: Mapping[str, str]) -> Path | None:
-    if explicit:
-        return Path(explicit)
-    if env.get(ENV_CONFIG_PATH):
-        return Path(env[ENV_CONFIG_PATH])
-    for candidate in DEFAULT_PATHS:
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _env_overrides(env: Mapping[str, str]) -> dict[tuple[str, ...], tuple[str, Any]]:
-    """``{("api","port"): ("OPENIM_API__PORT", 10012)}`` for every OPENIM_* variable that names a key.
-
-    A variable counts when it contains ``__`` or names a top-level key; others (OPENIM_CONFIG, variables
-    of other tools that happen to share the prefix) are left alone.
-    """
-    top_keys = {name.upper() for name in Config.model_fields}
-    found: dict[tuple[str, ...], tuple[str, Any]] = {}
-    for name, raw in env.items():
-        if not name.startswith(ENV_PREFIX) or name == ENV_CONFIG_PATH:
-            continue
-        rest = name[len(ENV_PREFIX) :]
-        if "__" not in rest and rest not in top_keys:
-            continue
-        path = tuple(part.lower() for part in rest.split("__"))
-        try:
-            value = yaml.safe_load(raw) if raw != "" else ""
-        except yaml.YAMLError as exc:
-            raise ConfigError(name, ".".join(path), f"not a YAML value: {exc}") from exc
-        found[path] = (name, value)
-    return found
-
-
-def _apply(data: dict[str, Any], path: tuple[str, ...], value: Any, source: str) -> None:
-    node = data
-    for part in path[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ConfigError(source, ".".join(path), f"{part} is not a section")
-        node = child
-    node[path[-1]] = value
-
-
-def _field_names(data: dict[str, Any]) -> dict[str, str]:
-    return {k.lower(): k for k in data}
-
-
-def load_config(explicit_path: str | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
-    """Read, merge and validate; raise ConfigError with one clear line on any problem."""
-    env = os.environ if env is None else env
-    path = find_config_file(explicit_path, env)
-    data: dict[str, Any] = {}
-    source = DEFAULTS_SOURCE
-    if path is not None:
-        source = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except PermissionError as exc:
-            uid, gid = os.getuid(), os.getgid()
-            raise ConfigError(
-                source,
-                "",
-                f"cannot read: {exc.strerror or exc} (as uid {uid}, gid {gid}); make the file readable by them "
-                "(a config for the container image: `openim init --container`, or chgrp 10001 + chmod 0640)",
-            ) from exc
-        except OSError as exc:
-            raise ConfigError(source, "", f"cannot read: {exc.strerror or exc}") from exc
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark is not None else ""
-            raise ConfigError(source, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from exc
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(source, "", "the top level must be a mapping of sections")
-        data = loaded
-    overrides = _env_overrides(env)
-    env_sources: dict[tuple[str, ...], str] = {}
-    for key_path, (var, value) in overrides.items():
-        _apply(data, key_path, value, var)
-        env_sources[key_path] = var
-    try:
-        config = Config.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(str(p) for p in err["loc"])
-        key = ".".join(loc)
-        origin = env_sources.get(loc, source)
-        reason = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-        raise ConfigError(origin, key, reason) from exc
-    if path is not None:
-        config = _paths_from_folder(config, Path(os.path.abspath(path.expanduser())).parent, set(env_sources))
-    config, narrowed = _local_only_with_example_secret(config)
-    return LoadedConfig(
-        config,
-        source,
-        tuple(sorted(v for v, _ in overrides.values())),
-        {".".join(k): v for k, v in env_sources.items()},
-        narrowed,
-    )
-
-
-def _replace(config: Config, key: tuple[str, ...], value: Any) -> Config:
-    """``config`` with one (frozen) field replaced, validators not run again."""
-    if len(key) == 1:
-        return config.model_copy(update={key[0]: value})
-    section = getattr(config, key[0])
-    return config.model_copy(update={key[0]: section.model_copy(update={key[1]: value})})
-
-
-def _get(config: Config, key: tuple[str, ...]) -> Any:
-    node: Any = config
-    for part in key:
-        node = getattr(node, part)
-    return node
-
-
-def _paths_from_folder(config: Config, folder: Path, from_env: set[tuple[str, ...]]) -> Config:
-    """Relative paths of the file (and defaults) resolved against its folder; the environment's stay as given."""
-    for key in PATH_KEYS:
-        value = _get(config, key)
-        if not value or key in from_env:
-            continue
-        expanded = Path(value).expanduser()
-        if not expanded.is_absolute():
-            config = _replace(config, key, os.path.normpath(folder / expanded))
-        elif str(expanded) != value:
-            config = _replace(config, key, str(expanded))
-    return config
-
-
-def _local_only_with_example_secret(config: Config) -> tuple[Config, tuple[str, ...]]:
-    """With the example secret, wildcard listeners bind 127.0.0.1; a specific address is left as chosen."""
-    if config.secret != EXAMPLE_SECRET:
-        return config, ()
-    narrowed = []
-    for section in LISTENERS:
-        if getattr(config, section).host in WILDCARD_HOSTS:
-            config = _replace(config, (section, "host"), LOOPBACK)
-            narrowed.append(f"{section}.host")
-    return config, tuple(narrowed)
-
-
-# -- what a loaded config may run with -------------------------------------------------------------------
-@dataclass(frozen=True)
-class Finding:
-    """One refusal or warning: ``str()`` is one line naming where the value came from, the key and why."""
-
-    origin: str  # the file, the environment variable, or "built-in defaults"
-    key: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.origin}: {self.key}: {self.reason}" if self.key else f"{self.origin}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class Review:
-    refusals: tuple[Finding, ...]  # the config must not run: every command that would run it exits 2
-    warnings: tuple[Finding, ...]  # it runs, but an operator should know (logged at start, shown in /admin)
-
-    @property
-    def ok(self) -> bool:
-        return not self.refusals
-
-
-SECRET_FIX = "run `openim init` (a config with a random secret), or set `secret:` in the config or OPENIM_SECRET"
-
-
-def supervised_modules(config: Config) -> tuple[str, ...]:
-    """The module set of the openim program(s) under `openim supervise`, in start order."""
-    names = [part.strip() for part in config.supervise.modules.split(",") if part.strip()]
-    return MODULES if names == ["all"] else tuple(m for m in MODULES if m in names)
-
-
-def membership_refusal(config: Config, node_id: str | None = None) -> str:
-    """Why a process may not join the cluster (empty when it may): with static discovery it must be listed.
-
-    ``node_id``: the id the process runs under (`openim serve` with ``node_id`` set). None judges the config as
-    `openim config check` and `openim supervise` see it: an empty ``node_id`` (the default, <hostname>-<pid>,
-    is never listed) is refused; with ``supervise.processes`` > 1 the processes are ``<node_id>-0`` ...
-    ``<node_id>-N``, and those are what must be listed.
-    """
-    nodes = config.cluster.static_nodes
-    if config.cluster.discovery != "static":
-        return ""
-    listed = ", ".join(sorted(nodes))
-    if node_id is not None:
-        if node_id in nodes:
-            return ""
-        return f"cluster.static_nodes does not list node_id {node_id!r} (listed: {listed}); set node_id"
-    if not config.node_id:
-        return f"discovery static needs node_id set to one of cluster.static_nodes (listed: {listed})"
-    supervised = [f"{config.node_id}-{n}" for n in range(config.supervise.processes)]
-    if config.node_id in nodes or (len(supervised) > 1 and all(one in nodes for one in supervised)):
-        return ""
-    return f"cluster.static_nodes does not list node_id {config.node_id!r} (listed: {listed}); set node_id"
-
-
-def review_config(loaded: LoadedConfig, *, node_id: str | None = None) -> Review:
-    """The refusals and warnings of a loaded config: the one check behind `openim config check`, `openim serve`
-    and `openim supervise` (and the warnings /admin shows). ``node_id``: see :func:`membership_refusal`."""
-    config = loaded.config
-    refusals: list[Finding] = []
-    warnings: list[Finding] = []
-    example = config.secret == EXAMPLE_SECRET
-    if example and config.is_cluster:
-        refusals.append(
-            Finding(
-                loaded.origin("secret"),
-                "secret",
-                f"cluster mode refuses the example secret; set a secret of your own: {SECRET_FIX}",
-            )
-        )
-    if config.is_cluster:
-        why = membership_refusal(config, node_id)
-        if why:
-            refusals.append(Finding(loaded.origin("node_id"), "node_id", why))
-    else:
-        # One process of every module is the only shape the embedded mode (SQLite + in-process bus) can take.
-        if config.supervise.processes > 1:
-            refusals.append(
-                Finding(
-                    loaded.origin("supervise.processes"),
-                    "supervise.processes",
-                    "more than one openim process needs cluster mode (storage.backend postgres and bus.backend "
-                    "redis); the embedded store and bus live in one process",
-                )
-            )
-        if supervised_modules(config) != MODULES:
-            refusals.append(
-                Finding(
-                    loaded.origin("supervise.modules"),
-                    "supervise.modules",
-                    "a subset of the modules needs cluster mode (storage.backend postgres and bus.backend redis); "
-                    "the embedded mode runs every module in one process",
-                )
-            )
-    if example and not config.is_cluster:
-        exposed = [
-            f"{section}.host {host}"
-            for section in LISTENERS
-            if (host := getattr(config, section).host) not in ("localhost", "::1") and not host.startswith("127.")
-        ]
-        if exposed:
-            where = f", and {' and '.join(exposed)} takes connections from the network; set a secret of your own"
-        elif loaded.narrowed:
-            where = ", so it listens on 127.0.0.1 only; to open it to the network, set a secret of your own"
-        else:
-            where = "; it listens on this machine only: before opening it, set a secret of your own"
-        warnings.append(
-            Finding(
-                loaded.origin("secret"),
-                "secret",
-                f"the public example value {EXAMPLE_SECRET!r} lets anyone who reaches the server sign in as its "
-                f"admin and forge any user's token{where}: {SECRET_FIX}",
-            )
-        )
-    return Review(tuple(refusals), tuple(warnings))
 
 
 def masked_dict(config: Config) -> dict[str, Any]:

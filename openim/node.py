@@ -74,7 +74,7 @@ class Node:
     metrics: Metrics
     addresses: dict[str, str] = field(default_factory=dict)
     connections: int = 0  # live gateway connections in this process (kept by the gateway)
-    # What the config review warned of at start (openim.config.review_config), shown in /admin.
+    # What the config review warned of at start (openim.config_review.review_config), shown in /admin.
     config_warnings: tuple[str, ...] = ()
     guards: Guards = field(init=False)  # the abuse limits (rates, throttles) of this process
 

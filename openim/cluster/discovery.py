@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 import trio
 
-from openim.config import Config, membership_refusal
+from openim.config import Config
+from openim.config_review import membership_refusal
 
 __all__ = ["Member", "advertised_address", "advertised_host", "expected_members", "membership_error"]
 

@@ -31,7 +31,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openim.config import MODULES, Config, Finding, LoadedConfig, review_config, supervised_modules
+from openim.config import MODULES, Config
+from openim.config_load import LoadedConfig
+from openim.config_review import Finding, review_config, supervised_modules
 
 ENV = "OPENIM_SUPERVISE_"
 MAIN = "openim"

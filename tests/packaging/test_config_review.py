@@ -1,6 +1,6 @@
 """The config as real `python -m openim` processes read it (from source, no binary build):
 
-* one review (openim.config.review_config) behind `config check`, `serve` and `supervise`: a config one of
+* one review (openim.config_review.review_config) behind `config check`, `serve` and `supervise`: a config one of
   them refuses, every one refuses, exit 2 and the same lines -- so the systemd units' ExecStartPre
   (`openim config check`) stops a config before `serve`/`supervise` can crash-loop on it; a config they
   accept, check accepts;

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from openim.config import load_config
+from openim.config_load import load_config
 from openim.deploy.supervise import make_plan, module_list
 
 pytestmark = pytest.mark.timeout(300)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from openim.config import EXAMPLE_SECRET, Config, load_config
+from openim.config import EXAMPLE_SECRET, Config
+from openim.config_load import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

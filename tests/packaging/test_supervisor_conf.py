@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from supervisor.datatypes import RestartUnconditionally
 
-from openim.config import Config, LoadedConfig, load_config
+from openim.config import Config
+from openim.config_load import LoadedConfig, load_config
 from openim.deploy.supervise import (
     METRICS_MARKER,
     SuperviseError,

@@ -11,10 +11,11 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-import openim.config as config_mod
+import openim.config_load as config_load
 from openim import __version__
 from openim.cli import cli
-from openim.config import EXAMPLE_SECRET, load_config
+from openim.config import EXAMPLE_SECRET
+from openim.config_load import load_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -26,7 +27,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("OPENIM_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(config_mod, "DEFAULT_PATHS", (tmp_path / "absent" / "config.yaml", Path("config.yaml")))
+    monkeypatch.setattr(config_load, "DEFAULT_PATHS", (tmp_path / "absent" / "config.yaml", Path("config.yaml")))
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> Result:

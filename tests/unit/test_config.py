@@ -11,22 +11,15 @@ import yaml
 from pydantic import BaseModel
 
 import openim.config as config_mod
-from openim.config import (
-    EXAMPLE_SECRET,
-    Config,
-    ConfigError,
-    Review,
-    load_config,
-    masked_dict,
-    parse_duration,
-    parse_size,
-    review_config,
-)
+import openim.config_load as config_load
+from openim.config import EXAMPLE_SECRET, Config, ConfigError, masked_dict, parse_duration, parse_size
+from openim.config_load import load_config
+from openim.config_review import Review, review_config
 from openim.config_template import render_config
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.yaml"
-shipped_default_paths = config_mod.DEFAULT_PATHS  # read before any test patches it
+shipped_default_paths = config_load.DEFAULT_PATHS  # read before any test patches it
 
 
 @pytest.fixture(autouse=True)
@@ -37,7 +30,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     system = tmp_path / "system" / "config.yaml"  # stands in for /data/openim/config.yaml
-    monkeypatch.setattr(config_mod, "DEFAULT_PATHS", (system, Path("config.yaml")))
+    monkeypatch.setattr(config_load, "DEFAULT_PATHS", (system, Path("config.yaml")))
     return tmp_path
 
 
@@ -75,7 +68,7 @@ def test_no_file_anywhere_means_built_in_defaults() -> None:
 def test_lookup_order_explicit_then_env_then_system_then_cwd(tmp_path: Path) -> None:
     explicit = _write(tmp_path / "explicit.yaml", "api: {port: 1001}\n")
     from_env = _write(tmp_path / "env.yaml", "api: {port: 1002}\n")
-    system = _write(config_mod.DEFAULT_PATHS[0], "api: {port: 1003}\n")
+    system = _write(config_load.DEFAULT_PATHS[0], "api: {port: 1003}\n")
     _write(tmp_path / "config.yaml", "api: {port: 1004}\n")  # ./config.yaml via the working directory
     env = {"OPENIM_CONFIG": str(from_env)}
 
