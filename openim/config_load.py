@@ -94,10 +94,6 @@ def _apply(data: dict[str, Any], path: tuple[str, ...], value: Any, source: str)
     node[path[-1]] = value
 
 
-def _field_names(data: dict[str, Any]) -> dict[str, str]:
-    return {k.lower(): k for k in data}
-
-
 def load_config(explicit_path: str | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
     """Read, merge and validate; raise ConfigError with one clear line on any problem."""
     env = os.environ if env is None else env
