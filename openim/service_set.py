@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from openim.pipeline.jobs import PushJob, SendJob
     from openim.pipeline.msg import SendService
     from openim.pipeline.replies import Replies
+    from openim.services.client_configs import ClientConfigService
     from openim.services.conversations import ConversationService
     from openim.services.groups.service import GroupService
     from openim.services.message_service import MessageOps
@@ -60,6 +61,7 @@ class Services:
     presence: PresenceService
     sessions: SessionService
     objects: ObjectService
+    client_configs: ClientConfigService
     devices: DeviceRegistry
     webhooks: Webhooks
     pipeline: Pipeline

@@ -323,6 +323,13 @@ class RelationService(ServiceBase):
         users = await self._users_by_id(i for r in rows for i in (r.from_user_id, r.to_user_id))
         return total, [request_info(r, users) for r in rows]
 
+    async def pending_request_count(self, user_id: str, since_ms: int) -> int:
+        """Friend requests to ``user_id`` still unanswered (made after ``since_ms``; 0 = all): the badge the
+        SDK shows on its "new friends" entry."""
+        if since_ms < 0:
+            raise args_error("time must not be negative")
+        return await self._store.count_pending_friend_requests(user_id, since_ms)
+
     async def requests_between(self, user_a: str, user_b: str) -> list[sdkws_pb2.FriendRequest]:
         rows = await self._store.get_friend_requests_between(user_a, user_b)
         users = await self._users_by_id((user_a, user_b))

@@ -1,11 +1,11 @@
 """The Store port: everything the domain asks of durable storage, composed of one port per area.
 
-Each area of the package (messages/, relations/, groups/, objects/) holds its part of the port (port.py),
-the records that cross it (records.py), its operations as transaction bodies (queries.py) and the
-SqlStore methods that run them (store.py). Two adapters implement the whole (openim.storage.sql.sqlite
-for the embedded mode, openim.storage.sql.postgres for the cluster), both over the one SQLAlchemy Core
-schema in openim.storage.schema. The domain imports the ports and the records only; it never imports a
-driver.
+Each area of the package (messages/, relations/, groups/, objects/, client_configs/) holds its part of
+the port (port.py), the records that cross it (records.py), its operations as transaction bodies
+(queries.py) and the SqlStore methods that run them (store.py). Two adapters implement the whole
+(openim.storage.sql.sqlite for the embedded mode, openim.storage.sql.postgres for the cluster), both over
+the one SQLAlchemy Core schema in openim.storage.schema. The domain imports the ports and the records
+only; it never imports a driver.
 
 Conventions: every method is async and safe to call from trio; lists keep the caller's order unless a
 docstring says otherwise; "missing" ids are skipped silently unless a docstring says otherwise. Failures of
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from openim.storage.client_configs.port import ClientConfigStore
 from openim.storage.groups.port import GroupStore
 from openim.storage.messages.port import MessageStore
 from openim.storage.objects.port import ObjectStore
@@ -34,7 +35,7 @@ class AlreadyExists(StoreError):
     """An insert hit a unique key (e.g. a user id that is registered already)."""
 
 
-class Store(MessageStore, RelationStore, GroupStore, ObjectStore, Protocol):
+class Store(MessageStore, RelationStore, GroupStore, ObjectStore, ClientConfigStore, Protocol):
     """The areas' ports and the store's life cycle."""
 
     # -- life cycle -------------------------------------------------------------------------------

@@ -205,3 +205,21 @@ async def test_requests_replace_filter_and_handle_once(store: Store) -> None:
         "u1",
         NOW + 5,
     )
+
+
+async def test_pending_requests_are_counted_for_the_groups_a_user_administers(store: Store) -> None:
+    await make_group(store, "g1", ("u1", "u2", "u3"))
+    await make_group(store, "g2", ("u2", "u1"))
+    await store.update_group_member("g1", "u2", MemberPatch(role_level=RoleLevel.ADMIN))
+    await store.save_group_request(GroupRequestRecord("g1", "u5", req_time=NOW + 10))
+    await store.save_group_request(GroupRequestRecord("g1", "u6", req_time=NOW + 20))
+    await store.save_group_request(GroupRequestRecord("g2", "u7", req_time=NOW + 30))
+    await store.handle_group_request(
+        "g1", "u6", handle_result=HandleResult.REFUSED, handle_msg="", handle_user_id="u1", now_ms=NOW + 40
+    )
+    # u1 owns g1 and is an ordinary member of g2; u2 administers g1 and owns g2; u3 administers nothing.
+    assert await store.count_pending_group_requests("u1", RoleLevel.ADMIN) == 1
+    assert await store.count_pending_group_requests("u2", RoleLevel.ADMIN) == 2
+    assert await store.count_pending_group_requests("u2", RoleLevel.ADMIN, NOW + 10) == 1
+    assert await store.count_pending_group_requests("u3", RoleLevel.ADMIN) == 0
+    assert await store.count_pending_group_requests("u3", RoleLevel.ORDINARY) == 1

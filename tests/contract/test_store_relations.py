@@ -235,3 +235,15 @@ async def test_many_ids_in_one_lookup(store: Store) -> None:
     log = await store.update_friends("big", ids, FriendPatch(ex="x"))
     assert log is not None and log.version == 2
     assert len(await entries(store, "big")) == 2500
+
+
+async def test_pending_friend_requests_to_a_user_are_counted(store: Store) -> None:
+    await store.upsert_friend_request(FriendRequestRecord("a", "b", 0, "hi", NOW))
+    await store.upsert_friend_request(FriendRequestRecord("c", "b", 0, "me too", NOW + 10))
+    await store.upsert_friend_request(FriendRequestRecord("d", "b", 0, "and me", NOW + 20))
+    await store.upsert_friend_request(FriendRequestRecord("b", "a", 0, "reverse", NOW + 30))
+    await store.refuse_friend_request("d", "b", handler_user_id="b", handle_msg="no", now_ms=NOW + 40)
+    assert await store.count_pending_friend_requests("b") == 2
+    assert await store.count_pending_friend_requests("b", NOW) == 1  # only those made after NOW
+    assert await store.count_pending_friend_requests("a") == 1
+    assert await store.count_pending_friend_requests("z") == 0

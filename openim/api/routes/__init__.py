@@ -10,7 +10,18 @@ from openim.service_set import Services
 
 
 def register_all(router: Router, node: Node, services: Services) -> None:
-    from openim.api.routes import auth, conversation, friend, group, jssdk, msg, object, third, user
+    from openim.api.routes import (
+        auth,
+        client_config,
+        conversation,
+        friend,
+        group,
+        jssdk,
+        msg,
+        object,
+        third,
+        user,
+    )
 
-    for area in (auth, user, friend, group, msg, conversation, jssdk, object, third):
+    for area in (auth, user, client_config, friend, group, msg, conversation, jssdk, object, third):
         area.register(router, node, services)

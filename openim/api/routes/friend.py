@@ -108,6 +108,12 @@ class FriendRoutes:
         total, items = await self._request_page(caller, req, received=True)
         return pb.getPaginationFriendsApplyToResp(FriendRequests=items, total=total)
 
+    async def unhandled_count(
+        self, caller: Caller, req: pb.getSelfUnhandledApplyCountReq
+    ) -> pb.getSelfUnhandledApplyCountResp:
+        user_id = caller.acting_for(req.userID)
+        return pb.getSelfUnhandledApplyCountResp(count=await self._relations.pending_request_count(user_id, req.time))
+
     async def designated_apply(
         self, caller: Caller, req: pb.getDesignatedFriendsApplyReq
     ) -> pb.getDesignatedFriendsApplyResp:
@@ -213,6 +219,12 @@ def register(router: Router, node: Node, services: Services) -> None:
             pb.getPaginationFriendsApplyToReq,
             pb.getPaginationFriendsApplyToResp,
             h.received_requests,
+        ),
+        RouteSpec(
+            "/friend/get_self_unhandled_apply_count",
+            pb.getSelfUnhandledApplyCountReq,
+            pb.getSelfUnhandledApplyCountResp,
+            h.unhandled_count,
         ),
         RouteSpec(
             "/friend/get_designated_friend_apply",

@@ -186,6 +186,12 @@ class GroupRoutes:
         )
         return pb.GetUserReqApplicationListResp(total=total, groupRequests=rows)
 
+    async def unhandled_count(
+        self, caller: Caller, req: pb.GetGroupApplicationUnhandledCountReq
+    ) -> pb.GetGroupApplicationUnhandledCountResp:
+        user_id = caller.acting_for(req.userID)
+        return pb.GetGroupApplicationUnhandledCountResp(count=await self._groups.pending_count(user_id, req.time))
+
     async def specified(
         self, caller: Caller, req: pb.GetSpecifiedUserGroupRequestInfoReq
     ) -> pb.GetSpecifiedUserGroupRequestInfoResp:
@@ -301,6 +307,12 @@ def _application_routes(h: GroupRoutes) -> list[RouteSpec[Any]]:
             pb.GetGroupApplicationListReq,
             pb.GetGroupApplicationListResp,
             h.received,
+        ),
+        RouteSpec(
+            "/group/get_group_application_unhandled_count",
+            pb.GetGroupApplicationUnhandledCountReq,
+            pb.GetGroupApplicationUnhandledCountResp,
+            h.unhandled_count,
         ),
         RouteSpec(
             "/group/get_user_req_group_applicationList",

@@ -67,6 +67,13 @@ class GroupRequests(GroupNotifications):
         )
         return total, await self._requests_pb(rows)
 
+    async def pending_count(self, user_id: str, since_ms: int) -> int:
+        """Applications still unanswered to the groups ``user_id`` owns or administers (made after
+        ``since_ms``; 0 = all): the badge on the SDK's "group notifications" entry."""
+        if since_ms < 0:
+            raise args_error("time must not be negative")
+        return await self._store.count_pending_group_requests(user_id, RoleLevel.ADMIN, since_ms)
+
     async def requests_of(
         self, op: Operator, group_id: str, user_ids: Sequence[str]
     ) -> tuple[int, list[sdkws_pb2.GroupRequest]]:

@@ -105,6 +105,10 @@ class GroupStore(Protocol):
         """(total, page) of requests matching every given filter (None = any; an empty list matches
         nothing), newest first."""
 
+    async def count_pending_group_requests(self, manager_user_id: str, min_role: int, since_ms: int = 0) -> int:
+        """Unanswered requests to the groups where the user's role_level is at least ``min_role`` (made after
+        ``since_ms`` when it is not 0)."""
+
     async def handle_group_request(
         self, group_id: str, user_id: str, *, handle_result: int, handle_msg: str, handle_user_id: str, now_ms: int
     ) -> bool:

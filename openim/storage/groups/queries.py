@@ -380,6 +380,19 @@ def get_group_requests(
     return total, [_request(r) for r in rows]
 
 
+def count_pending_group_requests(manager_user_id: str, min_role: int, since_ms: int = 0) -> Txn[int]:
+    condition = "m.user_id = $1 AND m.role_level >= $2 AND r.handle_result = 0"
+    args: list[Any] = [manager_user_id, min_role]
+    if since_ms:
+        condition += " AND r.req_time > $3"
+        args.append(since_ms)
+    rows = yield from fetch(
+        f"SELECT count(*) FROM group_requests r JOIN group_members m ON m.group_id = r.group_id WHERE {condition}",
+        *args,
+    )
+    return int(rows[0][0])
+
+
 def handle_group_request(
     group_id: str, user_id: str, *, handle_result: int, handle_msg: str, handle_user_id: str, now_ms: int
 ) -> Txn[bool]:

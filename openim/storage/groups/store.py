@@ -52,4 +52,5 @@ class SqlGroupStore(SqlBase):
     # -- requests ---------------------------------------------------------------------------------
     save_group_request = writes(q.save_group_request)
     get_group_requests = reads(q.get_group_requests)
+    count_pending_group_requests = reads(q.count_pending_group_requests)
     handle_group_request = writes(q.handle_group_request)

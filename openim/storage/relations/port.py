@@ -71,6 +71,9 @@ class RelationStore(Protocol):
         """Requests received by (or sent by) the user, newest first, optionally only those whose
         handle_result is listed; (total, one page)."""
 
+    async def count_pending_friend_requests(self, to_user_id: str, since_ms: int = 0) -> int:
+        """How many requests to the user wait for an answer (made after ``since_ms`` when it is not 0)."""
+
     async def accept_friend_request(
         self,
         from_user_id: str,

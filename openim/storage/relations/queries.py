@@ -174,6 +174,16 @@ def page_friend_requests(
     return total, [_request(r) for r in rows]
 
 
+def count_pending_friend_requests(to_user_id: str, since_ms: int = 0) -> Txn[int]:
+    condition = f"to_user_id = $1 AND handle_result = {int(HandleResult.PENDING)}"
+    args: list[Any] = [to_user_id]
+    if since_ms:
+        condition += " AND create_time > $2"
+        args.append(since_ms)
+    rows = yield from fetch(f"SELECT count(*) FROM friend_requests WHERE {condition}", *args)
+    return int(rows[0][0])
+
+
 def _handle(
     from_user_id: str, to_user_id: str, result: HandleResult, handler: str, handle_msg: str, now_ms: int
 ) -> Txn[FriendRequestRecord | None]:

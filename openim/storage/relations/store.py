@@ -45,6 +45,7 @@ class SqlRelationStore(SqlBase):
     upsert_friend_request = writes(q.upsert_friend_request)
     get_friend_requests_between = reads(q.get_friend_requests_between)
     page_friend_requests = reads(q.page_friend_requests)
+    count_pending_friend_requests = reads(q.count_pending_friend_requests)
     accept_friend_request = writes(q.accept_friend_request)
     refuse_friend_request = writes(q.refuse_friend_request)
 

@@ -188,3 +188,81 @@ class userRegisterCountResp(_message.Message):
     before: int
     count: _containers.ScalarMap[str, int]
     def __init__(self, total: _Optional[int] = ..., before: _Optional[int] = ..., count: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class getUserClientConfigReq(_message.Message):
+    __slots__ = ("userID",)
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    def __init__(self, userID: _Optional[str] = ...) -> None: ...
+
+class getUserClientConfigResp(_message.Message):
+    __slots__ = ("configs",)
+    class ConfigsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CONFIGS_FIELD_NUMBER: _ClassVar[int]
+    configs: _containers.ScalarMap[str, str]
+    def __init__(self, configs: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class setUserClientConfigReq(_message.Message):
+    __slots__ = ("userID", "configs")
+    class ConfigsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    CONFIGS_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    configs: _containers.ScalarMap[str, str]
+    def __init__(self, userID: _Optional[str] = ..., configs: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class setUserClientConfigResp(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class delUserClientConfigReq(_message.Message):
+    __slots__ = ("userID", "keys")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, userID: _Optional[str] = ..., keys: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class delUserClientConfigResp(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class pageUserClientConfigReq(_message.Message):
+    __slots__ = ("userID", "key", "pagination")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    key: str
+    pagination: _sdkws_pb2.RequestPagination
+    def __init__(self, userID: _Optional[str] = ..., key: _Optional[str] = ..., pagination: _Optional[_Union[_sdkws_pb2.RequestPagination, _Mapping]] = ...) -> None: ...
+
+class clientConfig(_message.Message):
+    __slots__ = ("key", "userID", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    userID: str
+    value: str
+    def __init__(self, key: _Optional[str] = ..., userID: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
+class pageUserClientConfigResp(_message.Message):
+    __slots__ = ("total", "configs")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CONFIGS_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    configs: _containers.RepeatedCompositeFieldContainer[clientConfig]
+    def __init__(self, total: _Optional[int] = ..., configs: _Optional[_Iterable[_Union[clientConfig, _Mapping]]] = ...) -> None: ...
