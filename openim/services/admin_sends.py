@@ -7,9 +7,12 @@ module sends it, as the system, and remembers how each send under an operationID
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from openim.clock import now_ms
@@ -17,7 +20,7 @@ from openim.pipeline.msg import Sender, SendOutcome, SendService
 from openim.services.message_ops import admin_message, check_content
 from openim.services.users import UserService
 from openim.storage.port import Store
-from openim.wire.constants import ContentType, MsgFrom, Option, SessionType
+from openim.wire.constants import ContentType, MsgFrom, Option, Platform, SessionType
 from openim.wire.errors import OpenIMError, args_error
 from openim.wire.ids import new_client_msg_id
 from openim.wire.pb import apistruct_pb2, sdkws_pb2
@@ -34,6 +37,45 @@ SEND_STATUS_FAILED: Final = 3
 # Notification reliability levels of /msg/send_business_notification (OpenIM's constants).
 RELIABILITY_UNRELIABLE: Final = 1
 RELIABILITY_STORED: Final = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyKey:
+    """The ``key`` OpenIM appends to after-send callbacks (``?key=``, base64 of JSON ``{sendID, recvID,
+    groupID}`` of the message the callback was about), which /msg/send_simple_msg takes back to reply."""
+
+    send_id: str
+    recv_id: str
+    group_id: str
+
+    def encode(self) -> str:
+        raw = json.dumps({"sendID": self.send_id, "recvID": self.recv_id, "groupID": self.group_id},
+                         separators=(",", ":"))
+        return base64.b64encode(raw.encode()).decode()
+
+    @classmethod
+    def decode(cls, key: str) -> ReplyKey:
+        """1001 for a key that is not base64 of a JSON object naming the original sender."""
+        try:
+            data = json.loads(base64.b64decode(key, validate=True))
+        except (ValueError, binascii.Error) as exc:
+            raise args_error(f"key is not base64 JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise args_error("key is not a JSON object")
+        fields = {name: data.get(name) or "" for name in ("sendID", "recvID", "groupID")}
+        if not all(isinstance(v, str) for v in fields.values()):
+            raise args_error("key: sendID, recvID and groupID must be strings")
+        if not fields["sendID"]:
+            raise args_error("key: missing sendID")
+        return cls(fields["sendID"], fields["recvID"], fields["groupID"])
+
+    def reply_sender(self, group_sender: str) -> str:
+        """Who sends the reply: in a group the body's sendID; one-to-one the original message's receiver
+        (the reply goes back to its sender). 1001 when that is empty."""
+        send_id = group_sender if self.group_id else self.recv_id
+        if not send_id:
+            raise args_error("missing sendID" if self.group_id else "key: missing recvID")
+        return send_id
 
 
 class AdminSends:
@@ -60,10 +102,10 @@ class AdminSends:
         while len(self._send_status) > SEND_STATUS_KEEP:
             self._send_status.popitem(last=False)
 
-    async def _send_tracked(self, msg: sdkws_pb2.MsgData, operation_id: str) -> SendOutcome:
+    async def _send_tracked(self, msg: sdkws_pb2.MsgData, operation_id: str, *, as_admin: bool = True) -> SendOutcome:
         self._remember(operation_id, SEND_STATUS_SENDING)
         try:
-            out = await self._send.send(msg, operation_id=operation_id, sender=Sender(msg.sendID, is_admin=True))
+            out = await self._send.send(msg, operation_id=operation_id, sender=Sender(msg.sendID, is_admin=as_admin))
         except BaseException:
             self._remember(operation_id, SEND_STATUS_FAILED)
             raise
@@ -77,6 +119,35 @@ class AdminSends:
             if sender.app_manager_level < APP_NOTIFICATION_LEVEL:
                 raise args_error(f"sendID {msg.sendID} is not a notification account")
         return await self._send_tracked(msg, operation_id)
+
+    async def send_simple(
+        self, key: ReplyKey, req: apistruct_pb2.SendSimpleMsgReq, *, operation_id: str, as_admin: bool
+    ) -> SendOutcome:
+        """/msg/send_simple_msg: a markdown reply to the message ``key`` names, sent by
+        ``key.reply_sender(req.sendID)`` (whom the caller must be allowed to act for: the route checks).
+        The normal send path's rules apply as to any message of that sender, unless ``as_admin`` (an app
+        admin's send is the system's, as /msg/send_msg)."""
+        send_id = key.reply_sender(req.sendID)
+        sender = await self._users.get_one(send_id)
+        group = bool(key.group_id)
+        msg = sdkws_pb2.MsgData(
+            sendID=send_id,
+            recvID="" if group else key.send_id,
+            groupID=key.group_id,
+            clientMsgID=new_client_msg_id(send_id),
+            senderPlatformID=Platform.ADMIN,
+            senderNickname=sender.nickname,
+            senderFaceURL=sender.face_url,
+            sessionType=SessionType.READ_GROUP if group else SessionType.SINGLE,
+            msgFrom=MsgFrom.USER,
+            contentType=ContentType.MARKDOWN_TEXT,
+            content=json.dumps({"content": req.content}, ensure_ascii=False, separators=(",", ":")).encode(),
+            createTime=now_ms(),
+            ex=req.ex,
+        )
+        if req.HasField("offlinePushInfo"):
+            msg.offlinePushInfo.CopyFrom(req.offlinePushInfo)
+        return await self._send_tracked(msg, operation_id, as_admin=as_admin)
 
     async def batch_recipients(self, recv_ids: Sequence[str], send_all: bool, page: int = 500) -> list[str]:
         """The receivers of /msg/batch_send_msg: the listed ones, or every registered user (paged)."""

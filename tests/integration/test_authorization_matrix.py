@@ -17,6 +17,7 @@ same situation. Where a non-owner is answered 0, the row says why it is harmless
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import time
@@ -72,6 +73,7 @@ class Row:
     codes: dict[str, int] = field(default_factory=dict)
     prepare: Prepare | None = None
     why: str = ""  # why a non-owner's 0 is harmless
+    query: str = ""  # appended to the path (a route that takes part of its input in the query)
 
 
 def own(path: str, body: Body, **kw: Any) -> Row:
@@ -181,6 +183,7 @@ def owner_upload(ctx: Ctx) -> None:
 
 
 CONV = single_conversation_id(OWNER, FRIEND)
+REPLY_KEY = base64.b64encode(json.dumps({"sendID": FRIEND, "recvID": OWNER, "groupID": ""}).encode()).decode()
 
 # -- the rows --------------------------------------------------------------------------------------------------
 
@@ -290,6 +293,8 @@ ROWS: list[Row] = [
     own("/group/get_group_users_req_application_list", lambda c: {"groupID": c.group, "userIDs": [EXTRA[2]]}),
     own("/group/get_specified_user_group_request_info", lambda c: {"groupID": c.group, "userID": EXTRA[2]}),
     # msg
+    # the reply goes from the key's recvID (OWNER) back to its sendID (FRIEND): OWNER's own send
+    own("/msg/send_simple_msg", lambda c: {"content": "a reply"}, query=f"?key={REPLY_KEY}"),
     admin_only("/msg/send_msg", lambda c: {"sendID": OWNER, "recvID": FRIEND, "senderPlatformID": 5,
                                            "content": {"content": "x"}, "contentType": 101, "sessionType": 1}),
     admin_only("/msg/batch_send_msg", lambda c: {"sendID": OWNER, "recvIDs": [FRIEND], "senderPlatformID": 5,
@@ -408,7 +413,7 @@ def test_rest_matrix(world: Ctx, row: Row, role: str) -> None:
     ctx = Ctx(world.server, world.tokens, world.group, {"me": "imAdmin" if role == "admin" else ROLE_USER[role]})
     if row.prepare is not None:
         row.prepare(ctx)
-    resp = ctx.server.post(row.path, row.body(ctx), token=_token(ctx, role))
+    resp = ctx.server.post(row.path + row.query, row.body(ctx), token=_token(ctx, role))
     assert resp.status_code == 200, resp.text
     env = resp.json()
     assert env["errCode"] == row.codes[role], f"{row.path} as {role}: {env}"

@@ -144,7 +144,8 @@ READ_ROUTES: dict[str, RestProbe] = {
 # Routes of the same areas that read nothing back about a conversation (writes answer only an errCode;
 # who may call them is the authorization matrix's business).
 NOT_READS = {
-    "/msg/send_msg", "/msg/batch_send_msg", "/msg/send_business_notification", "/msg/check_msg_is_send_success",
+    "/msg/send_msg", "/msg/send_simple_msg", "/msg/batch_send_msg", "/msg/send_business_notification",
+    "/msg/check_msg_is_send_success",
     "/msg/get_server_time", "/msg/revoke_msg", "/msg/mark_conversation_as_read", "/msg/mark_msgs_as_read",
     "/msg/set_conversation_has_read_seq", "/msg/delete_msgs", "/msg/clear_conversation_msg",
     "/msg/user_clear_all_msg", "/msg/delete_msg_phsical_by_seq", "/msg/delete_msg_physical",

@@ -1,9 +1,13 @@
-"""Newer OpenIM routes the Go SDK core calls at login, against a real server process: the unanswered
-friend-request and group-application counts (the badges of "new friends" and "group notifications"),
-and the client configuration an operator hands to the apps (defaults and per-user settings)."""
+"""Newer OpenIM routes, against a real server process: the unanswered friend-request and
+group-application counts the Go SDK core asks for at login (the badges of "new friends" and "group
+notifications"), the client configuration an operator hands to the apps (defaults and per-user
+settings), and /msg/send_simple_msg, a business backend's reply to a message an after-send callback
+told it about."""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -116,3 +120,51 @@ def test_client_config_writes_are_for_admins_and_checked(server: ServerProcess, 
     assert err(server, "/user/del_user_client_config", {"userID": A, "keys": []}, admin) == 1001
     assert err(server, "/user/page_user_client_config", {"pagination": {"pageNumber": 0, "showNumber": 5}},
                admin) == 1001
+
+
+def _key(send_id: str, recv_id: str = "", group_id: str = "") -> str:
+    raw = json.dumps({"sendID": send_id, "recvID": recv_id, "groupID": group_id}).encode()
+    return base64.b64encode(raw).decode()
+
+
+def _pulled(server: ServerProcess, token: str, user_id: str, conv: str) -> list[dict[str, Any]]:
+    body = {"userID": user_id, "seqRanges": [{"conversationID": conv, "begin": 1, "end": 1000, "num": 1000}]}
+    entry = server.call("/msg/pull_msg_by_seq", body, token=token)["msgs"].get(conv)
+    return list(entry["Msgs"]) if entry else []
+
+
+def test_send_simple_msg_replies_to_the_message_its_key_names(server: ServerProcess, tokens: dict[str, str]) -> None:
+    admin = tokens["admin"]
+    # one-to-one: the key names D's message to C; the reply goes from C back to D, as markdown
+    data = server.call(f"/msg/send_simple_msg?key={_key(D, C)}", {"content": "**got it**", "ex": "bot"}, token=admin)
+    assert data["serverMsgID"] and data["clientMsgID"]
+    conv = "si_" + "_".join(sorted((C, D)))
+    [reply] = [m for m in _pulled(server, tokens[D], D, conv) if m["serverMsgID"] == data["serverMsgID"]]
+    assert (reply["sendID"], reply["recvID"], reply["contentType"], reply["sessionType"]) == (C, D, 118, 1)
+    assert json.loads(base64.b64decode(reply["content"])) == {"content": "**got it**"}
+    assert reply["ex"] == "bot" and reply["senderNickname"] == C
+
+    # a user may reply as himself (the send path's rules apply), not as someone else
+    server.call(f"/msg/send_simple_msg?key={_key(D, C)}", {"content": "me"}, token=tokens[C])
+    assert err(server, f"/msg/send_simple_msg?key={_key(C, D)}", {"content": "x"}, tokens[C]) == 1002
+
+    # group: the body's sendID speaks in the key's group
+    gid = f"ccs{SUFFIX}"
+    server.call("/group/create_group", {"ownerUserID": A, "memberUserIDs": [B],
+                                        "groupInfo": {"groupID": gid, "groupName": "bot", "groupType": 2}},
+                token=admin)
+    data = server.call(f"/msg/send_simple_msg?key={_key(B, group_id=gid)}", {"sendID": A, "content": "hi all"},
+                       token=admin)
+    [said] = [m for m in _pulled(server, tokens[B], B, f"sg_{gid}") if m["serverMsgID"] == data["serverMsgID"]]
+    assert (said["sendID"], said["groupID"], said["sessionType"], said["contentType"]) == (A, gid, 3, 118)
+
+
+def test_send_simple_msg_refuses_a_bad_key(server: ServerProcess, tokens: dict[str, str]) -> None:
+    admin = tokens["admin"]
+    assert err(server, "/msg/send_simple_msg", {"content": "x"}, admin) == 1001  # no key
+    assert err(server, "/msg/send_simple_msg?key=%%%", {"content": "x"}, admin) == 1001  # not base64
+    not_json = base64.b64encode(b"[1,2]").decode()
+    assert err(server, f"/msg/send_simple_msg?key={not_json}", {"content": "x"}, admin) == 1001
+    assert err(server, f"/msg/send_simple_msg?key={_key('', C)}", {"content": "x"}, admin) == 1001  # no sendID
+    assert err(server, f"/msg/send_simple_msg?key={_key(B, group_id='g')}", {"content": "x"}, admin) == 1001
+    assert err(server, f"/msg/send_simple_msg?key={_key(D, f'nobody{SUFFIX}')}", {"content": "x"}, admin) == 1004

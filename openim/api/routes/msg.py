@@ -18,6 +18,7 @@ from openim.node import Node
 from openim.pipeline.msg import SendOutcome
 from openim.security.guards import Guards
 from openim.service_set import Services
+from openim.services.admin_sends import ReplyKey
 from openim.services.message_ops import Actor, admin_message
 from openim.services.message_service import MessageOps
 from openim.services.sync import SyncService
@@ -81,6 +82,18 @@ class MsgRoutes:
         _check_send_binding(req, needs_recv_id=True)
         self._guards.check_send(req.sendID, False)  # per-sender rate (openim.security), admins' bots included
         return _sent(await self._ops.send_admin(admin_message(req, content, recv_id=req.recvID), caller.operation_id))
+
+    async def send_simple_msg(self, caller: Caller, req: apistruct_pb2.SendSimpleMsgReq) -> msg_pb2.SendMsgResp:
+        """A business backend's markdown reply to a message an after-send callback told it about (the
+        callback's ``?key=`` comes back as this route's query)."""
+        encoded = caller.request.query_params.get("key")
+        if encoded is None:
+            raise args_error("missing key in query")
+        key = ReplyKey.decode(encoded)
+        send_id = key.reply_sender(req.sendID)
+        caller.check_access(send_id)
+        self._guards.check_send(send_id, False)
+        return _sent(await self._ops.send_simple(key, req, operation_id=caller.operation_id, as_admin=caller.is_admin))
 
     async def batch_send_msg(
         self, caller: Caller, req: apistruct_pb2.BatchSendMsgReq
@@ -181,6 +194,7 @@ def _send_routes(h: MsgRoutes) -> list[RouteSpec[Any]]:
     """The admin sends (HTTP 400 for what gin's binding refuses) and what goes with them."""
     return [
         _admin_send("/msg/send_msg", apistruct_pb2.SendMsgReq, msg_pb2.SendMsgResp, h.send_msg),
+        RouteSpec("/msg/send_simple_msg", apistruct_pb2.SendSimpleMsgReq, msg_pb2.SendMsgResp, h.send_simple_msg),
         _admin_send(
             "/msg/batch_send_msg", apistruct_pb2.BatchSendMsgReq, apistruct_pb2.BatchSendMsgResp, h.batch_send_msg
         ),

@@ -108,3 +108,15 @@ class SendBusinessNotificationReq(_message.Message):
     sendMsg: bool
     reliabilityLevel: int
     def __init__(self, key: _Optional[str] = ..., data: _Optional[str] = ..., sendUserID: _Optional[str] = ..., recvUserID: _Optional[str] = ..., recvGroupID: _Optional[str] = ..., sendMsg: _Optional[bool] = ..., reliabilityLevel: _Optional[int] = ...) -> None: ...
+
+class SendSimpleMsgReq(_message.Message):
+    __slots__ = ("sendID", "content", "offlinePushInfo", "ex")
+    SENDID_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    OFFLINEPUSHINFO_FIELD_NUMBER: _ClassVar[int]
+    EX_FIELD_NUMBER: _ClassVar[int]
+    sendID: str
+    content: str
+    offlinePushInfo: _sdkws_pb2.OfflinePushInfo
+    ex: str
+    def __init__(self, sendID: _Optional[str] = ..., content: _Optional[str] = ..., offlinePushInfo: _Optional[_Union[_sdkws_pb2.OfflinePushInfo, _Mapping]] = ..., ex: _Optional[str] = ...) -> None: ...

@@ -14,7 +14,7 @@ SDK_PATHS = {
     "add_friend", "add_friend_response", "delete_friend", "is_friend", "get_friend_list",
     "get_designated_friends", "get_self_friend_apply_list", "get_friend_apply_list",
     "get_designated_friend_apply", "update_friends", "add_black", "remove_black", "get_black_list",
-    "get_specified_blacks", "get_incremental_friends", "get_full_friend_user_ids",
+    "get_specified_blacks", "get_incremental_friends", "get_full_friend_user_ids", "get_self_unhandled_apply_count",
 }  # fmt: skip
 ADMIN_USEFUL = {"import_friend", "get_friend_id", "get_specified_friends_info", "set_friend_remark"}
 
