@@ -180,6 +180,16 @@ def owner_upload(ctx: Ctx) -> None:
     ctx.values["upload"], ctx.values["upload_name"] = data["upload"]["uploadID"], name
 
 
+def owner_log(ctx: Ctx) -> None:
+    """A log file OWNER recorded: its log ID in ``log``."""
+    name = f"mxlog{next(_serial)}.zip"
+    body = {"platform": 5, "fileURLs": [{"filename": name, "URL": f"http://h/object/{OWNER}/{name}"}]}
+    ctx.server.call("/third/logs/upload", body, token=ctx.tokens[OWNER])
+    search = {"keyword": OWNER, "pagination": {"pageNumber": 1, "showNumber": 500}}
+    found = ctx.server.call("/third/logs/search", search, token=_admin(ctx))
+    ctx.values["log"] = next(i["logID"] for i in found["logsInfos"] if i["filename"] == name)
+
+
 CONV = single_conversation_id(OWNER, FRIEND)
 
 # -- the rows --------------------------------------------------------------------------------------------------
@@ -337,6 +347,11 @@ ROWS: list[Row] = [
            why="sets the push token of the caller's own user and platform (no user in the body)",
            codes={"admin": 0}),
     own("/third/set_app_badge", lambda c: {"userID": OWNER, "appUnreadCount": 1}),
+    anyone("/third/logs/upload",
+           lambda c: {"platform": 5, "fileURLs": [{"filename": "a.log", "URL": f"http://h/object/{c['me']}/a.log"}]},
+           why="records log files as the caller's own (the body names no user)"),
+    admin_only("/third/logs/search", lambda c: {"keyword": OWNER, "pagination": PAGE}),
+    admin_only("/third/logs/delete", lambda c: {"logIDs": [c["log"]]}, prepare=owner_log),
     anyone("/object/part_limit", lambda c: {}, why="server constants"),
     anyone("/object/part_size", lambda c: {"size": 1 << 20}, why="server constants"),
     anyone("/object/initiate_multipart_upload",
