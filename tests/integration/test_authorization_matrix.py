@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 import trio
 import trio_websocket
@@ -178,6 +179,16 @@ def owner_upload(ctx: Ctx) -> None:
         token=ctx.tokens[OWNER],
     )
     ctx.values["upload"], ctx.values["upload_name"] = data["upload"]["uploadID"], name
+
+
+def owner_form(ctx: Ctx) -> None:
+    """A form upload OWNER started and whose file arrived: its id in ``form``."""
+    name = f"{OWNER}/mxf{next(_serial)}.txt"
+    form = ctx.server.call("/object/initiate_form_data", {"name": name, "size": 2, "contentType": "text/plain"},
+                           token=ctx.tokens[OWNER])
+    posted = httpx.post(form["url"], data=form["formData"], files={form["file"]: ("f.txt", b"hi")}, timeout=10)
+    assert posted.status_code == 200, posted.text
+    ctx.values["form"] = form["id"]
 
 
 def owner_log(ctx: Ctx) -> None:
@@ -365,6 +376,10 @@ ROWS: list[Row] = [
         codes={"self": 1001, "other": DENIED, "member": DENIED, "nonmember": DENIED, "admin": 1001}),
     anyone("/object/access_url", lambda c: {"name": "mx/none"}, why="a missing object: 1004 for everyone",
            codes=dict.fromkeys(ROLES, 1004)),
+    anyone("/object/initiate_form_data",
+           lambda c: {"name": f"{c['me']}/mxf{next(_serial)}", "size": 10, "contentType": "text/plain"},
+           why="a form upload under the caller's own name prefix"),
+    own("/object/complete_form_data", lambda c: {"id": c["form"]}, prepare=owner_form),
 ]
 
 

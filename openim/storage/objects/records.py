@@ -29,7 +29,11 @@ class ObjectRecord:
 
 @dataclass(frozen=True, slots=True)
 class UploadRecord:
-    """An upload that was initiated and not completed yet; gone after completion or expiry."""
+    """An upload that was initiated and not completed yet; gone after completion or expiry.
+
+    A browser form upload (/object/initiate_form_data) has no parts (``part_count`` 0) and no hash yet:
+    its content is known only once the form's file arrived.
+    """
 
     upload_id: str
     user_id: str
@@ -43,6 +47,10 @@ class UploadRecord:
     key: str = ""  # backend key the parts are written to (S3: the temp or final key)
     backend_upload_id: str = ""  # S3 multipart UploadId ("" for local and single-part uploads)
     expire_time: int = 0
+
+    @property
+    def is_form(self) -> bool:
+        return self.part_count == 0
 
 
 @dataclass(frozen=True, slots=True)
