@@ -27,6 +27,7 @@ def build_services(node: Node) -> Services:
     from openim.pipeline.msg import SendService
     from openim.services import field_limits
     from openim.services.client_configs import ClientConfigService
+    from openim.services.client_logs import ClientLogService
     from openim.services.conversations import ConversationService
     from openim.services.groups.directory import GroupDirectory
     from openim.services.groups.service import GroupService
@@ -90,6 +91,7 @@ def build_services(node: Node) -> Services:
         objects=ObjectService(node.store, make_backend(cfg), cfg.object_storage),
         devices=DeviceRegistry(node.store),
         client_configs=ClientConfigService(node.store, users),
+        client_logs=ClientLogService(node.store),
         webhooks=webhooks,
         pipeline=pipeline,
         caches=caches,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from openim.pipeline.msg import SendService
     from openim.pipeline.replies import Replies
     from openim.services.client_configs import ClientConfigService
+    from openim.services.client_logs import ClientLogService
     from openim.services.conversations import ConversationService
     from openim.services.groups.service import GroupService
     from openim.services.message_service import MessageOps
@@ -63,6 +64,7 @@ class Services:
     objects: ObjectService
     client_configs: ClientConfigService
     devices: DeviceRegistry
+    client_logs: ClientLogService
     webhooks: Webhooks
     pipeline: Pipeline
     caches: CacheRegistry  # the named read caches (openim.ttl_cache); coherent across a cluster

@@ -20,6 +20,8 @@ def make_backend(config: Config) -> ObjectBackend:
         from openim.objects.s3 import S3Backend
 
         return S3Backend(cfg)
+    from openim.objects.form_policy import derive_key
     from openim.objects.local import LocalBackend
 
-    return LocalBackend(Path(cfg.local_dir) if cfg.local_dir else config.data_path / "objects")
+    root = Path(cfg.local_dir) if cfg.local_dir else config.data_path / "objects"
+    return LocalBackend(root, form_key=derive_key(config.secret))

@@ -1,7 +1,8 @@
 """What the object service asks of a place that keeps bytes: local disk (embedded) or S3 (cluster).
 
 The service owns names, sessions, limits and hashes (the Store holds their records); a backend only
-knows keys: where the client sends each part, how the parts become one blob, and how a client reads it.
+knows keys: where the client sends each part (or its browser form), how the parts become one blob, and
+how a client reads it.
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from openim.objects.form_policy import FormPolicy
 from openim.storage.objects.records import ObjectRecord, UploadRecord
 
 
@@ -30,6 +32,25 @@ class Started:
 
     key: str
     backend_upload_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FormTarget:
+    """Where a browser POSTs a form upload: the fields to send first, then the file in ``file_field``."""
+
+    url: str
+    fields: tuple[tuple[str, str], ...]
+    file_field: str = "file"
+    success_codes: tuple[int, ...] = (200,)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A form upload that arrived: where its bytes are, their hash (as objects record it) and size."""
+
+    key: str
+    hash: str
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +88,42 @@ class ObjectBackend(Protocol):
         """Whether the blob still exists (a deduplicated upload must not point at a deleted blob)."""
 
     async def locate(self, obj: ObjectRecord, expire_s: float) -> Location: ...
+
+    # -- browser form uploads (/object/initiate_form_data, /object/complete_form_data) --------------------
+    async def start_form(self, upload_id: str, user_id: str, name: str) -> str:
+        """Prepare a form upload; the key its file will be written to."""
+
+    async def form(self, upload: UploadRecord, expires_ms: int, local_url: str) -> FormTarget:
+        """The form that uploads exactly ``upload.size`` bytes of ``upload.content_type`` (any when
+        empty) until ``expires_ms``. ``local_url``: this server's form URL of the upload (for backends
+        whose forms come through the API)."""
+
+    async def finish_form(self, upload: UploadRecord) -> Stored:
+        """Check the file arrived whole and make it an object's blob. Raise OpenIMError 1004 when it has
+        not arrived, 90007 when its size differs. Leaves what ``forget_form`` removes, so a completion
+        that fails after this can be retried."""
+
+    async def forget_form(self, upload: UploadRecord) -> None:
+        """Drop what a completed form upload left besides its blob (best effort)."""
+
+
+@runtime_checkable
+class FormReceiver(Protocol):
+    """A backend whose form uploads are POSTed to this server (the local disk)."""
+
+    def check_form(self, upload_id: str, fields: dict[str, str], now_ms: int) -> FormPolicy:
+        """The verified policy of a form posted for ``upload_id``; FormRefused when it is missing,
+        forged, expired, for another upload or disagrees with its fields."""
+
+    async def form_writer(self, upload_id: str, size: int) -> FormFileWriter:
+        """Where the file's bytes go, exactly ``size`` of them."""
+
+
+class FormFileWriter(Protocol):
+    async def write(self, data: bytes) -> None:
+        """Append; FormRefused (413) once more than the policy's size arrived."""
+
+    async def commit(self) -> None:
+        """The file is complete: FormRefused (400) unless exactly the size arrived; then it is durable."""
+
+    async def discard(self) -> None: ...

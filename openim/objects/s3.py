@@ -5,6 +5,8 @@ Keys follow OpenIM's layout: ``<prefix>data/hash/<hash>`` for complete blobs (on
 ``<prefix>temp/<date>/<hash>_<size>_<uploadID>.presigned`` for single-part uploads, which are checked
 (size, md5 ETag) and copied to their data key on completion. Multi-part uploads are real S3 multipart
 uploads on the data key, completed with the part md5s as ETags, so S3 itself refuses a wrong part.
+Browser form uploads go straight to the store too, under a signed POST policy that binds key, exact size
+and content type, to ``<prefix>direct/<date>/<userID>/<uploadID><ext>`` (OpenIM's layout), where they stay.
 
 Outgoing HTTP goes through one httpx client whose transport can be injected (tests pass a local fake).
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import posixpath
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from urllib.parse import quote, urlsplit
@@ -21,9 +24,9 @@ import httpx
 
 from openim.config import ObjectStorageConfig
 from openim.objects import rules, sigv4
-from openim.objects.backend import Location, PartTarget, Started
+from openim.objects.backend import FormTarget, Location, PartTarget, Started, Stored
 from openim.storage.objects.records import ObjectRecord, UploadRecord
-from openim.wire.errors import args_error
+from openim.wire.errors import ErrCode, OpenIMError, args_error
 
 PART_URL_EXPIRE_S = 24 * 3600  # as OpenIM: part signatures last a day
 MAX_PRESIGN_S = 7 * 24 * 3600  # SigV4's limit for presigned URLs
@@ -66,6 +69,14 @@ class S3Backend:
             return f"{endpoint}/{self._cfg.s3_bucket}/{path}"
         parts = urlsplit(endpoint)
         return f"{parts.scheme}://{self._cfg.s3_bucket}.{parts.netloc}{parts.path}/{path}"
+
+    def bucket_url(self, *, public: bool = False) -> str:
+        """Where form uploads are POSTed (ends with /)."""
+        endpoint = ((self._cfg.s3_public_endpoint if public else "") or self._cfg.s3_endpoint).rstrip("/")
+        if self._cfg.s3_path_style:
+            return f"{endpoint}/{self._cfg.s3_bucket}/"
+        parts = urlsplit(endpoint)
+        return f"{parts.scheme}://{self._cfg.s3_bucket}.{parts.netloc}{parts.path}/"
 
     def data_key(self, content_hash: str) -> str:
         return f"{self._prefix}data/hash/{content_hash}"
@@ -197,6 +208,41 @@ class S3Backend:
             query=query,
         )
         return Location(redirect=url)
+
+    # -- browser form uploads ------------------------------------------------------------------------------
+    async def start_form(self, upload_id: str, user_id: str, name: str) -> str:
+        date = self._clock().strftime("%Y%m%d")
+        ext = posixpath.splitext(name)[1]
+        ext = ext if len(ext) <= 16 and ext[1:].isalnum() else ""
+        return f"{self._prefix}direct/{date}/{user_id}/{upload_id}{ext}"
+
+    async def form(self, upload: UploadRecord, expires_ms: int, local_url: str) -> FormTarget:
+        fields = sigv4.presign_post(
+            self._creds,
+            bucket=self._cfg.s3_bucket,
+            key=upload.key,
+            size=upload.size,
+            content_type=upload.content_type,
+            expires_at=dt.datetime.fromtimestamp(expires_ms / 1000, dt.UTC),
+            when=self._clock(),
+        )
+        return FormTarget(self.bucket_url(public=True), tuple(fields.items()), "file", (200,))
+
+    async def finish_form(self, upload: UploadRecord) -> Stored:
+        try:
+            head = await self._call("HEAD", upload.key, ok=(200, 404), what="HeadObject")
+        except S3Error as exc:
+            raise OpenIMError(ErrCode.NETWORK, f"object store: {exc}") from exc
+        if head.status_code == 404:
+            raise OpenIMError(ErrCode.RECORD_NOT_FOUND, "the file of this form has not arrived")
+        size = int(head.headers.get("content-length", "-1"))
+        if size != upload.size:
+            raise OpenIMError(ErrCode.DATA, f"file size mismatch: {size} bytes, announced {upload.size}")
+        # As OpenIM: the ETag stands for the content (it is no SDK hash, so no later upload dedupes to it).
+        return Stored(upload.key, "etag_" + head.headers.get("etag", "").strip('"').lower(), size)
+
+    async def forget_form(self, upload: UploadRecord) -> None:
+        return  # the posted object is the blob itself
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -4,12 +4,16 @@ The flow is the JS SDK's (its uploadFile): ``part_size`` -> ``initiate`` (instan
 known already) -> one PUT per part to the targets the backend signed -> ``complete`` (part md5s checked,
 blob joined, name recorded). Names point at content by hash, so the same file uploaded twice is stored
 once. A session that is never completed expires and :class:`UploadSweeper` removes what it left.
+
+Browser form uploads are sessions too: ``initiate_form`` -> one multipart/form-data POST of the fields
+and the file (to S3 under its signed POST policy, or to this server under ours) -> ``complete_form``
+(the file checked, the name recorded). Same name rules, size limit and content types.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import trio
@@ -17,7 +21,8 @@ import trio
 from openim.clock import now_ms
 from openim.config import ObjectStorageConfig
 from openim.objects import rules
-from openim.objects.backend import Location, ObjectBackend, PartTarget
+from openim.objects.backend import FormFileWriter, FormReceiver, FormTarget, Location, ObjectBackend, PartTarget
+from openim.objects.form_policy import FormRefused
 from openim.ops.logging import get_log
 from openim.storage.objects.records import ObjectRecord, UploadRecord
 from openim.storage.port import Store
@@ -26,7 +31,10 @@ from openim.wire.errors import ErrCode, OpenIMError, args_error, not_found
 log = get_log("objects")
 
 UPLOAD_PATH = ".upload/"  # under the object URL prefix: <prefix>.upload/<uploadID>?partNumber=N
+FORM_PATH = ".form/"  # under the object URL prefix: <prefix>.form/<uploadID>, where local forms are POSTed
 SWEEP_INTERVAL_S = 300.0
+FORM_DEFAULT_MS = 10 * 60 * 1000  # as OpenIM: a form is valid 10 minutes (app admins may ask otherwise)
+FORM_MAX_MS = 7 * 24 * 3600 * 1000  # the longest an admin may ask for (SigV4's limit for presigned URLs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +47,15 @@ class UploadTicket:
     sign_url: str = ""
     parts: tuple[PartTarget, ...] = ()
     expire_time: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FormTicket:
+    """What initiate_form answers: the session id and the form to POST."""
+
+    form_id: str
+    target: FormTarget
+    expires: int  # ms: the POST must start before
 
 
 class ObjectService:
@@ -124,6 +141,8 @@ class ObjectService:
         upload = await self._live_upload(upload_id)
         if not is_admin and upload.user_id != user_id:
             raise OpenIMError(ErrCode.NO_PERMISSION, "not your upload")
+        if upload.is_form:
+            raise args_error("a form upload has no parts to sign")
         bad = [n for n in part_numbers if not 1 <= n <= upload.part_count]
         if bad:
             raise args_error(f"part numbers out of range 1..{upload.part_count}: {bad}")
@@ -134,6 +153,8 @@ class ObjectService:
         """The exact size part ``part_number`` of a live upload must have. Asked BEFORE a part's body is
         read, so an unknown upload or part number is refused without taking a byte of it."""
         upload = await self._live_upload(upload_id)
+        if upload.is_form:
+            raise args_error("a form upload takes no parts")
         if not 1 <= part_number <= upload.part_count:
             raise args_error(f"partNumber must be within 1..{upload.part_count}")
         if getattr(self.backend, "write_part", None) is None:
@@ -168,6 +189,8 @@ class ObjectService:
         upload = await self._live_upload(upload_id)
         if not is_admin and upload.user_id != user_id:
             raise OpenIMError(ErrCode.NO_PERMISSION, "not your upload")
+        if upload.is_form:
+            raise args_error("a form upload is completed with /object/complete_form_data")
         md5s = [rules.check_md5(p, "part md5") for p in part_md5s]
         if rules.combined_hash(md5s) != upload.hash:
             raise args_error("md5 mismatching: the parts do not make up the announced hash")
@@ -180,6 +203,81 @@ class ObjectService:
         await self._record(name, upload.user_id, upload.hash, key, upload.size, content_type, cause or upload.cause)
         log.info("object.stored", name=name, size=upload.size, backend=self.backend.name)
         return url_prefix + name
+
+    # -- browser form uploads ---------------------------------------------------------------------------------
+    async def initiate_form(
+        self,
+        *,
+        user_id: str,
+        is_admin: bool,
+        name: str,
+        size: int,
+        content_type: str,
+        group: str,
+        millisecond: int,
+        url_prefix: str,
+    ) -> FormTicket:
+        """A form session for one file of exactly ``size`` bytes. Its form is valid 10 minutes, or as
+        long as an app admin asks (``millisecond``, at most 7 days); the session outlives it by
+        ``upload_expire``, the time left to complete it."""
+        rules.check_name(name, user_id, is_admin=is_admin)
+        self._check_file(size, content_type)
+        valid_ms = min(millisecond, FORM_MAX_MS) if is_admin and millisecond > 0 else FORM_DEFAULT_MS
+        upload_id = secrets.token_urlsafe(24)
+        key = await self.backend.start_form(upload_id, user_id, name)
+        expires = now_ms() + valid_ms
+        upload = UploadRecord(
+            upload_id=upload_id,
+            user_id=user_id,
+            name=name,
+            hash="",
+            size=size,
+            part_size=size,
+            part_count=0,
+            content_type=content_type,
+            cause=group,
+            key=key,
+            expire_time=expires + int(self._cfg.upload_expire * 1000),
+        )
+        await self._store.save_upload(upload)
+        target = await self.backend.form(upload, expires, url_prefix + FORM_PATH + upload_id)
+        return FormTicket(upload_id, target, expires)
+
+    async def receive_form(self, upload_id: str, fields: Mapping[str, str]) -> FormFileWriter:
+        """A form POSTed to this server, once its fields are read and before a byte of its file is:
+        where the file goes, or FormRefused (policy missing, forged, expired, for another upload) or
+        OpenIMError (the session is gone)."""
+        backend = self.backend
+        if not isinstance(backend, FormReceiver):
+            raise FormRefused(404, "forms are not posted to this server")
+        policy = backend.check_form(upload_id, dict(fields), now_ms())
+        upload = await self._live_upload(upload_id)
+        if not upload.is_form or upload.size != policy.size:
+            raise FormRefused(403, "the policy does not match the upload")
+        return await backend.form_writer(upload_id, policy.size)
+
+    async def complete_form(self, *, user_id: str, is_admin: bool, form_id: str, url_prefix: str) -> str:
+        """Record the name of a form upload whose file arrived; its URL."""
+        if not form_id:
+            raise args_error("id is empty")
+        upload = await self._live_upload(form_id)
+        if not upload.is_form:
+            raise args_error("id is not a form upload")
+        if not is_admin and upload.user_id != user_id:
+            raise OpenIMError(ErrCode.NO_PERMISSION, "not your upload")
+        stored = await self.backend.finish_form(upload)
+        # Once the session is gone the sweeper can no longer take the blob for an abandoned upload's.
+        if not await self._store.delete_upload(form_id):
+            raise OpenIMError(ErrCode.FILE_UPLOADED_EXPIRED, "upload not found or expired")
+        await self._record(
+            upload.name, upload.user_id, stored.hash, stored.key, stored.size, upload.content_type, upload.cause
+        )
+        try:
+            await self.backend.forget_form(upload)
+        except Exception as exc:  # leftovers cost space, not correctness
+            log.warning("form.forget_failed", upload_id=form_id, error=f"{type(exc).__name__}: {exc}")
+        log.info("object.stored", name=upload.name, size=stored.size, backend=self.backend.name, form=True)
+        return url_prefix + upload.name
 
     async def _record(
         self, name: str, user_id: str, content_hash: str, key: str, size: int, content_type: str, cause: str

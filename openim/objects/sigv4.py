@@ -1,5 +1,6 @@
-"""AWS Signature Version 4 for S3, the two forms we need: a signed request (Authorization header) for
-the server's own calls, and a presigned URL (signature in the query) that a client uses directly.
+"""AWS Signature Version 4 for S3, the three forms we need: a signed request (Authorization header) for
+the server's own calls, a presigned URL (signature in the query) that a client uses directly, and a
+signed POST policy (the fields of a browser form upload).
 
 Written here rather than taken from botocore: it is a hundred lines of hashing, and botocore would be
 the largest dependency of the server. Pure functions over explicit inputs (time included), so the
@@ -8,9 +9,11 @@ tests check them against the worked examples of the S3 documentation.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
@@ -137,3 +140,37 @@ def sign_headers(
         f"{ALGORITHM} Credential={creds.access_key}/{scope}, SignedHeaders={signed}, Signature={signature}"
     )
     return out
+
+
+def post_policy_signature(creds: Credentials, policy_b64: str, date: str) -> str:
+    """The ``x-amz-signature`` of a POST form: the base64 policy itself is the string to sign, under the
+    signing key of ``date`` (``YYYYMMDD``, the day of the form's ``x-amz-date``)."""
+    return hmac.new(_signing_key(creds, date), policy_b64.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def presign_post(
+    creds: Credentials,
+    *,
+    bucket: str,
+    key: str,
+    size: int,
+    content_type: str,
+    expires_at: dt.datetime,
+    when: dt.datetime,
+    success_status: int = 200,
+) -> dict[str, str]:
+    """The fields of a browser form that uploads exactly ``size`` bytes to ``key`` of ``bucket`` until
+    ``expires_at`` (the file goes last, in the field ``file``). Every field is bound by the policy, so
+    S3 refuses a form whose key, size, content type or answer status was changed."""
+    amz_date, date = _stamp(when)
+    credential = f"{creds.access_key}/{date}/{creds.region}/{creds.service}/aws4_request"
+    fields = {"key": key, "success_action_status": str(success_status)}
+    if content_type:
+        fields["Content-Type"] = content_type
+    fields.update({"x-amz-algorithm": ALGORITHM, "x-amz-credential": credential, "x-amz-date": amz_date})
+    conditions: list[object] = [{"bucket": bucket}, ["content-length-range", size, size]]
+    conditions += [["eq", f"${name}", value] for name, value in fields.items()]
+    expiration = expires_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    document = json.dumps({"expiration": expiration, "conditions": conditions}, separators=(",", ":"))
+    policy = base64.b64encode(document.encode()).decode("ascii")
+    return {**fields, "policy": policy, "x-amz-signature": post_policy_signature(creds, policy, date)}

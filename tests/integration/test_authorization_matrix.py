@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 import trio
 import trio_websocket
@@ -180,6 +181,26 @@ def owner_upload(ctx: Ctx) -> None:
         token=ctx.tokens[OWNER],
     )
     ctx.values["upload"], ctx.values["upload_name"] = data["upload"]["uploadID"], name
+
+
+def owner_form(ctx: Ctx) -> None:
+    """A form upload OWNER started and whose file arrived: its id in ``form``."""
+    name = f"{OWNER}/mxf{next(_serial)}.txt"
+    form = ctx.server.call("/object/initiate_form_data", {"name": name, "size": 2, "contentType": "text/plain"},
+                           token=ctx.tokens[OWNER])
+    posted = httpx.post(form["url"], data=form["formData"], files={form["file"]: ("f.txt", b"hi")}, timeout=10)
+    assert posted.status_code == 200, posted.text
+    ctx.values["form"] = form["id"]
+
+
+def owner_log(ctx: Ctx) -> None:
+    """A log file OWNER recorded: its log ID in ``log``."""
+    name = f"mxlog{next(_serial)}.zip"
+    body = {"platform": 5, "fileURLs": [{"filename": name, "URL": f"http://h/object/{OWNER}/{name}"}]}
+    ctx.server.call("/third/logs/upload", body, token=ctx.tokens[OWNER])
+    search = {"keyword": OWNER, "pagination": {"pageNumber": 1, "showNumber": 500}}
+    found = ctx.server.call("/third/logs/search", search, token=_admin(ctx))
+    ctx.values["log"] = next(i["logID"] for i in found["logsInfos"] if i["filename"] == name)
 
 
 CONV = single_conversation_id(OWNER, FRIEND)
@@ -348,6 +369,11 @@ ROWS: list[Row] = [
            why="sets the push token of the caller's own user and platform (no user in the body)",
            codes={"admin": 0}),
     own("/third/set_app_badge", lambda c: {"userID": OWNER, "appUnreadCount": 1}),
+    anyone("/third/logs/upload",
+           lambda c: {"platform": 5, "fileURLs": [{"filename": "a.log", "URL": f"http://h/object/{c['me']}/a.log"}]},
+           why="records log files as the caller's own (the body names no user)"),
+    admin_only("/third/logs/search", lambda c: {"keyword": OWNER, "pagination": PAGE}),
+    admin_only("/third/logs/delete", lambda c: {"logIDs": [c["log"]]}, prepare=owner_log),
     anyone("/object/part_limit", lambda c: {}, why="server constants"),
     anyone("/object/part_size", lambda c: {"size": 1 << 20}, why="server constants"),
     anyone("/object/initiate_multipart_upload",
@@ -361,6 +387,10 @@ ROWS: list[Row] = [
         codes={"self": 1001, "other": DENIED, "member": DENIED, "nonmember": DENIED, "admin": 1001}),
     anyone("/object/access_url", lambda c: {"name": "mx/none"}, why="a missing object: 1004 for everyone",
            codes=dict.fromkeys(ROLES, 1004)),
+    anyone("/object/initiate_form_data",
+           lambda c: {"name": f"{c['me']}/mxf{next(_serial)}", "size": 10, "contentType": "text/plain"},
+           why="a form upload under the caller's own name prefix"),
+    own("/object/complete_form_data", lambda c: {"id": c["form"]}, prepare=owner_form),
 ]
 
 

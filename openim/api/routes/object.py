@@ -1,6 +1,7 @@
-"""/object/*: the upload API the SDKs use, plus the two routes that are not
-OpenIM's POST/envelope kind: ``PUT <prefix>.upload/<uploadID>?partNumber=N`` (where the local backend
-receives parts) and ``GET /object/<name>`` (the URL put into messages: no token, a file or a redirect).
+"""/object/*: the upload API the SDKs use, plus the routes that are not OpenIM's POST/envelope kind:
+``PUT <prefix>.upload/<uploadID>?partNumber=N`` (where the local backend receives parts),
+``POST <prefix>.form/<uploadID>`` (where it receives browser form uploads, object_form.py) and
+``GET /object/<name>`` (the URL put into messages: no token, a file or a redirect).
 
 Returned URLs start with the object prefix: ``object_storage.public_url`` when set, else the request's
 ``X-Request-Api`` header (as OpenIM), else ``<scheme>://<Host>/object/``.
@@ -15,6 +16,7 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from openim.api.framework import CORS_HEADERS, Caller, Router, RouteSpec
+from openim.api.routes.object_form import FormPostReceiver
 from openim.config import ObjectStorageConfig
 from openim.node import Node
 from openim.objects import ObjectService, PartTarget, rules
@@ -133,6 +135,36 @@ class ObjectRoutes:
         url, expire = await self._objects.access_url(req.name, url_prefix(caller.request, self._cfg))
         return pb.AccessURLResp(url=url, expireTime=expire)
 
+    async def initiate_form_data(self, caller: Caller, req: pb.InitiateFormDataReq) -> pb.InitiateFormDataResp:
+        ticket = await self._objects.initiate_form(
+            user_id=caller.user_id,
+            is_admin=caller.is_admin,
+            name=req.name,
+            size=req.size,
+            content_type=req.contentType,
+            group=req.group,
+            millisecond=req.millisecond,
+            url_prefix=url_prefix(caller.request, self._cfg),
+        )
+        target = ticket.target
+        return pb.InitiateFormDataResp(
+            id=ticket.form_id,
+            url=target.url,
+            file=target.file_field,
+            formData=dict(target.fields),
+            expires=ticket.expires,
+            successCodes=list(target.success_codes),
+        )
+
+    async def complete_form_data(self, caller: Caller, req: pb.CompleteFormDataReq) -> pb.CompleteFormDataResp:
+        url = await self._objects.complete_form(
+            user_id=caller.user_id,
+            is_admin=caller.is_admin,
+            form_id=req.id,
+            url_prefix=url_prefix(caller.request, self._cfg),
+        )
+        return pb.CompleteFormDataResp(url=url)
+
     # -- the raw routes -------------------------------------------------------------------------------
     async def put_part(self, request: Request) -> Response:
         """A part of a local upload. No token: the session id in the URL is the credential, so it is
@@ -194,6 +226,10 @@ def register(router: Router, node: Node, services: Services) -> None:
             h.complete,
         ),
         RouteSpec("/object/access_url", pb.AccessURLReq, pb.AccessURLResp, h.access_url),
+        RouteSpec("/object/initiate_form_data", pb.InitiateFormDataReq, pb.InitiateFormDataResp, h.initiate_form_data),
+        RouteSpec("/object/complete_form_data", pb.CompleteFormDataReq, pb.CompleteFormDataResp, h.complete_form_data),
     )
     router.add_raw(Route("/object/.upload/{upload_id}", h.put_part, methods=["PUT"]))
+    forms = FormPostReceiver(services.objects, node.config.object_storage)
+    router.add_raw(Route("/object/.form/{upload_id}", forms.post_form, methods=["POST"]))
     router.add_raw(Route("/object/{name:path}", h.get_object, methods=["GET"]))

@@ -1,4 +1,5 @@
-"""The Store port, uploads and offline push: stored objects, upload sessions and device tokens.
+"""The Store port, uploads and offline push: stored objects, upload sessions, device tokens and the
+log files clients uploaded.
 
 Conventions of openim.storage.port apply. The Store keeps only metadata: the bytes of an upload live in
 the object backend (local disk or S3, openim.objects), addressed by ``ObjectRecord.key``.
@@ -9,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from openim.storage.objects.records import DeviceTokenRecord, ObjectRecord, UploadRecord
+from openim.storage.objects.records import ClientLogRecord, DeviceTokenRecord, ObjectRecord, UploadRecord
 
 
 class ObjectStore(Protocol):
-    """Object names, upload sessions and device push tokens; see openim.storage.objects.records."""
+    """Object names, upload sessions, device push tokens and client logs; see openim.storage.objects.records."""
 
     # -- objects ------------------------------------------------------------------------------------
     async def put_object(self, obj: ObjectRecord) -> None:
@@ -49,3 +50,18 @@ class ObjectStore(Protocol):
 
     async def set_badge(self, user_id: str, badge: int) -> int:
         """Set the badge on all of the user's tokens; the number of rows changed."""
+
+    # -- client logs --------------------------------------------------------------------------------
+    async def insert_client_logs(self, logs: Sequence[ClientLogRecord]) -> None:
+        """Insert all of them or none: raises AlreadyExists when a log_id is taken (or repeated)."""
+
+    async def get_client_logs(self, log_ids: Sequence[str]) -> list[ClientLogRecord]: ...
+
+    async def delete_client_logs(self, log_ids: Sequence[str]) -> list[str]:
+        """Delete all of them or none: the IDs that do not exist (then nothing is deleted), else []."""
+
+    async def search_client_logs(
+        self, *, keyword: str, start_time: int, end_time: int, offset: int, limit: int
+    ) -> tuple[int, list[ClientLogRecord]]:
+        """(total matching, one page newest first): created within [start_time, end_time] ms, and when
+        ``keyword`` is set, whose user ID contains it (case-insensitive)."""

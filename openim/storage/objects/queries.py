@@ -1,4 +1,4 @@
-"""Objects, upload sessions and device tokens as transaction bodies (see openim.storage.sql.txn).
+"""Objects, upload sessions, device tokens and client logs as transaction bodies (see openim.storage.sql.txn).
 
 Same rules as openim.storage.messages.queries: portable SQL (SQLite >= 3.38 and PostgreSQL), ``$n``
 placeholders, ``{with}`` for multi-row input, record fields equal to columns.
@@ -8,16 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from openim.storage.objects.records import DeviceTokenRecord, ObjectRecord, UploadRecord
-from openim.storage.sql.rows import columns_of, key_rows, placeholders, upsert_one
-from openim.storage.sql.txn import Txn, execute, fetch
+from openim.storage.objects.records import ClientLogRecord, DeviceTokenRecord, ObjectRecord, UploadRecord
+from openim.storage.sql.rows import (
+    columns_of,
+    fetch_listed,
+    fetch_page,
+    key_rows,
+    like_pattern,
+    placeholders,
+    upsert_one,
+)
+from openim.storage.sql.txn import Row, RowSet, Txn, execute, fetch
 
 OBJECT_COLS, _ = columns_of(ObjectRecord)
 UPLOAD_COLS, _ = columns_of(UploadRecord)
 TOKEN_COLS, _ = columns_of(DeviceTokenRecord)
+LOG_COLS, LOG_TYPES = columns_of(ClientLogRecord)
 _OBJECT_SELECT = ", ".join(OBJECT_COLS)
 _UPLOAD_SELECT = ", ".join(UPLOAD_COLS)
 _TOKEN_SELECT = ", ".join(f"t.{c}" for c in TOKEN_COLS)
+_LOG_SELECT = ", ".join(f"l.{c}" for c in LOG_COLS)
 
 
 # -- objects -----------------------------------------------------------------------------------------------
@@ -103,3 +113,58 @@ def get_device_tokens(user_ids: Sequence[str]) -> Txn[list[DeviceTokenRecord]]:
 
 def set_badge(user_id: str, badge: int) -> Txn[int]:
     return (yield from execute("UPDATE device_tokens SET badge = $2 WHERE user_id = $1", user_id, badge))
+
+
+# -- client logs -------------------------------------------------------------------------------------------
+
+
+def _client_log(row: Row) -> ClientLogRecord:
+    return ClientLogRecord(*row)
+
+
+def insert_client_logs(logs: Sequence[ClientLogRecord]) -> Txn[None]:
+    """Insert every record. A log_id stored already (or twice in ``logs``) fails the statement and so the
+    transaction: nothing partial is left behind, the caller picks new IDs and tries again."""
+    cols = ", ".join(LOG_COLS)
+    rows = [tuple(getattr(r, c) for c in LOG_COLS) for r in logs]
+    yield from execute(
+        f"{{with}} INSERT INTO client_logs ({cols}) SELECT {cols} FROM k WHERE true",
+        rows=RowSet("k", LOG_COLS, LOG_TYPES, rows),
+    )
+
+
+def get_client_logs(log_ids: Sequence[str]) -> Txn[list[ClientLogRecord]]:
+    return (yield from fetch_listed(_LOG_SELECT, "client_logs l", "log_id", log_ids, _client_log))
+
+
+def delete_client_logs(log_ids: Sequence[str]) -> Txn[list[str]]:
+    """All or none: the IDs that do not exist (nothing deleted then), or [] once every one is deleted."""
+    wanted = list(dict.fromkeys(log_ids))
+    found = yield from fetch(
+        "{with} SELECT l.log_id FROM k JOIN client_logs l ON l.log_id = k.log_id", rows=key_rows("log_id", wanted)
+    )
+    present = {r[0] for r in found}
+    missing = [i for i in wanted if i not in present]
+    if missing:
+        return missing
+    yield from execute(
+        "{with} DELETE FROM client_logs WHERE log_id IN (SELECT log_id FROM k)", rows=key_rows("log_id", wanted)
+    )
+    return []
+
+
+def search_client_logs(
+    *, keyword: str, start_time: int, end_time: int, offset: int, limit: int
+) -> Txn[tuple[int, list[ClientLogRecord]]]:
+    """(how many match, one page of them newest first): created within [start_time, end_time] (ms, both
+    ends included), and when ``keyword`` is set, whose user ID contains it (any case)."""
+    where = ["l.create_time >= $1", "l.create_time <= $2"]
+    args: list[object] = [start_time, end_time]
+    if keyword:
+        args.append(like_pattern(keyword))
+        where.append(f"lower(l.user_id) LIKE ${len(args)} ESCAPE '\\'")
+    total, rows = yield from fetch_page(
+        _LOG_SELECT, "client_logs l", f"WHERE {' AND '.join(where)}", args,
+        "ORDER BY l.create_time DESC, l.log_id", limit, offset,
+    )
+    return total, [_client_log(r) for r in rows]

@@ -1,4 +1,4 @@
-"""Records of the upload and device-push tables that cross the Store port.
+"""Records of the upload, device-push and client-log tables that cross the Store port.
 
 Like openim.storage.messages.records: frozen dataclasses of plain values whose field names equal the
 columns of openim.storage.schema.objects, so the queries convert them with an attribute walk. Times are
@@ -29,7 +29,11 @@ class ObjectRecord:
 
 @dataclass(frozen=True, slots=True)
 class UploadRecord:
-    """An upload that was initiated and not completed yet; gone after completion or expiry."""
+    """An upload that was initiated and not completed yet; gone after completion or expiry.
+
+    A browser form upload (/object/initiate_form_data) has no parts (``part_count`` 0) and no hash yet:
+    its content is known only once the form's file arrived.
+    """
 
     upload_id: str
     user_id: str
@@ -44,6 +48,10 @@ class UploadRecord:
     backend_upload_id: str = ""  # S3 multipart UploadId ("" for local and single-part uploads)
     expire_time: int = 0
 
+    @property
+    def is_form(self) -> bool:
+        return self.part_count == 0
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceTokenRecord:
@@ -56,3 +64,20 @@ class DeviceTokenRecord:
     expire_time: int = 0  # 0: no expiry
     update_time: int = 0
     badge: int = 0  # the app's unread count the client reported (/third/set_app_badge)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientLogRecord:
+    """One log file a client uploaded (/third/logs/upload): the file itself went through the object
+    storage first, this is where it is and what sent it. One record per file of an upload call."""
+
+    log_id: str  # OpenIM's format: 10 decimal digits, the first not 0
+    user_id: str  # who uploaded it (the token's user)
+    platform: str  # OpenIM's platform name ("Android", "IOS", ...)
+    url: str
+    file_name: str = ""
+    system_type: str = ""  # what older SDKs send in place of app_framework
+    app_framework: str = ""
+    version: str = ""
+    ex: str = ""
+    create_time: int = 0

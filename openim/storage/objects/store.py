@@ -1,4 +1,4 @@
-"""SqlStore's upload and device-token methods (a mixin over SqlBase).
+"""SqlStore's upload, device-token and client-log methods (a mixin over SqlBase).
 
 Each method picks a reader or the writer for one body of openim.storage.objects.queries; written out are
 only those that skip the database for empty inputs (openim.storage.sql.base).
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from openim.storage.objects import queries as q
-from openim.storage.objects.records import DeviceTokenRecord
+from openim.storage.objects.records import ClientLogRecord, DeviceTokenRecord
 from openim.storage.sql.base import SqlBase, reads, writes
 
 
@@ -42,3 +42,20 @@ class SqlObjectStore(SqlBase):
         return await self._read(lambda: q.get_device_tokens(user_ids))
 
     set_badge = writes(q.set_badge)
+
+    # -- client logs --------------------------------------------------------------------------------
+    async def insert_client_logs(self, logs: Sequence[ClientLogRecord]) -> None:
+        if logs:
+            await self._write(lambda: q.insert_client_logs(logs))
+
+    async def get_client_logs(self, log_ids: Sequence[str]) -> list[ClientLogRecord]:
+        if not log_ids:
+            return []
+        return await self._read(lambda: q.get_client_logs(log_ids))
+
+    async def delete_client_logs(self, log_ids: Sequence[str]) -> list[str]:
+        if not log_ids:
+            return []
+        return await self._write(lambda: q.delete_client_logs(log_ids))
+
+    search_client_logs = reads(q.search_client_logs)

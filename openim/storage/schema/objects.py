@@ -1,4 +1,5 @@
-"""Tables of uploads (objects, upload sessions) and offline push (device tokens), on the shared metadata.
+"""Tables of uploads (objects, upload sessions), offline push (device tokens) and the log files clients
+uploaded (client logs), on the shared metadata.
 
 Like every module of openim.storage.schema, it adds its tables to the shared ``metadata`` (what migrations
 and the contract test compare against) when the package is imported. The rules of openim.storage.schema
@@ -54,4 +55,21 @@ device_tokens = sa.Table(
     _ms("expire_time"),
     _ms("update_time"),
     _int("badge"),
+)
+
+client_logs = sa.Table(
+    "client_logs",
+    metadata,
+    _key("log_id"),
+    _text("user_id"),
+    _text("platform"),
+    _text("url"),
+    _text("file_name"),
+    _text("system_type"),
+    _text("app_framework"),
+    _text("version"),
+    _text("ex"),
+    _ms("create_time"),
+    # The admins' search: a time range, newest first.
+    sa.Index(None, "create_time"),
 )

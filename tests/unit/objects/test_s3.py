@@ -1,14 +1,20 @@
 """The S3 backend against a local fake store (httpx MockTransport) that checks every request's SigV4
-signature, path style and query, and keeps objects in memory; the object service runs on top with a
-real SQLite store, so the whole upload flow (multipart and single part) is exercised."""
+signature, path style and query (and a browser form's POST policy, as S3 does), and keeps objects in
+memory; the object service runs on top with a real SQLite store, so the whole upload flow (multipart,
+single part and form) is exercised."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import email.parser
+import email.policy
 import hashlib
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -19,6 +25,7 @@ from openim.objects import sigv4
 from openim.objects.s3 import S3Backend
 from openim.objects.service import ObjectService
 from openim.storage.sql.sqlite import SqliteStore
+from openim.wire.errors import ErrCode, OpenIMError
 
 pytestmark = pytest.mark.trio
 
@@ -41,8 +48,49 @@ class FakeS3:
 
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
+        self.content_types: dict[str, str] = {}
         self.multipart: dict[str, dict[int, bytes]] = {}
         self.calls: list[str] = []
+        # The store's clock when a form arrives. Forms expire by the real clock (the service's), which the
+        # backend's fixed signing time (NOW) does not move.
+        self.now = dt.datetime.now(dt.UTC)
+
+    def _form_post(self, request: httpx.Request) -> httpx.Response:
+        """A browser form upload, judged the way S3 judges it: signature over the base64 policy, expiry,
+        every field bound by a condition, the size in its range; then stored under the form's key."""
+        head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.content)
+        fields: dict[str, str] = {}
+        file = b""
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if name == "file":
+                file = part.get_payload(decode=True) or b""
+                break  # S3 ignores what follows the file
+            fields[str(name)] = part.get_content().strip("\r\n") if part.get_content_type() else ""
+        policy_b64 = fields.pop("policy")
+        credential = fields["x-amz-credential"].split("/")
+        creds = sigv4.Credentials(credential[0], "SK", credential[2])
+        if sigv4.post_policy_signature(creds, policy_b64, credential[1]) != fields.pop("x-amz-signature"):
+            return httpx.Response(403, content=b"<Error><Code>SignatureDoesNotMatch</Code></Error>")
+        policy = json.loads(base64.b64decode(policy_b64))
+        expiration = dt.datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%S.000Z").replace(tzinfo=dt.UTC)
+        if expiration <= self.now:
+            return httpx.Response(403, content=b"<Error><Code>AccessDenied</Code><Message>expired</Message></Error>")
+        bound: dict[str, str] = {}
+        for condition in policy["conditions"]:
+            if isinstance(condition, dict):
+                if condition.get("bucket", "im") != "im":
+                    return httpx.Response(403)
+            elif condition[0] == "eq":
+                bound[condition[1][1:]] = condition[2]
+            elif condition[0] == "content-length-range" and not condition[1] <= len(file) <= condition[2]:
+                return httpx.Response(400, content=b"<Error><Code>EntityTooLarge</Code></Error>")
+        if fields != bound:  # an unbound extra field, a missing one, or a changed value
+            return httpx.Response(403, content=b"<Error><Code>AccessDenied</Code></Error>")
+        self.objects[fields["key"]] = file
+        self.content_types[fields["key"]] = fields.get("Content-Type", "binary/octet-stream")
+        return httpx.Response(int(fields.get("success_action_status", "204")))
 
     def _check_signature(self, request: httpx.Request) -> None:
         url = str(request.url)
@@ -72,6 +120,9 @@ class FakeS3:
         assert request.headers["x-amz-content-sha256"] == hashlib.sha256(request.content).hexdigest()
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and "multipart/form-data" in request.headers.get("content-type", ""):
+            assert str(request.url) == "https://files.example.com/im/", "clients POST forms to the public bucket URL"
+            return self._form_post(request)
         self._check_signature(request)
         parts = urlsplit(str(request.url))
         assert parts.path.startswith("/im"), "path-style URLs name the bucket first"
@@ -196,7 +247,66 @@ async def test_single_part_upload_is_checked_copied_and_the_temp_key_removed(ser
 
 async def test_multipart_parts_below_5_mib_are_refused_for_s3(service: Env) -> None:
     objects, _, client = service
-    from openim.wire.errors import OpenIMError
-
     with pytest.raises(OpenIMError):
         await _upload(objects, client, "u1/tiny-parts.bin", b"abcdef", 2)
+
+
+async def _form(objects: ObjectService, name: str, size: int, content_type: str = "image/png") -> Any:
+    return await objects.initiate_form(
+        user_id="u1", is_admin=False, name=name, size=size, content_type=content_type, group="avatar",
+        millisecond=0, url_prefix="http://api/object/",
+    )
+
+
+def _post(client: httpx.AsyncClient, ticket: Any, data: bytes, **changed: str) -> Any:
+    fields = {**dict(ticket.target.fields), **changed}
+    return client.post(ticket.target.url, data=fields, files={ticket.target.file_field: ("f", data, "image/png")})
+
+
+async def test_form_upload_goes_straight_to_the_store_under_a_signed_policy(service: Env) -> None:
+    objects, fake, client = service
+    data = b"\x89PNG" + bytes(range(256)) * 10
+    ticket = await _form(objects, "u1/pic.png", len(data))
+    assert ticket.target.url == "https://files.example.com/im/"
+    assert ticket.target.file_field == "file" and ticket.target.success_codes == (200,)
+    fields = dict(ticket.target.fields)
+    key = fields["key"]
+    assert key == f"openim/direct/20260102/u1/{ticket.form_id}.png"
+    with pytest.raises(OpenIMError) as not_yet:
+        await objects.complete_form(user_id="u1", is_admin=False, form_id=ticket.form_id, url_prefix="http://api/object/")
+    assert not_yet.value.code == ErrCode.RECORD_NOT_FOUND
+    assert (await _post(client, ticket, data)).status_code == 200
+    assert fake.objects[key] == data and fake.content_types[key] == "image/png"
+    url = await objects.complete_form(user_id="u1", is_admin=False, form_id=ticket.form_id,
+                                      url_prefix="http://api/object/")
+    assert url == "http://api/object/u1/pic.png"
+    obj, where = await objects.find("u1/pic.png")
+    assert obj.key == key and obj.hash == "etag_" + hashlib.md5(data).hexdigest() and obj.cause == "avatar"
+    assert where.redirect.startswith(f"https://files.example.com/im/{key}?")
+    assert (await client.get(where.redirect)).content == data
+    assert key in fake.objects, "completing keeps the posted object: it is the blob"
+
+
+async def test_s3_refuses_changed_fields_sizes_and_expired_forms(service: Env) -> None:
+    objects, fake, client = service
+    ticket = await _form(objects, "u1/x.png", 10)
+    fields = dict(ticket.target.fields)
+    assert (await _post(client, ticket, b"0123456789", key="u1/elsewhere")).status_code == 403
+    assert (await _post(client, ticket, b"0123456789", **{"Content-Type": "text/html"})).status_code == 403
+    assert (await _post(client, ticket, b"0123456789", policy=fields["policy"][:-4] + "AAA=")).status_code == 403
+    assert (await _post(client, ticket, b"01234567890")).status_code == 400
+    fake.now = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=11)  # the form is valid 10 minutes
+    assert (await _post(client, ticket, b"0123456789")).status_code == 403
+    assert fake.objects == {}
+    fake.now = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=9)
+    assert (await _post(client, ticket, b"0123456789")).status_code == 200
+
+
+async def test_an_abandoned_form_is_swept_with_its_object(service: Env) -> None:
+    objects, fake, client = service
+    ticket = await _form(objects, "u1/gone.png", 3)
+    assert (await _post(client, ticket, b"abc")).status_code == 200
+    upload = await objects._store.get_upload(ticket.form_id)
+    assert upload is not None and upload.is_form
+    await objects.backend.abort(upload)  # what the sweeper does once the session expired
+    assert fake.objects == {}

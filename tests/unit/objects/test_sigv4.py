@@ -43,3 +43,48 @@ def test_a_non_default_port_is_part_of_the_signed_host() -> None:
     a = sigv4.presign(CREDS, "PUT", "http://127.0.0.1:9000/b/k", expires_s=60, when=WHEN)
     b = sigv4.presign(CREDS, "PUT", "http://127.0.0.1:9001/b/k", expires_s=60, when=WHEN)
     assert a.rsplit("=", 1)[1] != b.rsplit("=", 1)[1]
+
+
+# The POST policy of the S3 documentation's browser-upload example (sigv4-post-example), base64 as given
+# there (the JSON has CRLF line ends), and the signature the documentation computes for it.
+DOC_POST_POLICY = (
+    "eyAiZXhwaXJhdGlvbiI6ICIyMDE1LTEyLTMwVDEyOjAwOjAwLjAwMFoiLA0KICAiY29uZGl0aW9ucyI6IFsNCiAgICB7ImJ1Y2tldCI6"
+    "ICJzaWd2NGV4YW1wbGVidWNrZXQifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRrZXkiLCAidXNlci91c2VyMS8iXSwNCiAgICB7ImFj"
+    "bCI6ICJwdWJsaWMtcmVhZCJ9LA0KICAgIHsic3VjY2Vzc19hY3Rpb25fcmVkaXJlY3QiOiAiaHR0cDovL3NpZ3Y0ZXhhbXBsZWJ1Y2tl"
+    "dC5zMy5hbWF6b25hd3MuY29tL3N1Y2Nlc3NmdWxfdXBsb2FkLmh0bWwifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRDb250ZW50LVR5"
+    "cGUiLCAiaW1hZ2UvIl0sDQogICAgeyJ4LWFtei1tZXRhLXV1aWQiOiAiMTQzNjUxMjM2NTEyNzQifSwNCiAgICB7IngtYW16LXNlcnZl"
+    "ci1zaWRlLWVuY3J5cHRpb24iOiAiQUVTMjU2In0sDQogICAgWyJzdGFydHMtd2l0aCIsICIkeC1hbXotbWV0YS10YWciLCAiIl0sDQoN"
+    "CiAgICB7IngtYW16LWNyZWRlbnRpYWwiOiAiQUtJQUlPU0ZPRE5ON0VYQU1QTEUvMjAxNTEyMjkvdXMtZWFzdC0xL3MzL2F3czRfcmVx"
+    "dWVzdCJ9LA0KICAgIHsieC1hbXotYWxnb3JpdGhtIjogIkFXUzQtSE1BQy1TSEEyNTYifSwNCiAgICB7IngtYW16LWRhdGUiOiAiMjAx"
+    "NTEyMjlUMDAwMDAwWiIgfQ0KICBdDQp9"
+)
+
+
+def test_post_policy_signature_matches_the_documented_example() -> None:
+    signature = sigv4.post_policy_signature(CREDS, DOC_POST_POLICY, "20151229")
+    assert signature == "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e"
+
+
+def test_presigned_post_binds_every_field_and_signs_its_policy() -> None:
+    import base64
+    import json
+
+    when = dt.datetime(2015, 12, 29, tzinfo=dt.UTC)
+    fields = sigv4.presign_post(
+        CREDS,
+        bucket="b",
+        key="openim/direct/20151229/u1/x.png",
+        size=1234,
+        content_type="image/png",
+        expires_at=when + dt.timedelta(minutes=10),
+        when=when,
+    )
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    assert policy["expiration"] == "2015-12-29T00:10:00.000Z"
+    assert {"bucket": "b"} in policy["conditions"]
+    assert ["content-length-range", 1234, 1234] in policy["conditions"]
+    bound = {c[1][1:]: c[2] for c in policy["conditions"] if isinstance(c, list) and c[0] == "eq"}
+    assert bound == {k: v for k, v in fields.items() if k not in ("policy", "x-amz-signature")}
+    assert fields["x-amz-credential"] == "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/s3/aws4_request"
+    assert fields["x-amz-date"] == "20151229T000000Z" and fields["success_action_status"] == "200"
+    assert fields["x-amz-signature"] == sigv4.post_policy_signature(CREDS, fields["policy"], "20151229")
