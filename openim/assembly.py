@@ -26,6 +26,7 @@ def build_services(node: Node) -> Services:
     from openim.offline_push.devices import DeviceRegistry
     from openim.pipeline.msg import SendService
     from openim.services import field_limits
+    from openim.services.admin_reports import AdminReports
     from openim.services.conversations import ConversationService
     from openim.services.groups.directory import GroupDirectory
     from openim.services.groups.service import GroupService
@@ -88,6 +89,7 @@ def build_services(node: Node) -> Services:
         ),
         objects=ObjectService(node.store, make_backend(cfg), cfg.object_storage),
         devices=DeviceRegistry(node.store),
+        reports=AdminReports(node.store),
         webhooks=webhooks,
         pipeline=pipeline,
         caches=caches,

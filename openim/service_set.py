@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from openim.pipeline.jobs import PushJob, SendJob
     from openim.pipeline.msg import SendService
     from openim.pipeline.replies import Replies
+    from openim.services.admin_reports import AdminReports
     from openim.services.conversations import ConversationService
     from openim.services.groups.service import GroupService
     from openim.services.message_service import MessageOps
@@ -61,6 +62,7 @@ class Services:
     sessions: SessionService
     objects: ObjectService
     devices: DeviceRegistry
+    reports: AdminReports  # the admin panel's search and statistics
     webhooks: Webhooks
     pipeline: Pipeline
     caches: CacheRegistry  # the named read caches (openim.ttl_cache); coherent across a cluster

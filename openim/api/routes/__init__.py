@@ -10,7 +10,7 @@ from openim.service_set import Services
 
 
 def register_all(router: Router, node: Node, services: Services) -> None:
-    from openim.api.routes import auth, conversation, friend, group, jssdk, msg, object, third, user
+    from openim.api.routes import auth, conversation, friend, group, jssdk, msg, object, reports, third, user
 
-    for area in (auth, user, friend, group, msg, conversation, jssdk, object, third):
+    for area in (auth, user, friend, group, msg, conversation, jssdk, object, third, reports):
         area.register(router, node, services)
