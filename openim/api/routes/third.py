@@ -54,7 +54,7 @@ class GrafanaLink:
     def __init__(self, grafana_url: str) -> None:
         self._url = grafana_url
 
-    async def __call__(self, _: Request) -> Response:
+    async def answer(self, _: Request) -> Response:
         if not self._url:
             body = error_envelope(ErrCode.RECORD_NOT_FOUND, "no Grafana URL is configured (ops.grafana_url)")
             return json_response(body, status=404)
@@ -63,7 +63,7 @@ class GrafanaLink:
 
 def register(router: Router, node: Node, services: Services) -> None:
     h = ThirdRoutes(services.devices)
-    router.add_raw(Route("/third/prometheus", GrafanaLink(node.config.ops.grafana_url), methods=["GET"]))
+    router.add_raw(Route("/third/prometheus", GrafanaLink(node.config.ops.grafana_url).answer, methods=["GET"]))
     router.add(
         RouteSpec("/third/fcm_update_token", pb.FcmUpdateTokenReq, pb.FcmUpdateTokenResp, h.fcm_update_token),
         RouteSpec("/third/set_app_badge", pb.SetAppBadgeReq, pb.SetAppBadgeResp, h.set_app_badge),
