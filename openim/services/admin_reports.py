@@ -32,6 +32,9 @@ from openim.wire.errors import args_error
 from openim.wire.pb import msg_pb2, sdkws_pb2
 
 MAX_SEARCH_PAGE = 1000  # messages per search page: an answer stays a few MB at most
+# The first ms of the year 10000: no date key exists beyond it. A client may stamp its own sendTime, so
+# the statistics count nothing from there on rather than fail on an absurd one.
+END_OF_DATES_MS = 253_402_300_800_000
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _GROUP_SESSIONS = (SessionType.WRITE_GROUP, SessionType.READ_GROUP)
 
@@ -53,11 +56,13 @@ def day_range(send_time: str) -> tuple[int, int]:
     return start, start + DAY_MS
 
 
-def check_range(start: int, end: int) -> None:
+def check_range(start: int, end: int) -> tuple[int, int]:
+    """The range [start, end) as the statistics read it (1001 when it is not one)."""
     if start < 0:
         raise args_error("start must not be negative")
     if start > end:
         raise args_error(f"start > end: {start} > {end}")
+    return min(start, END_OF_DATES_MS), min(end, END_OF_DATES_MS)
 
 
 def _per_day(counts: dict[int, int]) -> dict[str, int]:
@@ -96,22 +101,22 @@ class AdminReports:
     # -- statistics ---------------------------------------------------------------------------------
     async def user_register_count(self, start: int, end: int) -> tuple[int, int, dict[str, int]]:
         """(users now, users registered before ``start``, registrations per day in [start, end))."""
-        check_range(start, end)
+        start, end = check_range(start, end)
         counts = await self._store.creation_counts("users", start, end)
         return counts.total, counts.before, _per_day(counts.per_day)
 
     async def group_create_count(self, start: int, end: int) -> tuple[int, int, dict[str, int]]:
         """(groups now, dismissed ones included; groups created before ``start``; per day in the range)."""
-        check_range(start, end)
+        start, end = check_range(start, end)
         counts = await self._store.creation_counts("groups", start, end)
         return counts.total, counts.before, _per_day(counts.per_day)
 
     async def active_users(self, req: msg_pb2.GetActiveUserReq) -> msg_pb2.GetActiveUserResp:
-        check_range(req.start, req.end)
+        start, end = check_range(req.start, req.end)
         offset, limit = page_window(req.pagination)
         sessions = (SessionType.SINGLE, *_GROUP_SESSIONS) if req.group else (SessionType.SINGLE,)
         activity = await self._store.message_activity(
-            "sender", sessions, req.start, req.end, offset=offset, limit=limit, ascending=req.ase
+            "sender", sessions, start, end, offset=offset, limit=limit, ascending=req.ase
         )
         users = await self._users(user_id for user_id, _ in activity.subjects)
         resp = msg_pb2.GetActiveUserResp(
@@ -124,10 +129,10 @@ class AdminReports:
         return resp
 
     async def active_groups(self, req: msg_pb2.GetActiveGroupReq) -> msg_pb2.GetActiveGroupResp:
-        check_range(req.start, req.end)
+        start, end = check_range(req.start, req.end)
         offset, limit = page_window(req.pagination)
         activity = await self._store.message_activity(
-            "group", _GROUP_SESSIONS, req.start, req.end, offset=offset, limit=limit, ascending=req.ase
+            "group", _GROUP_SESSIONS, start, end, offset=offset, limit=limit, ascending=req.ase
         )
         groups = await self._groups(group_id for group_id, _ in activity.subjects)
         resp = msg_pb2.GetActiveGroupResp(

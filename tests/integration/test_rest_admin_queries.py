@@ -20,6 +20,7 @@ GROUP, QUIET = f"aqg{S}", f"aqq{S}"
 GRAFANA = "https://grafana.example.net/d/openim?orgId=1"
 PAGE = {"pageNumber": 1, "showNumber": 50}
 DAY_MS = 86_400_000
+FAR_FUTURE = 300_000_000_000_000  # ms: the year 11476
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +42,8 @@ def text(send_id: str, recv_id: str, words: str, *, group: str = "", content_typ
 
 @pytest.fixture(scope="module")
 def world(server: ServerProcess) -> dict[str, Any]:
-    """Four users (IDLE registers and says nothing), ANN's group with BEN and CY, and their chat:
-    ANN->BEN twice (the first revoked), BEN->ANN once, CY->ANN a custom message, ANN and CY in the group."""
+    """Four users, ANN's group with BEN and CY, and their chat: ANN->BEN twice (the first revoked),
+    BEN->ANN once, CY->ANN a custom message, ANN and CY in the group; IDLE->BEN once, far in the future."""
     admin = server.admin_token()
     before = int(time.time() * 1000)
     server.call(
@@ -66,6 +67,8 @@ def world(server: ServerProcess) -> dict[str, Any]:
         server.call("/msg/send_msg", text(ANN, "", "hello room", group=GROUP), token=admin),
         server.call("/msg/send_msg", text(CY, "", "hi all", group=GROUP), token=admin),
     ]
+    # A sender may stamp its own sendTime: one beyond the year 9999 (no date can name its day).
+    server.call("/msg/send_msg", {**text(IDLE, BEN, "from the future"), "sendTime": FAR_FUTURE}, token=admin)
     conv = "si_" + "_".join(sorted((ANN, BEN)))
     server.call("/msg/revoke_msg", {"userID": ANN, "conversationID": conv, "seq": 1}, token=tokens[ANN])
     return {"admin": admin, "tokens": tokens, "before": before, "after": int(time.time() * 1000) + 1,
@@ -182,6 +185,16 @@ def test_active_groups(server: ServerProcess, world: dict[str, Any]) -> None:
     [entry] = data["groups"]
     assert (entry["group"]["groupID"], entry["group"]["groupName"], entry["count"]) == (GROUP, "Audit room", 3)
     assert entry["group"]["memberCount"] == 3
+
+
+def test_statistics_over_all_time_leave_out_times_no_date_can_name(
+    server: ServerProcess, world: dict[str, Any]
+) -> None:
+    body = {"start": 0, "end": 2**63 - 1, "pagination": PAGE}
+    data = server.call("/statistics/user/active", body, token=world["admin"])
+    assert IDLE not in {u["user"]["userID"] for u in data["users"]} and data["dateCount"][world["day"]] >= 5
+    found = search(server, world, sendID=IDLE)  # the search still finds it
+    assert found["chatLogsNum"] == 1 and found["chatLogs"][0]["chatLog"]["sendTime"] == FAR_FUTURE
 
 
 @pytest.mark.parametrize(

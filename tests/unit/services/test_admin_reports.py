@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from openim.services.admin_reports import check_range, day_key, day_range
+from openim.services.admin_reports import END_OF_DATES_MS, check_range, day_key, day_range
 from openim.storage.reports.records import DAY_MS
 from openim.wire.errors import ErrCode, OpenIMError
 
@@ -35,5 +35,7 @@ def test_check_range_refuses(start: int, end: int) -> None:
     assert err.value.code == ErrCode.ARGS
 
 
-def test_check_range_accepts_an_empty_range() -> None:
-    check_range(7, 7)
+def test_check_range_accepts_an_empty_range_and_stops_at_the_last_date() -> None:
+    assert check_range(7, 7) == (7, 7)
+    assert check_range(0, 2**63 - 1) == (0, END_OF_DATES_MS)
+    assert day_key((END_OF_DATES_MS - 1) // DAY_MS) == "9999-12-31"
