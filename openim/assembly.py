@@ -26,6 +26,7 @@ def build_services(node: Node) -> Services:
     from openim.offline_push.devices import DeviceRegistry
     from openim.pipeline.msg import SendService
     from openim.services import field_limits
+    from openim.services.admin_reports import AdminReports
     from openim.services.client_configs import ClientConfigService
     from openim.services.client_logs import ClientLogService
     from openim.services.conversations import ConversationService
@@ -92,6 +93,7 @@ def build_services(node: Node) -> Services:
         devices=DeviceRegistry(node.store),
         client_configs=ClientConfigService(node.store, users),
         client_logs=ClientLogService(node.store),
+        reports=AdminReports(node.store),
         webhooks=webhooks,
         pipeline=pipeline,
         caches=caches,

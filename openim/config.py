@@ -31,6 +31,7 @@ import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -241,6 +242,20 @@ class OpsConfig(_Section):
 
     host: str = "0.0.0.0"
     port: Port = 10090
+    # The Grafana dashboard over /metrics that GET /third/prometheus redirects to (OpenIM's admin panel
+    # opens it); empty: that route answers 404 with errCode 1004.
+    grafana_url: str = ""
+
+    @field_validator("grafana_url")
+    @classmethod
+    def _grafana_url(cls, url: str) -> str:
+        if not url:
+            return url
+        parts = urlsplit(url)
+        # It goes out in a Location header: printable ASCII only, no spaces or line breaks.
+        if parts.scheme not in ("http", "https") or not parts.netloc or not all(0x21 <= ord(c) < 0x7F for c in url):
+            raise ValueError(f"expected an http:// or https:// URL with a host and no spaces, got {url!r}")
+        return url
 
 
 class ClusterConfig(_Section):

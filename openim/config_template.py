@@ -169,6 +169,9 @@ ops:
   # (with the api module they are served on the API port).
   host: 0.0.0.0
   port: 10090
+  # Grafana dashboard (over /metrics) that GET /third/prometheus redirects to, as OpenIM's admin panel
+  # expects; empty: that route answers 404 (errCode 1004). Anyone who can reach the API can read it.
+  grafana_url: ""
 
 cluster:
   # Used when storage is postgres and bus is redis: any modules, any number of processes and hosts.

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from openim.pipeline.jobs import PushJob, SendJob
     from openim.pipeline.msg import SendService
     from openim.pipeline.replies import Replies
+    from openim.services.admin_reports import AdminReports
     from openim.services.client_configs import ClientConfigService
     from openim.services.client_logs import ClientLogService
     from openim.services.conversations import ConversationService
@@ -65,6 +66,7 @@ class Services:
     client_configs: ClientConfigService
     devices: DeviceRegistry
     client_logs: ClientLogService
+    reports: AdminReports  # the admin panel's search and statistics
     webhooks: Webhooks
     pipeline: Pipeline
     caches: CacheRegistry  # the named read caches (openim.ttl_cache); coherent across a cluster

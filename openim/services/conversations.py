@@ -489,6 +489,15 @@ class ConversationService:
     async def not_notify_ids(self, owner: str) -> list[str]:
         return [r.conversation_id for r in await self.rows(owner) if r.recv_msg_opt == RECV_OPT_NOT_NOTIFY]
 
+    async def offline_push_user_ids(self, conversation_id: str, user_ids: Sequence[str]) -> list[str]:
+        """OpenIM's GetConversationOfflinePushUserIDs: of ``user_ids`` (first occurrences, in order), those
+        whose row for the conversation does not turn its messages down (recvMsgOpt 0, or no row at
+        all); a user with option 1 (receive nothing) or 2 (no notification) gets no offline push."""
+        if not user_ids:
+            return []
+        muted = set(await self._store.get_muted_owners(conversation_id))
+        return [u for u in dict.fromkeys(user_ids) if u not in muted]
+
     async def pinned_ids(self, owner: str) -> list[str]:
         return [r.conversation_id for r in await self.rows(owner) if r.is_pinned]
 

@@ -475,6 +475,20 @@ async def test_receive_options_lists_only_non_default_options_of_the_owner(store
     assert await store.get_receive_options("carol") == {}
 
 
+async def test_muted_owners_are_the_rows_of_the_conversation_with_a_non_default_option(store: Store) -> None:
+    await store.upsert_user_conversations(
+        [UserConversation(u, "sg_g1", 3, group_id="g1") for u in ("carol", "alice", "bob", "dave")]
+        + [UserConversation("erin", "sg_g2", 3, group_id="g2")]
+    )
+    assert await store.get_muted_owners("sg_g1") == []
+    await store.update_user_conversation("carol", "sg_g1", ConversationPatch(recv_msg_opt=2))
+    await store.update_user_conversation("alice", "sg_g1", ConversationPatch(recv_msg_opt=1))
+    await store.update_user_conversation("erin", "sg_g2", ConversationPatch(recv_msg_opt=2))
+    assert await store.get_muted_owners("sg_g1") == ["alice", "carol"]
+    assert await store.get_muted_owners("sg_g2") == ["erin"]
+    assert await store.get_muted_owners("sg_none") == []
+
+
 async def test_raise_has_read_seq_is_monotonic(store: Store) -> None:
     await store.upsert_user_conversations([UserConversation("alice", "si_alice_bob", 1, user_id="bob")])
 

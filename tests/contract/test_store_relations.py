@@ -225,6 +225,26 @@ async def test_blacklist_add_remove_list(store: Store) -> None:
     assert await store.get_blacks("x") == []
 
 
+async def test_blacklist_changes_write_the_black_log(store: Store) -> None:
+    """Every add and remove that changes the list leaves its entry in the owner's BLACK log, in the same
+    transaction; a no-op leaves none. The friend log is not touched."""
+    assert await store.add_black(BlackRecord("o", "x", NOW))
+    assert await store.add_black(BlackRecord("o", "y", NOW))
+    assert not await store.add_black(BlackRecord("o", "x", NOW + 1))
+    log = await store.get_version_log(VersionKind.BLACK, "o", since=0)
+    assert log.version == 2
+    assert [(e.e_id, e.state, e.version) for e in log.entries] == [
+        ("x", VersionState.INSERT, 1),
+        ("y", VersionState.INSERT, 2),
+    ]
+    assert await store.remove_black("o", "x")
+    assert not await store.remove_black("o", "x")
+    log = await store.get_version_log(VersionKind.BLACK, "o", since=2)
+    assert log.version == 3 and [(e.e_id, e.state) for e in log.entries] == [("x", VersionState.DELETE)]
+    assert (await store.get_version_log(VersionKind.BLACK, "x")).version == 1  # other owners: a fresh log
+    assert await entries(store, "o") == []
+
+
 async def test_many_ids_in_one_lookup(store: Store) -> None:
     """Beyond one SQLite statement's worth of rows (chunked) the answer stays complete and ordered."""
     ids = [f"u{i:05d}" for i in range(2500)]

@@ -259,6 +259,7 @@ ROWS: list[Row] = [
     own("/friend/remove_black", lambda c: {"ownerUserID": OWNER, "blackUserID": EXTRA[3]}, prepare=black_extra),
     own("/friend/get_black_list", lambda c: {"userID": OWNER, "pagination": PAGE}),
     own("/friend/get_specified_blacks", lambda c: {"ownerUserID": OWNER, "userIDList": [STRANGER]}),
+    own("/friend/get_incremental_blacks", lambda c: {"userID": OWNER, "version": 0, "versionID": ""}),
     admin_only("/friend/import_friend", lambda c: {"ownerUserID": OWNER, "friendUserIDs": [FRIEND]}),
     # group: OWNER's group; the member may read it, the others may not act on it
     own("/group/create_group",
@@ -343,6 +344,12 @@ ROWS: list[Row] = [
         prepare=fresh_message),
     own("/msg/clear_conversation_msg", lambda c: {"userID": OWNER, "conversationIDs": [CONV]}, prepare=fresh_message),
     own("/msg/user_clear_all_msg", lambda c: {"userID": OWNER}),
+    # the admin panel's queries: across all users, so for app admins only (OpenIM checks none on search_msg)
+    admin_only("/msg/search_msg", lambda c: {"sendID": OWNER, "pagination": PAGE}),
+    admin_only("/statistics/user/register", lambda c: {"start": 0, "end": int(time.time() * 1000)}),
+    admin_only("/statistics/group/create", lambda c: {"start": 0, "end": int(time.time() * 1000)}),
+    admin_only("/statistics/user/active", lambda c: {"start": 0, "end": int(time.time() * 1000), "pagination": PAGE}),
+    admin_only("/statistics/group/active", lambda c: {"start": 0, "end": int(time.time() * 1000), "pagination": PAGE}),
     # conversation
     own("/conversation/get_all_conversations", lambda c: {"ownerUserID": OWNER}),
     own("/conversation/get_conversation", lambda c: {"ownerUserID": OWNER, "conversationID": CONV},
@@ -358,6 +365,8 @@ ROWS: list[Row] = [
         lambda c: {"userIDs": [OWNER], "conversation": {"conversationID": CONV, "conversationType": 1,
                                                         "userID": FRIEND, "isPinned": True}}),
     own("/conversation/update_conversations_by_user", lambda c: {"userID": OWNER, "ex": "e"}),
+    admin_only("/conversation/get_conversation_offline_push_user_ids",
+               lambda c: {"conversationID": CONV, "userIDs": [OWNER, FRIEND]}),
     own("/conversation/delete_conversations", lambda c: {"ownerUserID": OWNER, "conversationIDs": [CONV]},
         prepare=fresh_message),
     anyone("/jssdk/get_active_conversations", lambda c: {"ownerUserID": OWNER, "count": 10},

@@ -141,6 +141,33 @@ READ_ROUTES: dict[str, RestProbe] = {
     "/conversation/get_full_conversation_ids": p_full_ids,
     "/conversation/get_incremental_conversations": p_incremental,
 }
+def _chat_of(log: dict[str, Any]) -> str:
+    if log.get("sessionType") == 1:
+        return single_conversation_id(log.get("sendID", ""), log.get("recvID", ""))
+    return group_conversation_id(log.get("groupID", "")) if log.get("sessionType") == 3 else ""
+
+
+def p_search(server: ServerProcess, user: str, token: str) -> set[str]:
+    data = _rest(server, "/msg/search_msg", {"sendID": A, "pagination": PAGE}, token) or {}
+    return {_chat_of(item.get("chatLog") or {}) for item in data.get("chatLogs") or []} & set(CONVS)
+
+
+def p_push_ids(server: ServerProcess, user: str, token: str) -> set[str]:
+    body = {"conversationID": SG, "userIDs": [A, B]}
+    data = _rest(server, "/conversation/get_conversation_offline_push_user_ids", body, token)
+    return {SG} if data is not None else set()
+
+
+# Routes that read across every user (the admin panel's): no user gets anything from them, not even the
+# owner of what they would show; an app admin does (so a probe that sees nothing cannot pass for a refusal).
+ADMIN_READS: dict[str, RestProbe] = {
+    "/msg/search_msg": p_search,
+    "/conversation/get_conversation_offline_push_user_ids": p_push_ids,
+}
+ADMIN_SEES: dict[str, set[str]] = {
+    "/msg/search_msg": {SI, SG},
+    "/conversation/get_conversation_offline_push_user_ids": {SG},
+}
 # Routes of the same areas that read nothing back about a conversation (writes answer only an errCode;
 # who may call them is the authorization matrix's business).
 NOT_READS = {
@@ -265,8 +292,9 @@ def world(server: ServerProcess) -> dict[str, str]:
 def test_every_read_route_and_frame_is_classified() -> None:
     areas = ("/msg/", "/conversation/", "/jssdk/")
     paths = {p for p in route_table() if p.startswith(areas)}
-    assert paths - set(READ_ROUTES) - NOT_READS == set(), "classify the new route: READ_ROUTES or NOT_READS"
-    assert set(READ_ROUTES) | NOT_READS <= paths, "a classified route no longer exists"
+    classified = set(READ_ROUTES) | NOT_READS | set(ADMIN_READS)
+    assert paths - classified == set(), "classify the new route: READ_ROUTES, ADMIN_READS or NOT_READS"
+    assert classified <= paths, "a classified route no longer exists"
     assert set(READ_FRAMES) | NOT_READ_FRAMES == set(CLIENT_REQUESTS)
 
 
@@ -286,6 +314,15 @@ def test_rest_read_gives_the_owner_their_conversations(
     assert seen >= OWNER_SEES.get(path, set()), seen
     if path not in OWNER_SEES:  # row-based lists: the chat conversations, never an n_ stream
         assert seen <= CHATS
+
+
+@pytest.mark.parametrize("path", sorted(ADMIN_READS))
+def test_admin_reads_give_users_nothing_and_admins_everything(
+    server: ServerProcess, world: dict[str, str], path: str
+) -> None:
+    for user in (X, A, B):
+        assert ADMIN_READS[path](server, user, world[user]) == set(), user
+    assert ADMIN_READS[path](server, "imAdmin", world["admin"]) >= ADMIN_SEES[path]
 
 
 @pytest.mark.trio

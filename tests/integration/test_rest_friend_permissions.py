@@ -62,6 +62,7 @@ CASES = [
     Case("/friend/remove_black", {"ownerUserID": OWNER, "blackUserID": STRANGER}, prepare="black"),
     Case("/friend/get_black_list", {"userID": OWNER, "pagination": PAGE}),
     Case("/friend/get_specified_blacks", {"ownerUserID": OWNER, "userIDList": [STRANGER]}),
+    Case("/friend/get_incremental_blacks", {"userID": OWNER, "versionID": "", "version": 0}),
     Case("/friend/import_friend", {"ownerUserID": OWNER, "friendUserIDs": [FRIEND]}, self_code=DENIED),
 ]
 

@@ -448,3 +448,21 @@ def test_the_review_refuses_a_node_static_discovery_does_not_list(tmp_path: Path
     assert refusals("node_id: gw-2\nsupervise: {processes: 2}\n") == []
     assert refusals("node_id: gw-2\nsupervise: {processes: 2}\n", node_id="gw-2-1") == []
     assert refusals("node_id: gw-2\nsupervise: {processes: 3}\n") != []
+
+
+@pytest.mark.parametrize(
+    "url", ["https://grafana.example.net/d/openim?orgId=1", "http://10.0.0.5:3000/", ""]
+)
+def test_grafana_url_takes_an_http_url_or_nothing(url: str) -> None:
+    assert load_config(None, env={"OPENIM_OPS__GRAFANA_URL": url}).config.ops.grafana_url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["grafana.example.net", "ftp://grafana.example.net/", "https://", "https://g.example/a b",
+     "https://g.example/\r\nSet-Cookie: x=1", "https://g.example/ü"],
+)
+def test_grafana_url_refuses_what_cannot_be_a_redirect(url: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(None, env={"OPENIM_OPS__GRAFANA_URL": url})
+    assert err.value.key == "ops.grafana_url"

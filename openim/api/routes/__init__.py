@@ -19,9 +19,10 @@ def register_all(router: Router, node: Node, services: Services) -> None:
         jssdk,
         msg,
         object,
+        reports,
         third,
         user,
     )
 
-    for area in (auth, user, client_config, friend, group, msg, conversation, jssdk, object, third):
+    for area in (auth, user, client_config, friend, group, msg, conversation, jssdk, object, third, reports):
         area.register(router, node, services)

@@ -1,7 +1,9 @@
 """/conversation/*: a user's conversation settings and the version-log sync of them.
 
 Every route acts for one owner named in the body and checks it with CheckAccess (the owner's own token
-or an admin's): a user never reads or changes another user's conversations. The behaviour lives in
+or an admin's): a user never reads or changes another user's conversations. The exception is
+``get_conversation_offline_push_user_ids`` (an internal call in OpenIM, routed here for operators): it
+answers about many users at once, so it is for app admins only. The behaviour lives in
 ConversationService; this module validates the request shape and access, and maps fields.
 ``/conversation/get_conversations_has_read_and_max_seq`` does not exist on the real server (the SDK maps
 it but uses WS 1006; the REST twin is ``/msg/...``), so it is not routed here.
@@ -9,7 +11,7 @@ it but uses WS 1006; the REST twin is ``/msg/...``), so it is not routed here.
 
 from __future__ import annotations
 
-from openim.api.framework import Caller, Router, RouteSpec
+from openim.api.framework import Auth, Caller, Router, RouteSpec
 from openim.clock import now_ms
 from openim.node import Node
 from openim.service_set import Services
@@ -86,6 +88,15 @@ class ConversationRoutes:
             raise args_error("needDeleteTime must not be negative")
         await self._convs.delete(owner, list(dict.fromkeys(req.conversationIDs)), req.needDeleteTime, now_ms())
 
+    async def offline_push_user_ids(
+        self, caller: Caller, req: pb.GetConversationOfflinePushUserIDsReq
+    ) -> pb.GetConversationOfflinePushUserIDsResp:
+        """App admins only (the route table says so): it tells other users' notification settings."""
+        if not req.conversationID:
+            raise args_error("conversationID is empty")
+        ids = await self._convs.offline_push_user_ids(req.conversationID, list(req.userIDs))
+        return pb.GetConversationOfflinePushUserIDsResp(userIDs=ids)
+
     async def by_user(self, caller: Caller, req: pb.UpdateConversationsByUserReq) -> None:
         owner = caller.acting_for(req.userID)
         if req.HasField("ex"):
@@ -144,6 +155,13 @@ def register(router: Router, node: Node, services: Services) -> None:
         ),
         RouteSpec(
             "/conversation/delete_conversations", pb.DeleteConversationsReq, pb.DeleteConversationsResp, h.delete
+        ),
+        RouteSpec(
+            "/conversation/get_conversation_offline_push_user_ids",
+            pb.GetConversationOfflinePushUserIDsReq,
+            pb.GetConversationOfflinePushUserIDsResp,
+            h.offline_push_user_ids,
+            auth=Auth.ADMIN,
         ),
         RouteSpec(
             "/conversation/update_conversations_by_user",

@@ -184,6 +184,11 @@ class FriendRoutes:
         total, items = await self._relations.black_page(owner, req.pagination)
         return pb.getPaginationBlacksResp(blacks=items, total=total)
 
+    async def incremental_blacks(
+        self, caller: Caller, req: pb.getIncrementalBlacksReq
+    ) -> pb.getIncrementalBlacksResp:
+        return await self._relations.incremental_blacks(caller.acting_for(req.userID), req.versionID, req.version)
+
     async def specified_blacks(self, caller: Caller, req: pb.GetSpecifiedBlacksReq) -> pb.GetSpecifiedBlacksResp:
         owner = _owner_and(caller, req.ownerUserID, req.userIDList, "userIDList")
         items = await self._relations.specified_blacks(owner, distinct_ids(req.userIDList, "userIDList"))
@@ -250,6 +255,12 @@ def register(router: Router, node: Node, services: Services) -> None:
         RouteSpec("/friend/add_black", pb.addBlackReq, pb.addBlackResp, h.add_black),
         RouteSpec("/friend/remove_black", pb.removeBlackReq, pb.removeBlackResp, h.remove_black),
         RouteSpec("/friend/get_black_list", pb.getPaginationBlacksReq, pb.getPaginationBlacksResp, h.black_list),
+        RouteSpec(
+            "/friend/get_incremental_blacks",
+            pb.getIncrementalBlacksReq,
+            pb.getIncrementalBlacksResp,
+            h.incremental_blacks,
+        ),
         RouteSpec(
             "/friend/get_specified_blacks", pb.GetSpecifiedBlacksReq, pb.GetSpecifiedBlacksResp, h.specified_blacks
         ),

@@ -6,18 +6,27 @@ whatever the generic HTTP provider's gateway understands) for the caller's (user
 
 ``logs/upload`` records the log files a client uploaded through /object/* (any user, for itself);
 ``logs/search`` and ``logs/delete`` are the app admins' (1002 for anyone else), as in OpenIM.
+
+``GET /third/prometheus`` is OpenIM's link from the admin panel to the Grafana dashboard: a 302 to
+``ops.grafana_url``. Like OpenIM's it is a plain GET without a token (a browser opens it), so it
+discloses nothing but that address. With no address configured it answers HTTP 404 with the envelope
+of errCode 1004, not a redirect to nowhere.
 """
 
 from __future__ import annotations
 
-from openim.api.framework import Auth, Caller, Router, RouteSpec
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from openim.api.framework import Auth, Caller, Router, RouteSpec, json_response
 from openim.node import Node
 from openim.offline_push.devices import DeviceRegistry
 from openim.service_set import Services
 from openim.services.client_logs import ClientLogService, LogFile
 from openim.services.versioning import page_window
 from openim.wire.constants import is_valid_platform
-from openim.wire.errors import args_error
+from openim.wire.errors import ErrCode, args_error, error_envelope
 from openim.wire.pb import third_pb2 as pb
 
 
@@ -85,8 +94,22 @@ class ThirdRoutes:
         )
 
 
+class GrafanaLink:
+    """GET /third/prometheus: where the operator's Grafana is, or a clear 404 when there is none."""
+
+    def __init__(self, grafana_url: str) -> None:
+        self._url = grafana_url
+
+    async def answer(self, _: Request) -> Response:
+        if not self._url:
+            body = error_envelope(ErrCode.RECORD_NOT_FOUND, "no Grafana URL is configured (ops.grafana_url)")
+            return json_response(body, status=404)
+        return RedirectResponse(self._url, status_code=302)
+
+
 def register(router: Router, node: Node, services: Services) -> None:
     h = ThirdRoutes(services.devices, services.client_logs)
+    router.add_raw(Route("/third/prometheus", GrafanaLink(node.config.ops.grafana_url).answer, methods=["GET"]))
     router.add(
         RouteSpec("/third/fcm_update_token", pb.FcmUpdateTokenReq, pb.FcmUpdateTokenResp, h.fcm_update_token),
         RouteSpec("/third/set_app_badge", pb.SetAppBadgeReq, pb.SetAppBadgeResp, h.set_app_badge),

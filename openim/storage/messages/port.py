@@ -135,6 +135,10 @@ class MessageStore(Protocol):
     async def get_conversation_owners(self, conversation_id: str) -> list[str]:
         """Users that have a row for this conversation."""
 
+    async def get_muted_owners(self, conversation_id: str) -> list[str]:
+        """Users whose row for this conversation has a non-default recv_msg_opt (1: receive nothing,
+        2: receive without notification), sorted: who gets no offline push for it."""
+
     async def upsert_user_conversations(self, rows: Sequence[UserConversation]) -> list[UserConversation]:
         """Insert missing rows and overwrite the mutable fields of existing ones; return the rows whose
         stored value actually changed (inserted or different), so callers notify only for real changes."""

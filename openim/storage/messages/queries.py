@@ -274,6 +274,10 @@ def get_conversation_seqs(conversation_ids: Sequence[str]) -> Txn[dict[str, Conv
     return {r[0]: ConversationSeq(*r) for r in rows}
 
 
+stored_message = _message  # for the other areas that read whole messages (openim.storage.reports)
+MSG_SELECT = _MSG_SELECT
+
+
 def get_messages(conversation_id: str, seqs: Sequence[int]) -> Txn[dict[int, StoredMessage]]:
     rows = yield from fetch(
         f"{{with}} SELECT {_MSG_SELECT} FROM k JOIN messages m ON m.conversation_id = $1 AND m.seq = k.seq",
@@ -374,6 +378,15 @@ def get_receive_options(owner_user_id: str) -> Txn[dict[str, int]]:
 def get_conversation_owners(conversation_id: str) -> Txn[list[str]]:
     rows = yield from fetch(
         "SELECT owner_user_id FROM user_conversations WHERE conversation_id = $1 ORDER BY owner_user_id",
+        conversation_id,
+    )
+    return [r[0] for r in rows]
+
+
+def get_muted_owners(conversation_id: str) -> Txn[list[str]]:
+    rows = yield from fetch(
+        "SELECT owner_user_id FROM user_conversations WHERE conversation_id = $1 AND recv_msg_opt <> 0 "
+        "ORDER BY owner_user_id",
         conversation_id,
     )
     return [r[0] for r in rows]

@@ -257,6 +257,7 @@ class VersionKind(enum.StrEnum):
     GROUP_JOIN = "group_join"
     GROUP_MEMBER = "group_member"
     CONVERSATION = "conversation"
+    BLACK = "black"  # an owner's blacklist (d_id = owner, e_id = the blocked user)
 
 
 class VersionState(enum.IntEnum):

@@ -186,6 +186,7 @@ class SqlMessageStore(SqlBase):
 
     get_receive_options = reads(q.get_receive_options)
     get_conversation_owners = reads(q.get_conversation_owners)
+    get_muted_owners = reads(q.get_muted_owners)
 
     async def upsert_user_conversations(self, rows: Sequence[UserConversation]) -> list[UserConversation]:
         if not rows:

@@ -3,7 +3,8 @@
 Conventions of openim.storage.port apply. Methods that change friendships also write the owner's
 friend version log (kind FRIEND, d_id = owner, e_id = friend) in the same transaction and return the
 log header after the change, so the caller can put ``friendVersion``/``friendVersionID`` in the
-notification without a second read.
+notification without a second read. Blacklist changes write the owner's blacklist log (kind BLACK,
+e_id = the blocked user) the same way.
 """
 
 from __future__ import annotations
@@ -95,10 +96,11 @@ class RelationStore(Protocol):
 
     # -- blacklists ---------------------------------------------------------------------------------
     async def add_black(self, black: BlackRecord) -> bool:
-        """Insert; False (nothing changed) if the pair is blacklisted already."""
+        """Insert, with an insert entry in the owner's BLACK log; False (nothing changed, nothing logged)
+        if the pair is blacklisted already."""
 
     async def remove_black(self, owner_user_id: str, block_user_id: str) -> bool:
-        """Delete; False if the pair was not blacklisted."""
+        """Delete, with a delete entry in the owner's BLACK log; False if the pair was not blacklisted."""
 
     async def get_blacks(self, owner_user_id: str, block_user_ids: Sequence[str] | None = None) -> list[BlackRecord]:
         """The whole blacklist (oldest first), or the listed users that are on it, in request order."""

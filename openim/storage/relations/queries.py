@@ -2,7 +2,8 @@
 
 Same rules as openim.storage.messages.queries: portable SQL (SQLite >= 3.38 and PostgreSQL), ``$n`` placeholders,
 ``{with}`` for multi-row input, record fields equal to columns. What makes these bodies more than CRUD is
-that a friendship change and its friend version-log entries commit in ONE transaction:
+that a friendship change and its friend version-log entries commit in ONE transaction (and a blacklist
+change its blacklist-log entry):
 a client can never see a new version without the row behind it, nor a row that no version announces.
 The log writes reuse the version log's body (``messages.queries.bump_version``) with ``yield from``.
 """
@@ -236,20 +237,28 @@ def refuse_friend_request(
 
 
 def add_black(black: BlackRecord) -> Txn[bool]:
+    """Insert the pair and, when it is new, an insert entry in the owner's blacklist log (one transaction)."""
     cols = ", ".join(BLACK_COLS)
     rows = yield from fetch(
         f"INSERT INTO blacks ({cols}) VALUES ({placeholders(len(BLACK_COLS))}) "
         "ON CONFLICT (owner_user_id, block_user_id) DO NOTHING RETURNING owner_user_id",
         *(getattr(black, c) for c in BLACK_COLS),
     )
-    return bool(rows)
+    if not rows:
+        return False
+    yield from bump_version(VersionKind.BLACK, black.owner_user_id, [black.block_user_id], VersionState.INSERT)
+    return True
 
 
 def remove_black(owner_user_id: str, block_user_id: str) -> Txn[bool]:
+    """Delete the pair and, when it existed, a delete entry in the owner's blacklist log."""
     count = yield from execute(
         "DELETE FROM blacks WHERE owner_user_id = $1 AND block_user_id = $2", owner_user_id, block_user_id
     )
-    return count > 0
+    if count == 0:
+        return False
+    yield from bump_version(VersionKind.BLACK, owner_user_id, [block_user_id], VersionState.DELETE)
+    return True
 
 
 def get_blacks(owner_user_id: str, block_user_ids: Sequence[str] | None) -> Txn[list[BlackRecord]]:

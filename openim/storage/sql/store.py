@@ -1,7 +1,7 @@
 """The Store implementation both adapters share; they only supply how a transaction runs.
 
-SqlStore is composed of one mixin per area (messages/, relations/, groups/, objects/, client_configs/: their
-store.py). A subclass implements :meth:`SqlStore._read` and :meth:`SqlStore._write`
+SqlStore is composed of one mixin per area (messages/, relations/, groups/, objects/, client_configs/,
+reports/: their store.py). A subclass implements :meth:`SqlStore._read` and :meth:`SqlStore._write`
 (openim.storage.sql.base: run one transaction body of an area's queries.py on a reader or the writer,
 mapping driver failures to StoreUnavailable and unique violations to AlreadyExists) plus the life cycle.
 Everything else -- the SQL, the retry policy of the send path -- lives in the areas once, so the two
@@ -17,6 +17,7 @@ from openim.storage.groups.store import SqlGroupStore
 from openim.storage.messages.store import SqlMessageStore
 from openim.storage.objects.store import SqlObjectStore
 from openim.storage.relations.store import SqlRelationStore
+from openim.storage.reports.store import SqlReportStore
 from openim.storage.sql.txn import Row, Txn, fetch
 
 
@@ -24,7 +25,9 @@ def _ping() -> Txn[list[Row]]:
     return (yield from fetch("SELECT 1"))
 
 
-class SqlStore(SqlMessageStore, SqlRelationStore, SqlGroupStore, SqlObjectStore, SqlClientConfigStore):
+class SqlStore(
+    SqlMessageStore, SqlRelationStore, SqlGroupStore, SqlObjectStore, SqlClientConfigStore, SqlReportStore
+):
     """Implements openim.storage.port.Store over :meth:`_read` / :meth:`_write`."""
 
     # -- what an adapter provides (and _read / _write, openim.storage.sql.base) --------------------------

@@ -304,6 +304,20 @@ class DeleteConversationsResp(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class GetConversationOfflinePushUserIDsReq(_message.Message):
+    __slots__ = ("conversationID", "userIDs")
+    CONVERSATIONID_FIELD_NUMBER: _ClassVar[int]
+    USERIDS_FIELD_NUMBER: _ClassVar[int]
+    conversationID: str
+    userIDs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, conversationID: _Optional[str] = ..., userIDs: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetConversationOfflinePushUserIDsResp(_message.Message):
+    __slots__ = ("userIDs",)
+    USERIDS_FIELD_NUMBER: _ClassVar[int]
+    userIDs: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, userIDs: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class UpdateConversationsByUserReq(_message.Message):
     __slots__ = ("userID", "ex")
     USERID_FIELD_NUMBER: _ClassVar[int]

@@ -274,3 +274,165 @@ class GetSendMsgStatusResp(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     status: int
     def __init__(self, status: _Optional[int] = ...) -> None: ...
+
+class SearchMessageReq(_message.Message):
+    __slots__ = ("sendID", "recvID", "contentType", "sendTime", "sessionType", "pagination")
+    SENDID_FIELD_NUMBER: _ClassVar[int]
+    RECVID_FIELD_NUMBER: _ClassVar[int]
+    CONTENTTYPE_FIELD_NUMBER: _ClassVar[int]
+    SENDTIME_FIELD_NUMBER: _ClassVar[int]
+    SESSIONTYPE_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    sendID: str
+    recvID: str
+    contentType: int
+    sendTime: str
+    sessionType: int
+    pagination: _sdkws_pb2.RequestPagination
+    def __init__(self, sendID: _Optional[str] = ..., recvID: _Optional[str] = ..., contentType: _Optional[int] = ..., sendTime: _Optional[str] = ..., sessionType: _Optional[int] = ..., pagination: _Optional[_Union[_sdkws_pb2.RequestPagination, _Mapping]] = ...) -> None: ...
+
+class SearchChatLog(_message.Message):
+    __slots__ = ("chatLog", "isRevoked")
+    CHATLOG_FIELD_NUMBER: _ClassVar[int]
+    ISREVOKED_FIELD_NUMBER: _ClassVar[int]
+    chatLog: ChatLog
+    isRevoked: bool
+    def __init__(self, chatLog: _Optional[_Union[ChatLog, _Mapping]] = ..., isRevoked: _Optional[bool] = ...) -> None: ...
+
+class SearchMessageResp(_message.Message):
+    __slots__ = ("chatLogs", "chatLogsNum")
+    CHATLOGS_FIELD_NUMBER: _ClassVar[int]
+    CHATLOGSNUM_FIELD_NUMBER: _ClassVar[int]
+    chatLogs: _containers.RepeatedCompositeFieldContainer[SearchChatLog]
+    chatLogsNum: int
+    def __init__(self, chatLogs: _Optional[_Iterable[_Union[SearchChatLog, _Mapping]]] = ..., chatLogsNum: _Optional[int] = ...) -> None: ...
+
+class ChatLog(_message.Message):
+    __slots__ = ("serverMsgID", "clientMsgID", "sendID", "recvID", "groupID", "recvNickname", "senderPlatformID", "senderNickname", "senderFaceURL", "groupName", "sessionType", "msgFrom", "contentType", "content", "status", "sendTime", "createTime", "ex", "groupFaceURL", "groupMemberCount", "seq", "groupOwner", "groupType")
+    SERVERMSGID_FIELD_NUMBER: _ClassVar[int]
+    CLIENTMSGID_FIELD_NUMBER: _ClassVar[int]
+    SENDID_FIELD_NUMBER: _ClassVar[int]
+    RECVID_FIELD_NUMBER: _ClassVar[int]
+    GROUPID_FIELD_NUMBER: _ClassVar[int]
+    RECVNICKNAME_FIELD_NUMBER: _ClassVar[int]
+    SENDERPLATFORMID_FIELD_NUMBER: _ClassVar[int]
+    SENDERNICKNAME_FIELD_NUMBER: _ClassVar[int]
+    SENDERFACEURL_FIELD_NUMBER: _ClassVar[int]
+    GROUPNAME_FIELD_NUMBER: _ClassVar[int]
+    SESSIONTYPE_FIELD_NUMBER: _ClassVar[int]
+    MSGFROM_FIELD_NUMBER: _ClassVar[int]
+    CONTENTTYPE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SENDTIME_FIELD_NUMBER: _ClassVar[int]
+    CREATETIME_FIELD_NUMBER: _ClassVar[int]
+    EX_FIELD_NUMBER: _ClassVar[int]
+    GROUPFACEURL_FIELD_NUMBER: _ClassVar[int]
+    GROUPMEMBERCOUNT_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    GROUPOWNER_FIELD_NUMBER: _ClassVar[int]
+    GROUPTYPE_FIELD_NUMBER: _ClassVar[int]
+    serverMsgID: str
+    clientMsgID: str
+    sendID: str
+    recvID: str
+    groupID: str
+    recvNickname: str
+    senderPlatformID: int
+    senderNickname: str
+    senderFaceURL: str
+    groupName: str
+    sessionType: int
+    msgFrom: int
+    contentType: int
+    content: str
+    status: int
+    sendTime: int
+    createTime: int
+    ex: str
+    groupFaceURL: str
+    groupMemberCount: int
+    seq: int
+    groupOwner: str
+    groupType: int
+    def __init__(self, serverMsgID: _Optional[str] = ..., clientMsgID: _Optional[str] = ..., sendID: _Optional[str] = ..., recvID: _Optional[str] = ..., groupID: _Optional[str] = ..., recvNickname: _Optional[str] = ..., senderPlatformID: _Optional[int] = ..., senderNickname: _Optional[str] = ..., senderFaceURL: _Optional[str] = ..., groupName: _Optional[str] = ..., sessionType: _Optional[int] = ..., msgFrom: _Optional[int] = ..., contentType: _Optional[int] = ..., content: _Optional[str] = ..., status: _Optional[int] = ..., sendTime: _Optional[int] = ..., createTime: _Optional[int] = ..., ex: _Optional[str] = ..., groupFaceURL: _Optional[str] = ..., groupMemberCount: _Optional[int] = ..., seq: _Optional[int] = ..., groupOwner: _Optional[str] = ..., groupType: _Optional[int] = ...) -> None: ...
+
+class GetActiveUserReq(_message.Message):
+    __slots__ = ("start", "end", "ase", "group", "pagination")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    ASE_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    start: int
+    end: int
+    ase: bool
+    group: bool
+    pagination: _sdkws_pb2.RequestPagination
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., ase: _Optional[bool] = ..., group: _Optional[bool] = ..., pagination: _Optional[_Union[_sdkws_pb2.RequestPagination, _Mapping]] = ...) -> None: ...
+
+class ActiveUser(_message.Message):
+    __slots__ = ("user", "count")
+    USER_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    user: _sdkws_pb2.UserInfo
+    count: int
+    def __init__(self, user: _Optional[_Union[_sdkws_pb2.UserInfo, _Mapping]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class GetActiveUserResp(_message.Message):
+    __slots__ = ("msgCount", "userCount", "dateCount", "users")
+    class DateCountEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    MSGCOUNT_FIELD_NUMBER: _ClassVar[int]
+    USERCOUNT_FIELD_NUMBER: _ClassVar[int]
+    DATECOUNT_FIELD_NUMBER: _ClassVar[int]
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    msgCount: int
+    userCount: int
+    dateCount: _containers.ScalarMap[str, int]
+    users: _containers.RepeatedCompositeFieldContainer[ActiveUser]
+    def __init__(self, msgCount: _Optional[int] = ..., userCount: _Optional[int] = ..., dateCount: _Optional[_Mapping[str, int]] = ..., users: _Optional[_Iterable[_Union[ActiveUser, _Mapping]]] = ...) -> None: ...
+
+class GetActiveGroupReq(_message.Message):
+    __slots__ = ("start", "end", "ase", "pagination")
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    ASE_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    start: int
+    end: int
+    ase: bool
+    pagination: _sdkws_pb2.RequestPagination
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., ase: _Optional[bool] = ..., pagination: _Optional[_Union[_sdkws_pb2.RequestPagination, _Mapping]] = ...) -> None: ...
+
+class ActiveGroup(_message.Message):
+    __slots__ = ("group", "count")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    group: _sdkws_pb2.GroupInfo
+    count: int
+    def __init__(self, group: _Optional[_Union[_sdkws_pb2.GroupInfo, _Mapping]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class GetActiveGroupResp(_message.Message):
+    __slots__ = ("msgCount", "groupCount", "dateCount", "groups")
+    class DateCountEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    MSGCOUNT_FIELD_NUMBER: _ClassVar[int]
+    GROUPCOUNT_FIELD_NUMBER: _ClassVar[int]
+    DATECOUNT_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    msgCount: int
+    groupCount: int
+    dateCount: _containers.ScalarMap[str, int]
+    groups: _containers.RepeatedCompositeFieldContainer[ActiveGroup]
+    def __init__(self, msgCount: _Optional[int] = ..., groupCount: _Optional[int] = ..., dateCount: _Optional[_Mapping[str, int]] = ..., groups: _Optional[_Iterable[_Union[ActiveGroup, _Mapping]]] = ...) -> None: ...

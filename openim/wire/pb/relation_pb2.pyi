@@ -272,6 +272,32 @@ class getPaginationBlacksResp(_message.Message):
     total: int
     def __init__(self, blacks: _Optional[_Iterable[_Union[_sdkws_pb2.BlackInfo, _Mapping]]] = ..., total: _Optional[int] = ...) -> None: ...
 
+class getIncrementalBlacksReq(_message.Message):
+    __slots__ = ("userID", "versionID", "version")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    VERSIONID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    versionID: str
+    version: int
+    def __init__(self, userID: _Optional[str] = ..., versionID: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class getIncrementalBlacksResp(_message.Message):
+    __slots__ = ("version", "versionID", "full", "delete", "insert", "update")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    VERSIONID_FIELD_NUMBER: _ClassVar[int]
+    FULL_FIELD_NUMBER: _ClassVar[int]
+    DELETE_FIELD_NUMBER: _ClassVar[int]
+    INSERT_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    versionID: str
+    full: bool
+    delete: _containers.RepeatedScalarFieldContainer[str]
+    insert: _containers.RepeatedCompositeFieldContainer[_sdkws_pb2.BlackInfo]
+    update: _containers.RepeatedCompositeFieldContainer[_sdkws_pb2.BlackInfo]
+    def __init__(self, version: _Optional[int] = ..., versionID: _Optional[str] = ..., full: _Optional[bool] = ..., delete: _Optional[_Iterable[str]] = ..., insert: _Optional[_Iterable[_Union[_sdkws_pb2.BlackInfo, _Mapping]]] = ..., update: _Optional[_Iterable[_Union[_sdkws_pb2.BlackInfo, _Mapping]]] = ...) -> None: ...
+
 class GetSpecifiedBlacksReq(_message.Message):
     __slots__ = ("ownerUserID", "userIDList")
     OWNERUSERID_FIELD_NUMBER: _ClassVar[int]
