@@ -180,6 +180,12 @@ class MessageOps(AdminSends):
             raise args_error("hasReadSeq must be at least 1")
         row = await self._row(actor.user_id, conversation_id)
         check_has_read_seq(has_read_seq, await self._max_seq(conversation_id))
+        if row.conversation_type == SessionType.SINGLE:
+            # The peer's messages the reader had not read yet, and the listed ones, become read for
+            # every later pull (group and notification chats keep no per-message flag), as in OpenIM.
+            await self._store.mark_messages_read(
+                conversation_id, actor.user_id, seqs, after_seq=row.has_read_seq, up_to_seq=has_read_seq
+            )
         new_mark = await self._raise_read(actor.user_id, conversation_id, has_read_seq)
         receipt_seqs = read_receipt_seqs(row.has_read_seq, has_read_seq, seqs)
         await self._read_receipt(actor, row, receipt_seqs, new_mark)
@@ -189,6 +195,8 @@ class MessageOps(AdminSends):
         check_seqs(seqs, required=True)
         row = await self._row(actor.user_id, conversation_id)
         check_has_read_seq(max(seqs), await self._max_seq(conversation_id))
+        # Flagged whatever the conversation type, as OpenIM does (the SDKs call this for single chats).
+        await self._store.mark_messages_read(conversation_id, actor.user_id, seqs)
         new_mark = await self._raise_read(actor.user_id, conversation_id, max(seqs))
         await self._read_receipt(actor, row, list(seqs), new_mark)
 

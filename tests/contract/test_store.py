@@ -17,6 +17,7 @@ from openim.storage.messages.records import (
     ConversationSeq,
     NewMessage,
     PersistResult,
+    StoredMessage,
     TokenRecord,
     TokenState,
     TokenStateChange,
@@ -414,6 +415,29 @@ async def test_hidden_revoked_and_deleted_messages(store: Store) -> None:
     # Seqs stay allocated: the next message continues after 5.
     (result,) = await store.persist_messages([single("bob", "alice", "m6")], NOW)
     assert result.seq == 6
+
+
+async def test_mark_messages_read_flags_the_peers_messages_only_and_never_unflags(store: Store) -> None:
+    # seqs 1-3 from alice, 4 from bob, 5-6 from alice
+    batch = [single("alice", "bob", f"m{i}") for i in (1, 2, 3)] + [single("bob", "alice", "m4")]
+    await store.persist_messages(batch + [single("alice", "bob", f"m{i}") for i in (5, 6)], NOW)
+    cid = "si_alice_bob"
+
+    def read_seqs(messages: dict[int, StoredMessage]) -> list[int]:
+        return sorted(seq for seq, m in messages.items() if m.is_read)
+
+    assert read_seqs(await store.get_messages(cid, range(1, 7))) == []
+    # bob reads 2..4 (range after 1 up to 4) and lists 6: his own 4 stays unflagged
+    assert await store.mark_messages_read(cid, "bob", [6], after_seq=1, up_to_seq=4) == 3
+    assert read_seqs(await store.get_messages(cid, range(1, 7))) == [2, 3, 6]
+    assert [m.is_read for m in await store.get_message_range(cid, 1, 6)] == [False, True, True, False, False, True]
+    # again, overlapping: only what was not flagged yet changes; nothing goes back
+    assert await store.mark_messages_read(cid, "bob", [1, 2, 99]) == 1
+    assert await store.mark_messages_read(cid, "bob", []) == 0
+    # alice reads bob's 4; another conversation is untouched
+    assert await store.mark_messages_read(cid, "alice", [], after_seq=0, up_to_seq=6) == 1
+    assert read_seqs(await store.get_messages(cid, range(1, 7))) == [1, 2, 3, 4, 6]
+    assert await store.mark_messages_read("si_x_y", "bob", [1], after_seq=0, up_to_seq=5) == 0
 
 
 # -- user conversations --------------------------------------------------------------------------------------

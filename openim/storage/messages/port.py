@@ -114,6 +114,14 @@ class MessageStore(Protocol):
     async def set_message_revoked(self, conversation_id: str, seq: int, revoke: bytes) -> bool:
         """Record the revoke details once; False if the message is missing or already revoked."""
 
+    async def mark_messages_read(
+        self, conversation_id: str, reader_user_id: str, seqs: Sequence[int], *, after_seq: int = 0, up_to_seq: int = 0
+    ) -> int:
+        """Flag messages as read by ``reader_user_id``: those of ``seqs`` and those with
+        ``after_seq < seq <= up_to_seq``, except the reader's own (a sender does not read his own
+        message for the peer). A flag never goes back; returns how many messages changed. Pulls return
+        it as MsgData.isRead (OpenIM keeps the same flag per message)."""
+
     async def hide_messages(self, user_id: str, conversation_id: str, seqs: Sequence[int]) -> None:
         """Delete-for-me: those seqs read back as deleted placeholders for this user only."""
 

@@ -161,6 +161,15 @@ class SqlMessageStore(SqlBase):
     find_message = reads(q.find_message)
     set_message_revoked = writes(q.set_message_revoked)
 
+    async def mark_messages_read(
+        self, conversation_id: str, reader_user_id: str, seqs: Sequence[int], *, after_seq: int = 0, up_to_seq: int = 0
+    ) -> int:
+        if not seqs and up_to_seq <= after_seq:
+            return 0
+        return await self._write(
+            lambda: q.mark_messages_read(conversation_id, reader_user_id, seqs, after_seq, up_to_seq)
+        )
+
     async def hide_messages(self, user_id: str, conversation_id: str, seqs: Sequence[int]) -> None:
         if seqs:
             await self._write(lambda: q.hide_messages(user_id, conversation_id, seqs))
