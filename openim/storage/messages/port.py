@@ -114,14 +114,6 @@ class MessageStore(Protocol):
     async def set_message_revoked(self, conversation_id: str, seq: int, revoke: bytes) -> bool:
         """Record the revoke details once; False if the message is missing or already revoked."""
 
-    async def mark_messages_read(
-        self, conversation_id: str, reader_user_id: str, seqs: Sequence[int], *, after_seq: int = 0, up_to_seq: int = 0
-    ) -> int:
-        """Flag messages as read by ``reader_user_id``: those of ``seqs`` and those with
-        ``after_seq < seq <= up_to_seq``, except the reader's own (a sender does not read his own
-        message for the peer). A flag never goes back; returns how many messages changed. Pulls return
-        it as MsgData.isRead (OpenIM keeps the same flag per message)."""
-
     async def hide_messages(self, user_id: str, conversation_id: str, seqs: Sequence[int]) -> None:
         """Delete-for-me: those seqs read back as deleted placeholders for this user only."""
 
@@ -152,9 +144,22 @@ class MessageStore(Protocol):
     ) -> bool:
         """Set the fields ``patch`` sets (an empty one sets nothing); False if the row does not exist."""
 
-    async def raise_has_read_seq(self, owner_user_id: str, conversation_id: str, seq: int) -> int:
+    async def raise_has_read_seq(
+        self,
+        owner_user_id: str,
+        conversation_id: str,
+        seq: int,
+        *,
+        flag_after: int | None = None,
+        flag_seqs: Sequence[int] = (),
+    ) -> int:
         """has_read_seq = max(has_read_seq, seq) (creating nothing); return the resulting value, or -1 if
-        the row does not exist."""
+        the row does not exist.
+
+        In the same transaction, when the row exists, flag as read by the owner the messages of
+        ``flag_seqs`` and, with ``flag_after``, those with ``flag_after < seq' <= seq``, except the
+        owner's own (a sender does not read his own message for the peer). A flag never goes back; pulls
+        return it as MsgData.isRead (OpenIM keeps the same flag per message)."""
 
     async def delete_user_conversations(self, owner_user_id: str, conversation_ids: Sequence[str]) -> None: ...
 

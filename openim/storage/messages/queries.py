@@ -464,6 +464,16 @@ def raise_has_read_seq(owner_user_id: str, conversation_id: str, seq: int) -> Tx
     return int(rows[0][0]) if rows else -1
 
 
+def raise_has_read_seq_flagging(
+    owner_user_id: str, conversation_id: str, seq: int, flag_seqs: Sequence[int], flag_after: int, flag_up_to: int
+) -> Txn[int]:
+    """raise_has_read_seq and, when the row exists, mark_messages_read for the owner, in one transaction."""
+    result = yield from raise_has_read_seq(owner_user_id, conversation_id, seq)
+    if result >= 0:
+        yield from mark_messages_read(conversation_id, owner_user_id, flag_seqs, flag_after, flag_up_to)
+    return result
+
+
 def delete_user_conversations(owner_user_id: str, conversation_ids: Sequence[str]) -> Txn[None]:
     yield from execute(
         "{with} DELETE FROM user_conversations WHERE owner_user_id = $1 "
