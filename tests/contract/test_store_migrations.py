@@ -168,7 +168,7 @@ async def test_postgres_rows_updated_by_every_send_leave_room_for_hot_updates(fr
     assert options == {
         "conversation_seqs": ["fillfactor=85"],
         "user_conversations": ["fillfactor=85"],
-        "messages": None,  # insert-only: full pages
+        "messages": None,  # inserted, then updated at most twice (revoke, read flag): full pages
     }
 
 
