@@ -174,7 +174,7 @@ def _send_path_modules(node: Node, services: Services, gateway: LocalDelivery | 
     pipeline = services.pipeline
     modules: list[Module] = [pipeline.replies]  # remote sends' answers and their time-outs
     offline = None
-    if "push" in node.modules and node.config.offline_push.provider != "none":
+    if "push" in node.modules and node.config.offline_push.provider_names:
         from openim.offline_push.sender import OfflinePusher
 
         # Started before the push stage: a misconfigured provider stops the process at start.

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from openim.webhook_catalog import HOOKS
+from openim.wire.constants import Platform
 
 EXAMPLE_SECRET = "openIM123"
 LOOPBACK = "127.0.0.1"
@@ -367,10 +368,37 @@ class WebhooksConfig(_Section):
         return self
 
 
+PushProviderName = Literal["fcm", "apns", "http"]
+# With several providers, the platforms each one serves unless platform_providers says otherwise.
+DEFAULT_PLATFORM_PROVIDERS: dict[Platform, str] = {
+    Platform.IOS: "apns",
+    Platform.IPAD: "apns",
+    Platform.ANDROID: "fcm",
+    Platform.APAD: "fcm",
+}
+NO_PUSH = "none"
+
+
+def _platform_of(key: str) -> Platform:
+    """A platform_providers key: OpenIM's platform name (any case) or its number."""
+    wanted = key.strip().lower()
+    for platform in Platform:
+        if wanted in (str(platform.value), platform.wire_name.lower(), platform.name.lower()):
+            return platform
+    names = ", ".join(f"{p.wire_name} ({p.value})" for p in Platform)
+    raise ValueError(f"platform_providers: unknown platform {key!r}; the platforms are {names}")
+
+
 class OfflinePushConfig(_Section):
     """Push to devices without a foreground connection (openim.offline_push)."""
 
+    # One provider for every device (the original setting), or none.
     provider: Literal["none", "fcm", "apns", "http"] = "none"
+    # Several providers at once (instead of provider), each device pushed by its platform's provider:
+    # see platform_providers and DEFAULT_PLATFORM_PROVIDERS.
+    providers: tuple[PushProviderName, ...] = ()
+    # Platform (OpenIM name or number) -> one of providers, or "none" (no push); overrides the defaults.
+    platform_providers: dict[str, str] = Field(default_factory=dict)
     # Requests in flight at once, and how many recipients one batch of the push stage hands over.
     concurrency: int = Field(default=16, ge=1, le=1000)
     batch_size: int = Field(default=500, ge=1, le=100_000)
@@ -392,16 +420,55 @@ class OfflinePushConfig(_Section):
     http_url: str = ""
     http_headers: dict[str, str] = Field(default_factory=dict)
 
+    @property
+    def provider_names(self) -> tuple[str, ...]:
+        """The providers that run: those of ``providers``, else ``provider`` unless none."""
+        if self.providers:
+            return self.providers
+        return () if self.provider == NO_PUSH else (self.provider,)
+
+    def platform_routes(self) -> dict[int, str]:
+        """With ``providers``: platform id -> provider name, for the platforms that get pushes."""
+        routes: dict[Platform, str] = {p: n for p, n in DEFAULT_PLATFORM_PROVIDERS.items() if n in self.providers}
+        for key, name in self.platform_providers.items():
+            routes[_platform_of(key)] = name
+        return {int(p): name for p, name in sorted(routes.items()) if name != NO_PUSH}
+
     @model_validator(mode="after")
     def _provider(self) -> OfflinePushConfig:
-        needed = {
-            "fcm": ("fcm_credentials_file",),
-            "apns": ("apns_key_file", "apns_key_id", "apns_team_id", "apns_topic"),
-            "http": ("http_url",),
-        }.get(self.provider, ())
-        missing = [name for name in needed if not getattr(self, name)]
-        if missing:
-            raise ValueError(f"provider {self.provider} needs {', '.join(missing)}")
+        if self.providers and self.provider != NO_PUSH:
+            raise ValueError(
+                f"set provider ({self.provider}: one provider for every device) or providers "
+                f"({', '.join(self.providers)}: one per platform), not both"
+            )
+        if len(set(self.providers)) != len(self.providers):
+            raise ValueError(f"providers lists a provider twice: {', '.join(self.providers)}")
+        if self.platform_providers and not self.providers:
+            raise ValueError("platform_providers needs providers (with provider, every platform goes to it)")
+        for name in self.provider_names:
+            needed = {
+                "fcm": ("fcm_credentials_file",),
+                "apns": ("apns_key_file", "apns_key_id", "apns_team_id", "apns_topic"),
+                "http": ("http_url",),
+            }[name]
+            missing = [field for field in needed if not getattr(self, field)]
+            if missing:
+                raise ValueError(f"provider {name} needs {', '.join(missing)}")
+        if self.providers:
+            for key, name in self.platform_providers.items():
+                _platform_of(key)
+                if name != NO_PUSH and name not in self.providers:
+                    raise ValueError(
+                        f"platform_providers: {key} goes to {name!r}, which is not among providers "
+                        f"({', '.join(self.providers)}) nor {NO_PUSH!r}"
+                    )
+            routed = set(self.platform_routes().values())
+            idle = [name for name in self.providers if name not in routed]
+            if idle:
+                raise ValueError(
+                    f"providers lists {', '.join(idle)} but no platform goes to it: map platforms to it in "
+                    f"platform_providers (e.g. {{Android: {idle[0]}}}) or remove it from providers"
+                )
         return self
 
 

@@ -239,9 +239,14 @@ webhooks:
   after_backoff_max: 1m
 
 offline_push:
-  # Push to devices that are not connected: none, fcm, apns or http. A misconfigured provider stops
-  # the start with the reason (docs/operations.md, "Offline push").
+  # Push to devices that are not connected: none, fcm, apns or http, one provider for every device.
+  # A misconfigured provider stops the start with the reason (docs/operations.md, "Offline push").
   provider: none
+  # Or several at once, each device pushed by its platform's provider (instead of provider), e.g.
+  # [fcm, apns]: IOS and IPad go to apns, Android and APad to fcm unless platform_providers says
+  # otherwise (platform name or number -> one of providers, or none), e.g. {{HarmonyOS: http}}.
+  providers: []
+  platform_providers: {{}}
   concurrency: 16
   batch_size: 500
   timeout: 10s

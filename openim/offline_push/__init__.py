@@ -1,6 +1,6 @@
 """Offline push: device tokens (:mod:`.devices`), the provider interface (:mod:`.provider`) with FCM
-HTTP v1, APNs over HTTP/2 and a generic HTTP provider, and the sender the push stage feeds
-(:mod:`.sender`)."""
+HTTP v1, APNs over HTTP/2 and a generic HTTP provider, several of them at once chosen per device
+platform (:mod:`.routing`), and the sender the push stage feeds (:mod:`.sender`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,18 @@ __all__ = ["ProviderMisconfigured", "PushProvider", "make_provider"]
 
 def make_provider(cfg: OfflinePushConfig) -> PushProvider | None:
     """The configured provider, its credentials read and checked now (ProviderMisconfigured otherwise);
-    None when offline push is off."""
-    if cfg.provider == "fcm":
+    None when offline push is off. With ``providers``, one provider per platform behind a PlatformRouter."""
+    if cfg.providers:
+        from openim.offline_push.routing import PlatformRouter
+
+        return PlatformRouter({name: _one_provider(cfg, name) for name in cfg.providers}, cfg.platform_routes())
+    if cfg.provider == "none":
+        return None
+    return _one_provider(cfg, cfg.provider)
+
+
+def _one_provider(cfg: OfflinePushConfig, name: str) -> PushProvider:
+    if name == "fcm":
         from openim.offline_push.fcm import FcmProvider, load_credentials
 
         return FcmProvider(
@@ -22,7 +32,7 @@ def make_provider(cfg: OfflinePushConfig) -> PushProvider | None:
             concurrency=cfg.concurrency,
             timeout=cfg.timeout,
         )
-    if cfg.provider == "apns":
+    if name == "apns":
         from openim.offline_push.apns import PRODUCTION, SANDBOX, ApnsProvider, load_key
 
         endpoint = cfg.apns_endpoint or (SANDBOX if cfg.apns_sandbox else PRODUCTION)
@@ -35,8 +45,8 @@ def make_provider(cfg: OfflinePushConfig) -> PushProvider | None:
             concurrency=cfg.concurrency,
             timeout=cfg.timeout,
         )
-    if cfg.provider == "http":
+    if name == "http":
         from openim.offline_push.http_provider import HttpProvider
 
         return HttpProvider(cfg.http_url, headers=cfg.http_headers, timeout=cfg.timeout)
-    return None
+    raise ProviderMisconfigured(f"unknown offline push provider {name!r}")

@@ -35,10 +35,12 @@ class PushResult:
     sent: int = 0
     failed: int = 0
     dead_tokens: list[str] = field(default_factory=list)
+    skipped: int = 0  # devices of a platform no provider serves (several providers, platform_providers)
 
     def add(self, other: PushResult) -> None:
         self.sent += other.sent
         self.failed += other.failed
+        self.skipped += other.skipped
         self.dead_tokens.extend(other.dead_tokens)
 
 

@@ -99,7 +99,7 @@ class OfflinePusher:
 
         provider = self._provider or make_provider(self._cfg)
         if provider is None:
-            raise ProviderMisconfigured("offline_push.provider is none: nothing to run")
+            raise ProviderMisconfigured("offline_push has no provider (provider none, no providers): nothing to run")
         self._provider = provider
         await provider.check()
         log.info("offline_push.ready", provider=provider.name)

@@ -59,7 +59,7 @@ ACTIVE_MAX_COUNT = 500
 
 @dataclass(frozen=True, slots=True)
 class ActiveEntry:
-    """One conversation that has messages, as the active-list ordering sees it."""
+    """One conversation as the active-list ordering sees it (max_seq 0: no message yet)."""
 
     conversation_id: str
     is_pinned: bool
@@ -350,7 +350,8 @@ class ConversationService:
     # -- lists built from message state ------------------------------------------------------------
     async def active(self, owner: str, count: int) -> jssdk_pb2.GetActiveConversationsResp:
         """/jssdk/get_active_conversations: the ``count`` most relevant conversations that have messages,
-        with their newest visible message; the unread total covers every active conversation."""
+        with their newest visible message (none when the user cleared or deleted them all: the conversation
+        is still listed, or the SDK could not open it again); the unread total covers every active one."""
         seqs = await self._sync.has_read_and_max_seq(owner, [])
         rows = {r.conversation_id: r for r in await self._store.get_user_conversations(owner)}
         entries = [
@@ -364,7 +365,9 @@ class ConversationService:
         return resp
 
     async def by_ids(self, owner: str, conversation_ids: Sequence[str]) -> jssdk_pb2.GetConversationsResp:
-        """/jssdk/get_conversations: the listed conversations that have a message, in request order."""
+        """/jssdk/get_conversations: every listed conversation the user has, in request order, with its
+        newest visible message when there is one (a cleared chat or one without messages yet comes with
+        none: the SDK fails to open, and so to write in, a conversation it was told about and is not given)."""
         ids = list(dict.fromkeys(conversation_ids))
         rows = {r.conversation_id: r for r in await self._store.get_user_conversations(owner, ids)}
         known = [c for c in ids if c in rows]
@@ -372,7 +375,7 @@ class ConversationService:
         entries = []
         for cid in known:
             s = seqs.seqs[cid] if seqs is not None else None
-            if s is not None and s.maxSeq > 0:
+            if s is not None:
                 entries.append(ActiveEntry(cid, rows[cid].is_pinned, s.maxSeqTime, s.maxSeq, s.hasReadSeq))
         resp = jssdk_pb2.GetConversationsResp(unreadCount=sum(e.unread for e in entries))
         resp.conversations.extend(await self._conversation_msgs(owner, entries, rows))
@@ -392,12 +395,11 @@ class ConversationService:
         counts = await self._store.count_group_members(list(groups))
         out: list[jssdk_pb2.ConversationMsg] = []
         for e in entries:
-            msg = last.get(e.conversation_id)
-            if msg is None:
-                continue  # nothing the user can see any more: OpenIM leaves such conversations out
             row = rows[e.conversation_id]
             item = jssdk_pb2.ConversationMsg(conversation=to_pb(row), maxSeq=e.max_seq, readSeq=e.read_seq)
-            item.lastMsg.CopyFrom(msg)
+            msg = last.get(e.conversation_id)
+            if msg is not None:  # absent: the SDK shows an empty latest message, dated maxSeqTime
+                item.lastMsg.CopyFrom(msg)
             peer = users.get(row.user_id) if not row.group_id else None
             if peer is not None:
                 item.user.CopyFrom(user_to_pb(peer))

@@ -146,8 +146,18 @@ class MessageOps(AdminSends):
         state = seqs.get(conversation_id)
         return state.max_seq if state else 0
 
-    async def _raise_read(self, user_id: str, conversation_id: str, seq: int) -> int:
-        result = await self._store.raise_has_read_seq(user_id, conversation_id, seq)
+    async def _raise_read(
+        self,
+        user_id: str,
+        conversation_id: str,
+        seq: int,
+        *,
+        flag_after: int | None = None,
+        flag_seqs: Sequence[int] = (),
+    ) -> int:
+        result = await self._store.raise_has_read_seq(
+            user_id, conversation_id, seq, flag_after=flag_after, flag_seqs=flag_seqs
+        )
         if result < 0:
             raise OpenIMError(ErrCode.RECORD_NOT_FOUND, f"conversation {conversation_id} of {user_id} not found")
         return result
@@ -180,7 +190,14 @@ class MessageOps(AdminSends):
             raise args_error("hasReadSeq must be at least 1")
         row = await self._row(actor.user_id, conversation_id)
         check_has_read_seq(has_read_seq, await self._max_seq(conversation_id))
-        new_mark = await self._raise_read(actor.user_id, conversation_id, has_read_seq)
+        if row.conversation_type == SessionType.SINGLE:
+            # The peer's messages the reader had not read yet, and the listed ones, become read for
+            # every later pull (group and notification chats keep no per-message flag), as in OpenIM.
+            new_mark = await self._raise_read(
+                actor.user_id, conversation_id, has_read_seq, flag_after=row.has_read_seq, flag_seqs=seqs
+            )
+        else:
+            new_mark = await self._raise_read(actor.user_id, conversation_id, has_read_seq)
         receipt_seqs = read_receipt_seqs(row.has_read_seq, has_read_seq, seqs)
         await self._read_receipt(actor, row, receipt_seqs, new_mark)
 
@@ -189,7 +206,8 @@ class MessageOps(AdminSends):
         check_seqs(seqs, required=True)
         row = await self._row(actor.user_id, conversation_id)
         check_has_read_seq(max(seqs), await self._max_seq(conversation_id))
-        new_mark = await self._raise_read(actor.user_id, conversation_id, max(seqs))
+        # Flagged whatever the conversation type, as OpenIM does (the SDKs call this for single chats).
+        new_mark = await self._raise_read(actor.user_id, conversation_id, max(seqs), flag_seqs=seqs)
         await self._read_receipt(actor, row, list(seqs), new_mark)
 
     async def set_has_read_seq(self, actor: Actor, conversation_id: str, has_read_seq: int) -> None:

@@ -43,6 +43,8 @@ def render(stored: StoredMessage, *, hidden: bool = False) -> sdkws_pb2.MsgData:
     msg = sdkws_pb2.MsgData()
     msg.ParseFromString(stored.payload)
     msg.seq = stored.seq
+    # The stored flag, whatever the sender put in the payload: read by a user other than the sender.
+    msg.isRead = stored.is_read
     if hidden:
         msg.content = b""
         msg.status = MsgStatus.DELETED

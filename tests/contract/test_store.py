@@ -416,6 +416,33 @@ async def test_hidden_revoked_and_deleted_messages(store: Store) -> None:
     assert result.seq == 6
 
 
+async def test_raising_the_read_mark_flags_the_peers_messages_only_and_never_unflags(store: Store) -> None:
+    # seqs 1-3 from alice, 4 from bob, 5-6 from alice
+    batch = [single("alice", "bob", f"m{i}") for i in (1, 2, 3)] + [single("bob", "alice", "m4")]
+    await store.persist_messages(batch + [single("alice", "bob", f"m{i}") for i in (5, 6)], NOW)
+    cid = "si_alice_bob"
+
+    async def read_seqs() -> list[int]:
+        return sorted(seq for seq, m in (await store.get_messages(cid, range(1, 7))).items() if m.is_read)
+
+    assert await read_seqs() == []
+    assert await store.raise_has_read_seq("bob", cid, 2) == 4  # no flags asked: none set (4: his own send)
+    assert await read_seqs() == []
+    # bob reads (1, 3] and lists 6: his own 4 stays unflagged, 5 is neither in the range nor listed
+    assert await store.raise_has_read_seq("bob", cid, 3, flag_after=1, flag_seqs=[6]) == 4
+    assert await read_seqs() == [2, 3, 6]
+    assert [m.is_read for m in await store.get_message_range(cid, 1, 6)] == [False, True, True, False, False, True]
+    # overlapping and out-of-range seqs change nothing else; nothing goes back
+    assert await store.raise_has_read_seq("bob", cid, 2, flag_seqs=[1, 2, 99]) == 4
+    assert await read_seqs() == [1, 2, 3, 6]
+    # alice reads up to 6: bob's 4 only (her own messages are never flagged by her)
+    assert await store.raise_has_read_seq("alice", cid, 6, flag_after=0) == 6
+    assert await read_seqs() == [1, 2, 3, 4, 6]
+    # no row, no flag: the read mark of a conversation the user does not have changes nothing
+    assert await store.raise_has_read_seq("carol", cid, 6, flag_after=0, flag_seqs=[5]) == -1
+    assert await read_seqs() == [1, 2, 3, 4, 6]
+
+
 # -- user conversations --------------------------------------------------------------------------------------
 
 

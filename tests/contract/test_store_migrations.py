@@ -168,7 +168,7 @@ async def test_postgres_rows_updated_by_every_send_leave_room_for_hot_updates(fr
     assert options == {
         "conversation_seqs": ["fillfactor=85"],
         "user_conversations": ["fillfactor=85"],
-        "messages": None,  # insert-only: full pages
+        "messages": None,  # inserted, then updated at most twice (revoke, read flag): full pages
     }
 
 
@@ -181,3 +181,62 @@ async def test_sqlite_too_old_for_our_sql_is_refused_at_open(tmp_path: Path, mon
     with pytest.raises(StoreUnavailable, match="too old"):
         await store.open()
     assert not (tmp_path / "openim.db").exists()  # refused before anything was created
+
+
+# -- 0009: the per-message read flag, backfilled from the recorded read marks ------------------------------
+
+_BEFORE_READ_FLAG = "0004"
+# A single chat alice<->bob (bob read up to 2, alice up to 4: her own send raised it) and a group whose
+# marks are high: only single-chat messages below the *other* participant's mark count as read.
+_PRE_0009_ROWS = [
+    "INSERT INTO messages (conversation_id, seq, send_id, client_msg_id, session_type, payload) VALUES "
+    "('si_alice_bob', 1, 'alice', 'c1', 1, ''), ('si_alice_bob', 2, 'alice', 'c2', 1, ''), "
+    "('si_alice_bob', 3, 'alice', 'c3', 1, ''), ('si_alice_bob', 4, 'bob', 'c4', 1, ''), "
+    "('sg_g', 1, 'alice', 'c5', 3, '')",
+    "INSERT INTO user_conversations (owner_user_id, conversation_id, conversation_type, has_read_seq) VALUES "
+    "('alice', 'si_alice_bob', 1, 4), ('bob', 'si_alice_bob', 1, 2), ('bob', 'sg_g', 3, 9)",
+]
+_READ_FLAGS = "SELECT conversation_id, seq FROM messages WHERE is_read ORDER BY conversation_id, seq"
+_EXPECTED_READ = [("si_alice_bob", 1), ("si_alice_bob", 2), ("si_alice_bob", 4)]
+
+
+def test_sqlite_0009_flags_the_messages_the_peer_had_read(tmp_path: Path) -> None:
+    from alembic import command
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'openim.db'}")
+    try:
+        with engine.begin() as connection:
+            config = migrate.alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, _BEFORE_READ_FLAG)
+            for statement in _PRE_0009_ROWS:
+                connection.exec_driver_sql(statement)
+            assert migrate.upgrade_online(connection)[0] == "0009"
+            assert [tuple(r) for r in connection.exec_driver_sql(_READ_FLAGS)] == _EXPECTED_READ
+    finally:
+        engine.dispose()
+
+
+async def _upgrade_postgres_in_two_steps(dsn: str) -> list[tuple[str, int]]:
+    import io
+
+    from alembic import command
+
+    output = io.StringIO()
+    config = migrate.alembic_config(output)
+    config.attributes["dialect_name"] = "postgresql"
+    command.upgrade(config, _BEFORE_READ_FLAG, sql=True)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(output.getvalue())
+        for statement in _PRE_0009_ROWS:
+            await conn.execute(statement.replace("''", "''::bytea"))
+        await conn.execute(migrate.upgrade_sql(_BEFORE_READ_FLAG))
+        return [tuple(r) for r in await conn.fetch(_READ_FLAGS)]
+    finally:
+        await conn.close()
+
+
+@pytest.mark.postgres
+async def test_postgres_0009_flags_the_messages_the_peer_had_read(fresh_postgres_dsn: str) -> None:
+    assert await _postgres_async(_upgrade_postgres_in_two_steps(fresh_postgres_dsn)) == _EXPECTED_READ

@@ -187,6 +187,34 @@ def test_mark_conversation_as_read(server: ServerProcess, admin: str, tokens: di
     assert seqs_of(server, tokens["noah"], "noah")["hasReadSeq"] == before["maxSeq"]
 
 
+def test_pulled_messages_carry_the_peers_read_flag(server: ServerProcess, admin: str, tokens: dict[str, str]) -> None:
+    """OpenIM flags a single-chat message read when the other participant marks it read; every later pull
+    (a new device, a new login) returns isRead from that flag, for both participants."""
+    server.call("/user/user_register", {"users": [{"userID": u, "nickname": u} for u in ("rita", "sam")]}, token=admin)
+    conv = "si_rita_sam"
+    for i in (1, 2, 3):
+        send(server, admin, "rita", "sam", f"to sam {i}")
+    sam, rita = server.user_token("sam"), server.user_token("rita")
+
+    def read_flags(token: str, user_id: str) -> list[bool]:
+        return [bool(m["isRead"]) for m in pull(server, token, user_id, conv)]
+
+    assert read_flags(rita, "rita") == [False, False, False]
+    mark = {"conversationID": conv, "userID": "sam", "hasReadSeq": 2, "seqs": []}
+    server.call("/msg/mark_conversation_as_read", mark, token=sam)
+    rita = server.user_token("rita")  # a fresh login (the older token is kicked)
+    assert read_flags(rita, "rita") == [True, True, False]
+    assert read_flags(sam, "sam") == [True, True, False]
+
+    # sam answers without reading 3 (his own send raises his mark to 4), then marks 3 read by listing it
+    send(server, admin, "sam", "rita", "to rita 4")
+    assert read_flags(rita, "rita") == [True, True, False, False]
+    server.call("/msg/mark_conversation_as_read", {**mark, "hasReadSeq": 4, "seqs": [3]}, token=sam)
+    assert read_flags(rita, "rita") == [True, True, True, False]  # sam's own message is not read by sam
+    server.call("/msg/mark_msgs_as_read", {"conversationID": conv, "userID": "rita", "seqs": [4]}, token=rita)
+    assert read_flags(sam, "sam") == [True, True, True, True]
+
+
 # -- delete and clear ------------------------------------------------------------------------------------
 
 

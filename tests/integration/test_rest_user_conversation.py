@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -370,6 +370,52 @@ def test_jssdk_with_nothing_active_is_empty(server: ServerProcess, users: dict[s
     body = envelope(resp)
     active = jssdk_pb2.GetActiveConversationsResp.FromString(base64.b64decode(body["data"]))  # type: ignore[arg-type]
     assert active.unreadCount == 0 and not active.conversations
+
+
+def _jssdk(server: ServerProcess, token: str, path: str, req: bytes, resp_type: type) -> Any:
+    resp = httpx.post(
+        server.api_url + path,
+        content=req,
+        headers={"operationID": "op-jssdk-clear", "token": token, "Content-Type": "application/x-protobuf"},
+    )
+    body = envelope(resp)
+    assert body["errCode"] == 0, body
+    return resp_type.FromString(base64.b64decode(str(body["data"])))
+
+
+def test_jssdk_lists_a_cleared_conversation_without_its_messages(server: ServerProcess, admin: str) -> None:
+    """After a user cleared a chat, both /jssdk calls still list it (the SDK needs it to open the chat and to
+    write in it), with no latest message and nothing unread; the peer's list is untouched."""
+    server.call("/user/user_register", {"users": [{"userID": u, "nickname": u} for u in ("dora", "emil")]}, token=admin)
+    conv = "si_dora_emil"
+    for text in ("one", "two"):
+        server.call(
+            "/msg/send_msg",
+            {"sendID": "dora", "recvID": "emil", "contentType": 101, "sessionType": 1, "content": {"content": text}},
+            token=admin,
+        )
+    emil, dora = server.user_token("emil"), server.user_token("dora")
+    server.call("/msg/clear_conversation_msg", {"conversationIDs": [conv], "userID": "emil"}, token=emil)
+
+    by_ids = jssdk_pb2.GetConversationsReq(ownerUserID="emil", conversationIDs=[conv]).SerializeToString()
+    active = jssdk_pb2.GetActiveConversationsReq(ownerUserID="emil", count=20).SerializeToString()
+    listed = _jssdk(server, emil, "/jssdk/get_conversations", by_ids, jssdk_pb2.GetConversationsResp)
+    recent = _jssdk(server, emil, "/jssdk/get_active_conversations", active, jssdk_pb2.GetActiveConversationsResp)
+    for resp in (listed, recent):
+        (item,) = resp.conversations
+        assert item.conversation.conversationID == conv and item.conversation.userID == "dora"
+        assert not item.HasField("lastMsg")
+        assert (item.maxSeq, item.readSeq, resp.unreadCount) == (2, 2, 0)
+        assert item.user.userID == "dora"
+
+    theirs = _jssdk(
+        server,
+        dora,
+        "/jssdk/get_conversations",
+        jssdk_pb2.GetConversationsReq(conversationIDs=[conv]).SerializeToString(),
+        jssdk_pb2.GetConversationsResp,
+    )
+    assert [json.loads(c.lastMsg.content) for c in theirs.conversations] == [{"content": "two"}]
 
 
 def test_delete_conversations_is_a_delete_for_incremental_sync(server: ServerProcess, users: dict[str, str]) -> None:

@@ -31,9 +31,9 @@ _PERSIST_SEQS = (
 )
 _PERSIST_SEQ_COLS = ("conversation_id", "n", "now_ms")
 _PERSIST_SEQ_TYPES = ("text", "bigint", "bigint")
-# ``revoke`` is left out: NULL, i.e. not revoked.
-_NEW_MSG_COLS = MSG_COLS[:-1]
-_NEW_MSG_TYPES = MSG_TYPES[:-1]
+# ``revoke`` and ``is_read`` are left out: NULL and false, i.e. neither revoked nor read.
+_NEW_MSG_COLS = MSG_COLS[:-2]
+_NEW_MSG_TYPES = MSG_TYPES[:-2]
 _PERSIST_INSERT = f"INSERT INTO messages ({', '.join(_NEW_MSG_COLS)}) VALUES ({placeholders(len(_NEW_MSG_COLS))})"
 # Only the columns a new owner row needs; the others take their server defaults (equal to
 # UserConversation's defaults). An existing row keeps everything but a has_read_seq that goes up.

@@ -148,9 +148,22 @@ class MessageStore(Protocol):
     ) -> bool:
         """Set the fields ``patch`` sets (an empty one sets nothing); False if the row does not exist."""
 
-    async def raise_has_read_seq(self, owner_user_id: str, conversation_id: str, seq: int) -> int:
+    async def raise_has_read_seq(
+        self,
+        owner_user_id: str,
+        conversation_id: str,
+        seq: int,
+        *,
+        flag_after: int | None = None,
+        flag_seqs: Sequence[int] = (),
+    ) -> int:
         """has_read_seq = max(has_read_seq, seq) (creating nothing); return the resulting value, or -1 if
-        the row does not exist."""
+        the row does not exist.
+
+        In the same transaction, when the row exists, flag as read by the owner the messages of
+        ``flag_seqs`` and, with ``flag_after``, those with ``flag_after < seq' <= seq``, except the
+        owner's own (a sender does not read his own message for the peer). A flag never goes back; pulls
+        return it as MsgData.isRead (OpenIM keeps the same flag per message)."""
 
     async def delete_user_conversations(self, owner_user_id: str, conversation_ids: Sequence[str]) -> None: ...
 

@@ -58,8 +58,11 @@ MSG_COLS = (
     "recv_id",
     "group_id",
     "revoke",
+    "is_read",
 )
-MSG_TYPES = ("text", "bigint", "text", "text", "text", "bigint", "int", "int", "bytea", "text", "text", "bytea")
+MSG_TYPES = (
+    "text", "bigint", "text", "text", "text", "bigint", "int", "int", "bytea", "text", "text", "bytea", "boolean"
+)
 _MSG_SELECT = ", ".join(f"m.{c}" for c in MSG_COLS)
 _USER_SELECT = ", ".join(f"u.{c}" for c in USER_COLS)
 _UC_SELECT = ", ".join(f"c.{c}" for c in UC_COLS)
@@ -70,7 +73,7 @@ def _user(row: Row) -> UserRecord:
 
 def _message(row: Row) -> StoredMessage:
     cid, seq, send_id, client_msg_id, server_msg_id, send_time, session_type, content_type = row[:8]
-    payload, recv_id, group_id, revoke = row[8:]
+    payload, recv_id, group_id, revoke, is_read = row[8:]
     return StoredMessage(
         cid,
         seq,
@@ -84,6 +87,7 @@ def _message(row: Row) -> StoredMessage:
         recv_id,
         group_id,
         None if revoke is None else bytes(revoke),
+        bool(is_read),
     )
 
 
@@ -320,6 +324,33 @@ def set_message_revoked(conversation_id: str, seq: int, revoke: bytes) -> Txn[bo
     return count == 1
 
 
+def mark_messages_read(
+    conversation_id: str, reader_user_id: str, seqs: Sequence[int], after_seq: int, up_to_seq: int
+) -> Txn[int]:
+    """Flag as read the messages of ``seqs`` and those with after_seq < seq <= up_to_seq, except the
+    reader's own; return how many changed."""
+    changed = 0
+    if up_to_seq > after_seq:
+        changed += yield from execute(
+            "UPDATE messages SET is_read = TRUE WHERE conversation_id = $1 AND seq > $2 AND seq <= $3 "
+            "AND send_id <> $4 AND NOT is_read",
+            conversation_id,
+            after_seq,
+            up_to_seq,
+            reader_user_id,
+        )
+    rest = [s for s in dict.fromkeys(seqs) if not after_seq < s <= up_to_seq]
+    if rest:
+        changed += yield from execute(
+            "{with} UPDATE messages SET is_read = TRUE WHERE conversation_id = $1 "
+            "AND seq IN (SELECT seq FROM k) AND send_id <> $2 AND NOT is_read",
+            conversation_id,
+            reader_user_id,
+            rows=key_rows("seq", rest, "bigint"),
+        )
+    return changed
+
+
 def hide_messages(user_id: str, conversation_id: str, seqs: Sequence[int]) -> Txn[None]:
     yield from execute(
         "{with} INSERT INTO hidden_messages (user_id, conversation_id, seq) "
@@ -444,6 +475,16 @@ def raise_has_read_seq(owner_user_id: str, conversation_id: str, seq: int) -> Tx
         seq,
     )
     return int(rows[0][0]) if rows else -1
+
+
+def raise_has_read_seq_flagging(
+    owner_user_id: str, conversation_id: str, seq: int, flag_seqs: Sequence[int], flag_after: int, flag_up_to: int
+) -> Txn[int]:
+    """raise_has_read_seq and, when the row exists, mark_messages_read for the owner, in one transaction."""
+    result = yield from raise_has_read_seq(owner_user_id, conversation_id, seq)
+    if result >= 0:
+        yield from mark_messages_read(conversation_id, owner_user_id, flag_seqs, flag_after, flag_up_to)
+    return result
 
 
 def delete_user_conversations(owner_user_id: str, conversation_ids: Sequence[str]) -> Txn[None]:

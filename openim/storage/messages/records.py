@@ -248,6 +248,8 @@ class StoredMessage:
     recv_id: str = ""
     group_id: str = ""
     revoke: bytes | None = None  # encoded revoke details once revoked, else None
+    # Read by someone other than its sender (OpenIM's per-message flag, pulled as MsgData.isRead).
+    is_read: bool = False
 
 
 class VersionKind(enum.StrEnum):

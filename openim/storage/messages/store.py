@@ -196,11 +196,28 @@ class SqlMessageStore(SqlBase):
 
     update_user_conversation = writes(q.update_user_conversation)
 
-    async def raise_has_read_seq(self, owner_user_id: str, conversation_id: str, seq: int) -> int:
+    async def raise_has_read_seq(
+        self,
+        owner_user_id: str,
+        conversation_id: str,
+        seq: int,
+        *,
+        flag_after: int | None = None,
+        flag_seqs: Sequence[int] = (),
+    ) -> int:
         marks = self._read_marks
         pending = 0 if marks is None else marks.pop(owner_user_id, conversation_id)
+        mark = max(seq, pending)
+        # The flagged range ends at the mark asked for: a pending mark is the owner's own newest message.
+        after, up_to = (flag_after, seq) if flag_after is not None else (0, 0)
         try:
-            return await self._write(lambda: q.raise_has_read_seq(owner_user_id, conversation_id, max(seq, pending)))
+            if flag_seqs or up_to > after:
+                return await self._write(
+                    lambda: q.raise_has_read_seq_flagging(
+                        owner_user_id, conversation_id, mark, flag_seqs, after, up_to
+                    )
+                )
+            return await self._write(lambda: q.raise_has_read_seq(owner_user_id, conversation_id, mark))
         except BaseException:
             if marks is not None and pending:
                 marks.restore([(owner_user_id, conversation_id, pending)])

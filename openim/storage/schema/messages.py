@@ -82,6 +82,8 @@ messages = sa.Table(
     _text("group_id"),
     sa.Column("payload", sa.LargeBinary(), nullable=False),
     sa.Column("revoke", sa.LargeBinary(), nullable=True),
+    # Read by a user other than the sender (mark-as-read of single chats; migration 0009).
+    _flag("is_read"),
     # Idempotent sending (invariant 3): a retried (send_id, client_msg_id) can never be stored twice, even
     # when two transfer owners race in a failover.
     sa.Index(None, "send_id", "client_msg_id", unique=True),

@@ -12,7 +12,7 @@ import pytest
 
 from openim.services.conversations import ConversationService
 from openim.services.sync import SyncService
-from openim.storage.messages.records import NewMessage, UserRecord, VersionKind
+from openim.storage.messages.records import ConversationPatch, NewMessage, UserRecord, VersionKind
 from openim.storage.sql.sqlite import SqliteStore
 from openim.wire.constants import ContentType, single_conversation_id
 from openim.wire.errors import ErrCode, OpenIMError
@@ -227,7 +227,7 @@ def _pin_for_u2() -> conversation_pb2.ConversationReq:
     return req
 
 
-async def test_jssdk_by_ids_skips_unknown_and_silent_conversations(world: World) -> None:
+async def test_jssdk_by_ids_lists_every_conversation_of_the_user_with_or_without_a_message(world: World) -> None:
     await persist(world.store, "u1", "u2", 2)
     await world.service.set_conversations(
         ["u1"],
@@ -237,8 +237,27 @@ async def test_jssdk_by_ids_skips_unknown_and_silent_conversations(world: World)
         operation_id="op",
     )
     resp = await world.service.by_ids("u1", [CONV, "sg_g1", "si_nope"])
-    assert [c.conversation.conversationID for c in resp.conversations] == [CONV]
+    assert [c.conversation.conversationID for c in resp.conversations] == [CONV, "sg_g1"]
+    with_messages, without = resp.conversations
+    assert with_messages.lastMsg.seq == 2 and with_messages.maxSeq == 2
+    assert not without.HasField("lastMsg") and (without.maxSeq, without.readSeq) == (0, 0)
     assert resp.unreadCount == 0
+
+
+async def test_jssdk_lists_a_cleared_conversation_without_a_latest_message(world: World) -> None:
+    """A conversation whose messages the user cleared stays in both lists, with no lastMsg (the SDK shows
+    an empty latest message) and nothing unread; the other participant still sees the messages."""
+    await persist(world.store, "u1", "u2", 3)
+    state = (await world.store.get_conversation_seqs([CONV]))[CONV]
+    await world.store.update_user_conversation("u2", CONV, ConversationPatch(min_seq=state.max_seq + 1))
+    await world.store.raise_has_read_seq("u2", CONV, state.max_seq)
+    for resp in (await world.service.by_ids("u2", [CONV]), await world.service.active("u2", 20)):
+        (item,) = resp.conversations
+        assert item.conversation.conversationID == CONV and item.user.userID == "u1"
+        assert not item.HasField("lastMsg") and (item.maxSeq, item.readSeq) == (3, 3)
+        assert resp.unreadCount == 0
+    (theirs,) = (await world.service.by_ids("u1", [CONV])).conversations
+    assert theirs.lastMsg.seq == 3
 
 
 async def test_sorted_list_summarises_the_newest_message(world: World) -> None:

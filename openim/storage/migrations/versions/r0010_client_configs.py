@@ -1,7 +1,7 @@
 """Client configuration: the settings an operator hands to the apps (/user/*_user_client_config).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-06
 
 Must run offline too (PostgreSQL is migrated from rendered SQL): no reads, no Python-side data logic.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | tuple[str, ...] | None = None
 depends_on: str | tuple[str, ...] | None = None
 
