@@ -64,7 +64,7 @@ def build_services(node: Node) -> Services:
         caches=caches, policy=SendRules(relation_rules, group_directory),
         hooks=MessageHooks(webhooks) if hooked is not None else None,
     )
-    users = UserService(node.store, cfg.auth, send)  # drops the send path's copy of a user it changes
+    users = UserService(node.store, cfg.auth, send, webhooks=hooked)  # drops the send path's copy of a user it changes
     notifier = Notifier(send)
     sync = SyncService(node.store)
     relations = RelationService(node.store, notifier, send, users, cfg.messaging, rules=relation_rules, webhooks=hooked)
@@ -80,7 +80,7 @@ def build_services(node: Node) -> Services:
         message_ops=MessageOps(node.store, sync, notifier, send, users),
         relations=relations,
         groups=groups,
-        profiles=ProfileService(users, notifier, relations),
+        profiles=ProfileService(users, notifier, relations, webhooks=hooked),
         presence=PresenceService(node.bus, node.store),
         sessions=SessionService(
             tokens, users, node.store, node.bus, node.guards, node_id=node.node_id,
