@@ -77,7 +77,7 @@ def build_services(node: Node) -> Services:
         notifier=notifier,
         sync=sync,
         conversations=ConversationService(node.store, sync, notifier, send),
-        message_ops=MessageOps(node.store, sync, notifier, send, users),
+        message_ops=MessageOps(node.store, sync, notifier, send, users, webhooks=hooked),
         relations=relations,
         groups=groups,
         profiles=ProfileService(users, notifier, relations, webhooks=hooked),
@@ -174,9 +174,15 @@ def _send_path_modules(node: Node, services: Services, gateway: LocalDelivery | 
         # Started before the push stage: a misconfigured provider stops the process at start.
         offline = OfflinePusher(node.config.offline_push, services.devices, webhooks=services.webhooks)
     push_stage = None
+    gate = None
     if "push" in node.modules:
         from openim.pipeline.push import PushStage
 
+        hooks = services.webhooks
+        if hooks.enabled("beforeOnlinePush") or hooks.enabled("beforeGroupOnlinePush"):
+            from openim.webhooks.pushes import PushHooks
+
+            gate = PushHooks(hooks)
         push_stage = PushStage(
             bus=node.bus,
             pushes=pipeline.pushes,
@@ -186,13 +192,17 @@ def _send_path_modules(node: Node, services: Services, gateway: LocalDelivery | 
             offline=offline,
             local=gateway,
             all_local=pipeline.in_process,
+            gate=gate,
         )
     if "transfer" in node.modules:
         from openim.pipeline.transfer import TransferStage
 
         # One process: the stored batch is fanned out by the transfer task itself, right after its
-        # answers, so a connection's replies, echoes and pushes of one batch leave in one write.
-        fan_out = push_stage.fan_out if pipeline.in_process and push_stage is not None else None
+        # answers, so a connection's replies, echoes and pushes of one batch leave in one write. Not when
+        # a push callback must be asked first: the push stage's own task waits for the receiver then, so
+        # a slow receiver never holds up the storing of messages.
+        inline = pipeline.in_process and push_stage is not None and gate is None
+        fan_out = push_stage.fan_out if inline and push_stage is not None else None
         modules.append(
             TransferStage(
                 store=node.store,
