@@ -197,6 +197,15 @@ def _send_path_modules(node: Node, services: Services, gateway: LocalDelivery | 
     if "transfer" in node.modules:
         from openim.pipeline.transfer import TransferStage
 
+        observer = None
+        hooks = services.webhooks
+        if any(hooks.enabled(f"{when}Create{kind}ChatConversations") for when in ("before", "after")
+               for kind in ("Single", "Group")):
+            from openim.services.conversation_callbacks import NewConversationHooks
+
+            observer = NewConversationHooks(hooks, services.conversations)
+            modules.append(observer)  # its task asks the receiver; the transfer stage only queues
+
         # One process: the stored batch is fanned out by the transfer task itself, right after its
         # answers, so a connection's replies, echoes and pushes of one batch leave in one write. Not when
         # a push callback must be asked first: the push stage's own task waits for the receiver then, so
@@ -212,6 +221,7 @@ def _send_path_modules(node: Node, services: Services, gateway: LocalDelivery | 
                 node_id=node.node_id,
                 metrics=node.metrics,
                 fan_out=fan_out,
+                observer=observer,
             )
         )
     if offline is not None:

@@ -21,6 +21,11 @@ HOOKS: Final[dict[str, str]] = {
     "afterSingleMsgRead": "callbackAfterSingleMsgReadCommand",
     "afterGroupMsgRead": "callbackAfterGroupMsgReadCommand",
     "afterRevokeMsg": "callbackBeforeAfterMsgCommand",  # sic: OpenIM's spelling of the revoke command
+    # conversations, when a conversation's first message is stored
+    "beforeCreateSingleChatConversations": "callbackBeforeCreateSingleChatConversationsCommand",
+    "afterCreateSingleChatConversations": "callbackAfterCreateSingleChatConversationsCommand",
+    "beforeCreateGroupChatConversations": "callbackBeforeCreateGroupChatConversationsCommand",
+    "afterCreateGroupChatConversations": "callbackAfterCreateGroupChatConversationsCommand",
     # users on the gateway
     "afterUserOnline": "callbackAfterUserOnlineCommand",
     "afterUserOffline": "callbackAfterUserOfflineCommand",

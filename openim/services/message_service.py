@@ -16,7 +16,7 @@ with an error would make the caller retry an operation that already happened.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from google.protobuf.message import Message
@@ -68,9 +68,10 @@ class MessageOps(AdminSends):
         self._notifier = notifier
         self._webhooks = webhooks  # afterRevokeMsg, afterSingleMsgRead, afterGroupMsgRead; None when none is on
 
-    def _after(self, hook: str, body: dict[str, object], operation_id: str) -> None:
+    def _after(self, hook: str, body: Callable[[], dict[str, object]], operation_id: str) -> None:
+        """Queue an after-callback; its ``body`` is built only when the callback is enabled."""
         if self._webhooks is not None and self._webhooks.enabled(hook):
-            self._webhooks.after(hook, body, operation_id=operation_id)
+            self._webhooks.after(hook, body(), operation_id=operation_id)
 
     # -- revoke ---------------------------------------------------------------------------------------
     async def revoke(self, actor: Actor, conversation_id: str, seq: int) -> None:
@@ -145,8 +146,11 @@ class MessageOps(AdminSends):
             session_type=message.session_type,
             stored=True,
         )
-        body = {"conversationID": conversation_id, "seq": seq, "userID": actor.user_id}
-        self._after("afterRevokeMsg", body, actor.operation_id)
+        self._after(
+            "afterRevokeMsg",
+            lambda: {"conversationID": conversation_id, "seq": seq, "userID": actor.user_id},
+            actor.operation_id,
+        )
 
     # -- read marks -----------------------------------------------------------------------------------
     async def _row(self, user_id: str, conversation_id: str) -> UserConversation:
@@ -202,15 +206,18 @@ class MessageOps(AdminSends):
         # OpenIM's bodies: the request's seqs for a single chat; for a group, the reader twice and the
         # read mark under the name unreadMsgNum.
         if row.conversation_type == SessionType.SINGLE:
-            self._after("afterSingleMsgRead", _single_read_body(actor, row, seqs), actor.operation_id)
+            self._after("afterSingleMsgRead", lambda: _single_read_body(actor, row, seqs), actor.operation_id)
         elif row.conversation_type == SessionType.READ_GROUP:
-            body = {
-                "sendID": actor.user_id,
-                "receiveID": actor.user_id,
-                "unreadMsgNum": has_read_seq,
-                "contentType": row.conversation_type,
-            }
-            self._after("afterGroupMsgRead", body, actor.operation_id)
+            self._after(
+                "afterGroupMsgRead",
+                lambda: {
+                    "sendID": actor.user_id,
+                    "receiveID": actor.user_id,
+                    "unreadMsgNum": has_read_seq,
+                    "contentType": row.conversation_type,
+                },
+                actor.operation_id,
+            )
 
     async def mark_msgs_as_read(self, actor: Actor, conversation_id: str, seqs: Sequence[int]) -> None:
         """The listed messages are read: the read mark rises to the highest of them."""
@@ -219,7 +226,7 @@ class MessageOps(AdminSends):
         check_has_read_seq(max(seqs), await self._max_seq(conversation_id))
         new_mark = await self._raise_read(actor.user_id, conversation_id, max(seqs))
         await self._read_receipt(actor, row, list(seqs), new_mark)
-        self._after("afterSingleMsgRead", _single_read_body(actor, row, seqs), actor.operation_id)
+        self._after("afterSingleMsgRead", lambda: _single_read_body(actor, row, seqs), actor.operation_id)
 
     async def set_has_read_seq(self, actor: Actor, conversation_id: str, has_read_seq: int) -> None:
         """Set the read mark (raising only) and tell the user's own devices (2200 to self)."""

@@ -103,6 +103,15 @@ def _group_push_rule(_: str, body: dict[str, Any]) -> Answer:
     return (200, _block(5302), 0.0) if "nopush" in text else (200, CONTINUE, 0.0)
 
 
+def _conversation_rule(_: str, body: dict[str, Any]) -> Answer:
+    owner = body["ownerUserId"] or body.get("groupId", "")
+    if "cblk" in owner:
+        return 200, _block(5401), 0.0
+    if "cpin" in owner or "cgrp" in owner:
+        return 200, {**CONTINUE, "isPinned": True, "ex": "conv by hook", "recvMsgOpt": None}, 0.0
+    return 200, CONTINUE, 0.0
+
+
 def _install(receiver: Receiver) -> None:
     receiver.rules.update(
         callbackBeforeUserRegisterCommand=_register_rule,
@@ -121,6 +130,8 @@ def _install(receiver: Receiver) -> None:
         ),
         callbackBeforeOnlinePushCommand=_online_push_rule,
         callbackBeforeGroupOnlinePushCommand=_group_push_rule,
+        callbackBeforeCreateSingleChatConversationsCommand=_conversation_rule,
+        callbackBeforeCreateGroupChatConversationsCommand=_conversation_rule,
     )
 
 
@@ -412,6 +423,70 @@ def test_after_send_callbacks_carry_the_key(server: ServerProcess, receiver: Rec
     assert _key(group) == {"sendID": alice, "recvID": "", "groupID": group_id}
     # Only the after-message callbacks carry it.
     assert all("?" not in c.path for c in receiver.of("callbackBeforeOnlinePushCommand"))
+
+
+def _conversation(server: ServerProcess, admin: str, owner: str, conv: str) -> dict[str, Any]:
+    data = server.call("/conversation/get_conversations", {"ownerUserID": owner, "conversationIDs": [conv]},
+                       token=admin)
+    return dict(data["conversations"][0])
+
+
+def test_conversation_callbacks_on_a_first_message(server: ServerProcess, receiver: Receiver, admin: str) -> None:
+    alice, bob = _register(server, admin, "cfree", "cpin")
+    conv = single_conversation_id(alice, bob)
+    _send(server, admin, alice, "first", recv_id=bob)
+    _send(server, admin, alice, "second", recv_id=bob)
+    befores = receiver.wait_for("callbackBeforeCreateSingleChatConversationsCommand",
+                                lambda b: b["conversationId"] == conv, count=2, timeout=5)
+    by_owner = {c.body["ownerUserId"]: c.body for c in befores}
+    assert by_owner[alice] == {**by_owner[alice], "userId": bob, "conversationType": 1, "recvMsgOpt": 0,
+                               "isPinned": False, "isPrivateChat": False, "burnDuration": 0, "groupAtType": 0,
+                               "attachedInfo": "", "ex": ""}
+    assert by_owner[bob]["userId"] == alice
+    afters = receiver.wait_for("callbackAfterCreateSingleChatConversationsCommand",
+                               lambda b: b["conversationId"] == conv, count=2, timeout=5)
+    assert {c.body["ownerUserId"]: (c.body["isPinned"], c.body["ex"]) for c in afters} == {
+        alice: (False, ""), bob: (True, "conv by hook")}
+    # The answer changed bob's row (not alice's); one callback per conversation, not per message.
+    deadline = time.monotonic() + 5
+    while not _conversation(server, admin, bob, conv)["isPinned"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (_conversation(server, admin, bob, conv)["isPinned"], _conversation(server, admin, bob, conv)["ex"]) == (
+        True, "conv by hook")
+    assert _conversation(server, admin, alice, conv)["isPinned"] is False
+    time.sleep(0.3)
+    assert len(receiver.of("callbackBeforeCreateSingleChatConversationsCommand",
+                           lambda b: b["conversationId"] == conv)) == 2
+
+    carol, refused = _register(server, admin, "cfree", "cblk")
+    _send(server, admin, carol, "to a refusing owner", recv_id=refused)
+    conv2 = single_conversation_id(carol, refused)
+    receiver.wait_for("callbackAfterCreateSingleChatConversationsCommand",
+                      lambda b: b["conversationId"] == conv2 and b["ownerUserId"] == carol, timeout=5)
+    time.sleep(0.3)
+    assert receiver.of("callbackAfterCreateSingleChatConversationsCommand",
+                       lambda b: b["conversationId"] == conv2 and b["ownerUserId"] == refused) == []
+    assert _conversation(server, admin, refused, conv2)["conversationID"] == conv2  # stored with the message
+
+
+def test_group_conversation_callbacks(server: ServerProcess, receiver: Receiver, admin: str) -> None:
+    owner, member = _register(server, admin, "cown", "cmem")
+    group_id = "cgrp" + _uid("g")
+    server.call("/group/create_group", {"ownerUserID": owner, "memberUserIDs": [member], "adminUserIDs": [],
+                                        "groupInfo": {"groupID": group_id, "groupName": "c", "groupType": 2}},
+                token=admin)
+    conv = group_conversation_id(group_id)
+    before = _wait(receiver, "callbackBeforeCreateGroupChatConversationsCommand", lambda b: b["groupId"] == group_id)
+    assert before.body == {**before.body, "conversationId": conv, "conversationType": 3, "ownerUserId": "",
+                           "isPinned": False}
+    after = _wait(receiver, "callbackAfterCreateGroupChatConversationsCommand", lambda b: b["groupId"] == group_id)
+    assert (after.body["isPinned"], after.body["ex"]) == (True, "conv by hook")
+    deadline = time.monotonic() + 5
+    while not _conversation(server, admin, member, conv)["isPinned"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for user in (owner, member):
+        assert (_conversation(server, admin, user, conv)["isPinned"], _conversation(server, admin, user, conv)["ex"]) \
+            == (True, "conv by hook")
 
 
 # -- online pushes -------------------------------------------------------------------------------------------
