@@ -17,6 +17,7 @@ HOOKS: Final[dict[str, str]] = {
     "afterSendSingleMsg": "callbackAfterSendSingleMsgCommand",
     "beforeSendGroupMsg": "callbackBeforeSendGroupMsgCommand",
     "afterSendGroupMsg": "callbackAfterSendGroupMsgCommand",
+    "afterMsgSaveDB": "callbackAfterMsgSaveDBCommand",
     "beforeMsgModify": "callbackBeforeMsgModifyCommand",
     "afterSingleMsgRead": "callbackAfterSingleMsgReadCommand",
     "afterGroupMsgRead": "callbackAfterGroupMsgReadCommand",
@@ -74,7 +75,7 @@ HOOKS: Final[dict[str, str]] = {
 
 # After-callbacks of a stored message: OpenIM appends ``?key=`` to their URL (see ``message_key``), which
 # a bot receiver hands back to /msg/send_simple_msg to answer in the same conversation.
-KEYED_HOOKS: Final[frozenset[str]] = frozenset({"afterSendSingleMsg", "afterSendGroupMsg"})
+KEYED_HOOKS: Final[frozenset[str]] = frozenset({"afterSendSingleMsg", "afterSendGroupMsg", "afterMsgSaveDB"})
 
 # Hooks whose answer can stop (or change) the operation; all others are after-hooks: queued, retried,
 # never waited for.

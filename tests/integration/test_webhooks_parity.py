@@ -421,6 +421,11 @@ def test_after_send_callbacks_carry_the_key(server: ServerProcess, receiver: Rec
     _send(server, admin, alice, "keyed group", group_id=group_id)
     group = _wait(receiver, "callbackAfterSendGroupMsgCommand", lambda b: b["groupID"] == group_id)
     assert _key(group) == {"sendID": alice, "recvID": "", "groupID": group_id}
+    saved = _wait(receiver, "callbackAfterMsgSaveDBCommand", lambda b: b["groupID"] == group_id)
+    assert (saved.body["sendID"], saved.body["recvID"], saved.body["contentType"]) == (alice, "", 101)
+    assert saved.body["seq"] > 0 and _key(saved) == _key(group)
+    saved = _wait(receiver, "callbackAfterMsgSaveDBCommand", lambda b: b["sendID"] == alice and b["recvID"] == bob)
+    assert saved.body["groupID"] == "" and _key(saved) == _key(single)
     # Only the after-message callbacks carry it.
     assert all("?" not in c.path for c in receiver.of("callbackBeforeOnlinePushCommand"))
 
