@@ -42,7 +42,7 @@ def build_services(node: Node) -> Services:
     from openim.services.users import UserService
     from openim.ttl_cache import CacheRegistry
     from openim.webhooks.dispatcher import Webhooks
-    from openim.webhooks.messages import MessageHooks
+    from openim.webhooks.messages import MESSAGE_HOOKS, MessageHooks
 
     cfg = node.config
     field_limits.configure(cfg.field_limits)
@@ -62,7 +62,8 @@ def build_services(node: Node) -> Services:
         store=node.store, sends=pipeline.sends, pushes=pipeline.pushes, replies=pipeline.replies,
         in_process=pipeline.in_process, node_id=node.node_id, messaging=cfg.messaging, metrics=node.metrics,
         caches=caches, policy=SendRules(relation_rules, group_directory),
-        hooks=MessageHooks(webhooks) if hooked is not None else None,
+        # Only with a message callback enabled: with hooks the send path leaves its fast path.
+        hooks=MessageHooks(webhooks) if any(webhooks.enabled(h) for h in MESSAGE_HOOKS) else None,
     )
     users = UserService(node.store, cfg.auth, send, webhooks=hooked)  # drops the send path's copy of a user it changes
     notifier = Notifier(send)

@@ -9,12 +9,22 @@ callbacks honour ``attention_ids`` when it is set.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
 from openim.webhooks.dispatcher import HookAnswer, Webhooks
 from openim.wire.constants import ContentType, SessionType, is_notification_content
 from openim.wire.errors import args_error
 from openim.wire.pb import sdkws_pb2
+
+# The callbacks the send path fires (the msg stage takes a MessageHooks only when one is enabled).
+MESSAGE_HOOKS: Final = (
+    "beforeSendSingleMsg",
+    "beforeSendGroupMsg",
+    "beforeMsgModify",
+    "afterSendSingleMsg",
+    "afterSendGroupMsg",
+    "afterMsgSaveDB",
+)
 
 
 def _content_text(msg: sdkws_pb2.MsgData) -> str:
