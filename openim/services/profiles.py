@@ -88,13 +88,15 @@ class ProfileService:
         hooks = self._webhooks
         if hooks is None or not hooks.enabled(hook):
             return patch
-        answer = await hooks.before(hook, profile_hook(user_id, patch), operation_id=operation_id)
+        body = profile_hook(user_id, patch, legacy=not hook.endswith("Ex"))
+        answer = await hooks.before(hook, body, operation_id=operation_id)
         changes = profile_changes(answer.body if answer is not None else None)
         return replace(patch, **changes) if changes else patch
 
     def _after(self, hook: str, user_id: str, patch: UserPatch, operation_id: str) -> None:
         if self._webhooks is not None and self._webhooks.enabled(hook):
-            self._webhooks.after(hook, profile_hook(user_id, patch), operation_id=operation_id)
+            body = profile_hook(user_id, patch, legacy=not hook.endswith("Ex"))
+            self._webhooks.after(hook, body, operation_id=operation_id)
 
     async def set_global_recv_opt(self, user_id: str, opt: int, *, by: str, operation_id: str) -> None:
         """The user's global receive option (0, 1 or 2) for an existing user; announced with 1303."""

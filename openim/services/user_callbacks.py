@@ -57,9 +57,13 @@ def users_from_answer(answer: Mapping[str, Any] | None) -> list[UserRecord] | No
         raise args_error(f"beforeUserRegister answered with a malformed user: {exc}") from exc
 
 
-def profile_hook(user_id: str, patch: UserPatch) -> dict[str, Any]:
-    """before/afterUpdateUserInfo(Ex): the user and the profile fields the request sets (null: unchanged)."""
-    return {"userID": user_id, **{key: getattr(patch, attr) for key, attr in PROFILE_KEYS.items()}}
+def profile_hook(user_id: str, patch: UserPatch, *, legacy: bool) -> dict[str, Any]:
+    """before/afterUpdateUserInfo(Ex): the user and the profile fields the request sets. A field left
+    alone is null in the Ex callbacks (the request's wrappers) and "" in the others (plain strings)."""
+    fields = {key: getattr(patch, attr) for key, attr in PROFILE_KEYS.items()}
+    if legacy:
+        fields = {key: "" if value is None else value for key, value in fields.items()}
+    return {"userID": user_id, **fields}
 
 
 def profile_changes(answer: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -247,7 +247,7 @@ def test_update_user_info_callbacks(server: ServerProcess, receiver: Receiver, a
     assert (info["nickname"], info["faceURL"]) == ("modifyme", "http://hook/face")
     before = _wait(receiver, "callbackBeforeUpdateUserInfoCommand",
                    lambda b: b["userID"] == user and b["nickName"] == "modifyme")
-    assert (before.body["faceURL"], before.body["ex"]) == (None, None)
+    assert (before.body["faceURL"], before.body["ex"]) == ("", "")  # plain strings: "" is "unchanged"
     after = _wait(receiver, "callbackAfterUpdateUserInfoCommand", lambda b: b["userID"] == user)
     assert (after.body["nickName"], after.body["faceURL"]) == ("modifyme", "http://hook/face")
 

@@ -25,5 +25,7 @@ def test_register_answer_replaces_the_users_when_it_lists_any() -> None:
 
 
 def test_profile_body_and_changes() -> None:
-    assert profile_hook("u", UserPatch(nickname="n")) == {"userID": "u", "nickName": "n", "faceURL": None, "ex": None}
+    patch = UserPatch(nickname="n")
+    assert profile_hook("u", patch, legacy=False) == {"userID": "u", "nickName": "n", "faceURL": None, "ex": None}
+    assert profile_hook("u", patch, legacy=True) == {"userID": "u", "nickName": "n", "faceURL": "", "ex": ""}
     assert profile_changes({"nickName": "x", "faceURL": None, "ex": 3}) == {"nickname": "x"}
