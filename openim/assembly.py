@@ -45,7 +45,7 @@ def build_services(node: Node) -> Services:
     from openim.services.users import UserService
     from openim.ttl_cache import CacheRegistry
     from openim.webhooks.dispatcher import Webhooks
-    from openim.webhooks.messages import MessageHooks
+    from openim.webhooks.messages import MESSAGE_HOOKS, MessageHooks
 
     cfg = node.config
     field_limits.configure(cfg.field_limits)
@@ -65,9 +65,10 @@ def build_services(node: Node) -> Services:
         store=node.store, sends=pipeline.sends, pushes=pipeline.pushes, replies=pipeline.replies,
         in_process=pipeline.in_process, node_id=node.node_id, messaging=cfg.messaging, metrics=node.metrics,
         caches=caches, policy=SendRules(relation_rules, group_directory),
-        hooks=MessageHooks(webhooks) if hooked is not None else None,
+        # Only with a message callback enabled: with hooks the send path leaves its fast path.
+        hooks=MessageHooks(webhooks) if any(webhooks.enabled(h) for h in MESSAGE_HOOKS) else None,
     )
-    users = UserService(node.store, cfg.auth, send)  # drops the send path's copy of a user it changes
+    users = UserService(node.store, cfg.auth, send, webhooks=hooked)  # drops the send path's copy of a user it changes
     notifier = Notifier(send)
     sync = SyncService(node.store)
     relations = RelationService(node.store, notifier, send, users, cfg.messaging, rules=relation_rules, webhooks=hooked)
@@ -80,10 +81,10 @@ def build_services(node: Node) -> Services:
         notifier=notifier,
         sync=sync,
         conversations=ConversationService(node.store, sync, notifier, send),
-        message_ops=MessageOps(node.store, sync, notifier, send, users),
+        message_ops=MessageOps(node.store, sync, notifier, send, users, webhooks=hooked),
         relations=relations,
         groups=groups,
-        profiles=ProfileService(users, notifier, relations),
+        profiles=ProfileService(users, notifier, relations, webhooks=hooked),
         presence=PresenceService(node.bus, node.store),
         sessions=SessionService(
             tokens, users, node.store, node.bus, node.guards, node_id=node.node_id,
@@ -180,9 +181,15 @@ def _send_path_modules(node: Node, services: Services, gateway: LocalDelivery | 
         # Started before the push stage: a misconfigured provider stops the process at start.
         offline = OfflinePusher(node.config.offline_push, services.devices, webhooks=services.webhooks)
     push_stage = None
+    gate = None
     if "push" in node.modules:
         from openim.pipeline.push import PushStage
 
+        hooks = services.webhooks
+        if hooks.enabled("beforeOnlinePush") or hooks.enabled("beforeGroupOnlinePush"):
+            from openim.webhooks.pushes import PushHooks
+
+            gate = PushHooks(hooks)
         push_stage = PushStage(
             bus=node.bus,
             pushes=pipeline.pushes,
@@ -192,13 +199,26 @@ def _send_path_modules(node: Node, services: Services, gateway: LocalDelivery | 
             offline=offline,
             local=gateway,
             all_local=pipeline.in_process,
+            gate=gate,
         )
     if "transfer" in node.modules:
         from openim.pipeline.transfer import TransferStage
 
+        observer = None
+        hooks = services.webhooks
+        if any(hooks.enabled(f"{when}Create{kind}ChatConversations") for when in ("before", "after")
+               for kind in ("Single", "Group")):
+            from openim.services.conversation_callbacks import NewConversationHooks
+
+            observer = NewConversationHooks(hooks, services.conversations)
+            modules.append(observer)  # its task asks the receiver; the transfer stage only queues
+
         # One process: the stored batch is fanned out by the transfer task itself, right after its
-        # answers, so a connection's replies, echoes and pushes of one batch leave in one write.
-        fan_out = push_stage.fan_out if pipeline.in_process and push_stage is not None else None
+        # answers, so a connection's replies, echoes and pushes of one batch leave in one write. Not when
+        # a push callback must be asked first: the push stage's own task waits for the receiver then, so
+        # a slow receiver never holds up the storing of messages.
+        inline = pipeline.in_process and push_stage is not None and gate is None
+        fan_out = push_stage.fan_out if inline and push_stage is not None else None
         modules.append(
             TransferStage(
                 store=node.store,
@@ -208,6 +228,7 @@ def _send_path_modules(node: Node, services: Services, gateway: LocalDelivery | 
                 node_id=node.node_id,
                 metrics=node.metrics,
                 fan_out=fan_out,
+                observer=observer,
             )
         )
     if offline is not None:

@@ -17,13 +17,31 @@ HOOKS: Final[dict[str, str]] = {
     "afterSendSingleMsg": "callbackAfterSendSingleMsgCommand",
     "beforeSendGroupMsg": "callbackBeforeSendGroupMsgCommand",
     "afterSendGroupMsg": "callbackAfterSendGroupMsgCommand",
+    "afterMsgSaveDB": "callbackAfterMsgSaveDBCommand",
     "beforeMsgModify": "callbackBeforeMsgModifyCommand",
+    "afterSingleMsgRead": "callbackAfterSingleMsgReadCommand",
+    "afterGroupMsgRead": "callbackAfterGroupMsgReadCommand",
+    "afterRevokeMsg": "callbackBeforeAfterMsgCommand",  # sic: OpenIM's spelling of the revoke command
+    # conversations, when a conversation's first message is stored
+    "beforeCreateSingleChatConversations": "callbackBeforeCreateSingleChatConversationsCommand",
+    "afterCreateSingleChatConversations": "callbackAfterCreateSingleChatConversationsCommand",
+    "beforeCreateGroupChatConversations": "callbackBeforeCreateGroupChatConversationsCommand",
+    "afterCreateGroupChatConversations": "callbackAfterCreateGroupChatConversationsCommand",
     # users on the gateway
     "afterUserOnline": "callbackAfterUserOnlineCommand",
     "afterUserOffline": "callbackAfterUserOfflineCommand",
     "afterUserKickOff": "callbackAfterUserKickOffCommand",
-    # offline push
+    # users
+    "beforeUpdateUserInfo": "callbackBeforeUpdateUserInfoCommand",
+    "afterUpdateUserInfo": "callbackAfterUpdateUserInfoCommand",
+    "beforeUpdateUserInfoEx": "callbackBeforeUpdateUserInfoExCommand",
+    "afterUpdateUserInfoEx": "callbackAfterUpdateUserInfoExCommand",
+    "beforeUserRegister": "callbackBeforeUserRegisterCommand",
+    "afterUserRegister": "callbackAfterUserRegisterCommand",
+    # pushes
     "beforeOfflinePush": "callbackBeforeOfflinePushCommand",
+    "beforeOnlinePush": "callbackBeforeOnlinePushCommand",
+    "beforeGroupOnlinePush": "callbackBeforeGroupOnlinePushCommand",
     # friends
     "beforeAddFriend": "callbackBeforeAddFriendCommand",
     "afterAddFriend": "callbackAfterAddFriendCommand",
@@ -48,7 +66,16 @@ HOOKS: Final[dict[str, str]] = {
     "afterTransferGroupOwner": "callbackAfterTransferGroupOwnerCommand",
     "beforeSetGroupInfo": "callbackBeforeSetGroupInfoCommand",
     "afterSetGroupInfo": "callbackAfterSetGroupInfoCommand",
+    "beforeSetGroupInfoEx": "callbackBeforeSetGroupInfoExCommand",
+    "afterSetGroupInfoEx": "callbackAfterSetGroupInfoExCommand",
+    "beforeMemberJoinGroup": "callbackBeforeMembersJoinGroupCommand",
+    "beforeSetGroupMemberInfo": "callbackBeforeSetGroupMemberInfoCommand",
+    "afterSetGroupMemberInfo": "callbackAfterSetGroupMemberInfoCommand",
 }
+
+# After-callbacks of a stored message: OpenIM appends ``?key=`` to their URL (see ``message_key``), which
+# a bot receiver hands back to /msg/send_simple_msg to answer in the same conversation.
+KEYED_HOOKS: Final[frozenset[str]] = frozenset({"afterSendSingleMsg", "afterSendGroupMsg", "afterMsgSaveDB"})
 
 # Hooks whose answer can stop (or change) the operation; all others are after-hooks: queued, retried,
 # never waited for.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import trio
+from google.protobuf import json_format
 
 from openim.bus.port import PresenceEntry
 from openim.config import OfflinePushConfig
@@ -23,6 +24,7 @@ from openim.offline_push.devices import DeviceRegistry
 from openim.offline_push.provider import Notification, ProviderMisconfigured, PushProvider, PushResult
 from openim.ops.logging import get_log
 from openim.pipeline.jobs import PushJob
+from openim.webhooks.pushes import offline_push_body
 from openim.wire.constants import Option, SessionType, conversation_id_for_msg, is_notification_content, option_on
 from openim.wire.errors import OpenIMError
 from openim.wire.pb import sdkws_pb2
@@ -122,33 +124,31 @@ class OfflinePusher:
         )
 
     async def _filter_by_hook(self, msg: sdkws_pb2.MsgData, users: list[str], operation_id: str) -> list[str]:
+        """beforeOfflinePush: a refusal (or a failure while fail_open is off) skips the push; the answer's
+        ``userIDList`` narrows the users (never widens them), its ``offlinePushInfo`` replaces the
+        message's title, text and extras (``msg`` is changed in place)."""
         hooks = self._webhooks
         if hooks is None or not hooks.enabled("beforeOfflinePush"):
             return users
-        info = msg.offlinePushInfo
-        payload = {
-            "platformID": msg.senderPlatformID,
-            "platform": "",
-            "userIDList": users,
-            "title": info.title,
-            "desc": info.desc,
-            "ex": info.ex,
-            "clientMsgID": msg.clientMsgID,
-            "sendID": msg.sendID,
-            "groupID": msg.groupID,
-            "contentType": msg.contentType,
-            "sessionType": msg.sessionType,
-            "atUserIDList": list(msg.atUserIDList),
-            "content": msg.content.decode("utf-8", "replace"),
-            "seq": msg.seq,
-        }
         try:
-            answer = await hooks.before("beforeOfflinePush", payload, operation_id=operation_id)
+            answer = await hooks.before("beforeOfflinePush", offline_push_body(msg, users), operation_id=operation_id)
         except OpenIMError:
             return []  # refused (or the callback failed closed): no push for this message
-        narrowed = answer.changed("userIDList") if answer is not None else None
-        if isinstance(narrowed, list):
-            return [u for u in users if u in set(narrowed)]
+        if answer is None:
+            return users
+        info = answer.changed("offlinePushInfo")
+        if isinstance(info, dict):
+            replaced = sdkws_pb2.OfflinePushInfo()
+            try:
+                json_format.ParseDict(info, replaced, ignore_unknown_fields=True)
+            except json_format.ParseError as exc:
+                log.warning("offline_push.bad_hook_info", error=str(exc), client_msg_id=msg.clientMsgID)
+            else:
+                msg.offlinePushInfo.CopyFrom(replaced)
+        narrowed = answer.changed("userIDList")
+        if isinstance(narrowed, list) and narrowed:
+            wanted = set(narrowed)
+            return [u for u in users if u in wanted]
         return users
 
     async def push(self, batch: Sequence[OfflineMessage]) -> PushResult:

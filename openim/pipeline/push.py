@@ -24,7 +24,7 @@ from openim.pipeline.handoff import Handoff
 from openim.pipeline.jobs import PushJob
 from openim.wire.pb import sdkws_pb2
 
-__all__ = ["AudienceResolver", "LocalDelivery", "OfflineSink", "PushStage"]
+__all__ = ["AudienceResolver", "LocalDelivery", "OfflineSink", "PushGate", "PushStage"]
 
 log = get_log("push")
 
@@ -50,6 +50,13 @@ class LocalDelivery(Protocol):
         """The local connections of each user (users without any are absent)."""
 
 
+class PushGate(Protocol):
+    """Asked before a batch is delivered (the push callbacks, openim.webhooks.pushes): the audience of each
+    job as it may be pushed, empty for a job that must not be."""
+
+    async def admit(self, jobs: Sequence[PushJob], audiences: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]: ...
+
+
 # Resolves the audience of a message whose PushJob carries no explicit recipients (group messages).
 AudienceResolver = Callable[[sdkws_pb2.MsgData], Awaitable[Sequence[str]]]
 
@@ -68,6 +75,7 @@ class PushStage:
         offline: OfflineSink | None = None,
         local: LocalDelivery | None = None,
         all_local: bool = False,
+        gate: PushGate | None = None,
     ) -> None:
         self._bus = bus
         self._pushes = pushes
@@ -77,6 +85,7 @@ class PushStage:
         self._offline = offline  # offline push (openim.offline_push), when a provider is configured
         self._local = local
         self._all_local = all_local and local is not None  # one process: no presence lookup on the bus
+        self._gate = gate  # the push callbacks, only when one is enabled
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await self._pushes.consume(self._handle, task_status=task_status)
@@ -100,6 +109,8 @@ class PushStage:
     async def fan_out(self, jobs: Sequence[PushJob]) -> None:
         """Deliver each job's frame to every live connection of its recipients."""
         audiences = await self._audiences(jobs)
+        if self._gate is not None:
+            audiences = await self._gate.admit(jobs, audiences)
         local = self._local
         if self._all_local and local is not None:
             written = 0

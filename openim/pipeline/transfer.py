@@ -18,7 +18,8 @@ conversation leave in seq order, and at most one batch per partition waits to be
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 import trio
 
@@ -34,11 +35,18 @@ from openim.storage.port import Store, StoreError
 from openim.wire.errors import ErrCode
 from openim.wire.msgdata import with_seq
 
-__all__ = ["TransferStage"]
+__all__ = ["StoredObserver", "TransferStage"]
 
 log = get_log("transfer")
 
 _STORE_DOWN = "storage unavailable, message not sent; retry"
+
+
+class StoredObserver(Protocol):
+    """Told of every committed batch (the conversation callbacks, openim.services.conversation_callbacks):
+    takes what it needs and returns at once."""
+
+    def stored(self, jobs: Sequence[SendJob]) -> None: ...
 
 
 class TransferStage:
@@ -54,7 +62,9 @@ class TransferStage:
         node_id: str,
         metrics: Metrics,
         fan_out: Callable[[list[PushJob]], Awaitable[None]] | None = None,
+        observer: StoredObserver | None = None,
     ) -> None:
+        self._observer = observer  # only when a conversation callback is enabled
         self._fan_out = fan_out  # the push stage of this process, called directly (one process only)
         self._store = store
         self._sends = sends
@@ -120,6 +130,8 @@ class TransferStage:
                 j.push = push
                 pushes[partition_of(j.conversation_id, n_push)].append(push)
             self._metrics.messages_sent.inc(sum(len(p) for p in pushes.values()))
+            if self._observer is not None:
+                self._observer.stored(jobs)
         return pushes
 
     async def _finish(self, jobs: list[SendJob], pushes: dict[int, list[PushJob]], finished: trio.Event) -> None:

@@ -42,16 +42,12 @@ RELIABILITY_STORED: Final = 2
 @dataclass(frozen=True, slots=True)
 class ReplyKey:
     """The ``key`` OpenIM appends to after-send callbacks (``?key=``, base64 of JSON ``{sendID, recvID,
-    groupID}`` of the message the callback was about), which /msg/send_simple_msg takes back to reply."""
+    groupID}`` of the message the callback was about; made by openim.webhooks.keys), which
+    /msg/send_simple_msg takes back to reply."""
 
     send_id: str
     recv_id: str
     group_id: str
-
-    def encode(self) -> str:
-        raw = json.dumps({"sendID": self.send_id, "recvID": self.recv_id, "groupID": self.group_id},
-                         separators=(",", ":"))
-        return base64.b64encode(raw.encode()).decode()
 
     @classmethod
     def decode(cls, key: str) -> ReplyKey:

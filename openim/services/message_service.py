@@ -16,8 +16,8 @@ with an error would make the caller retry an operation that already happened.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Final
 
 from google.protobuf.message import Message
 
@@ -43,6 +43,9 @@ from openim.wire.constants import ContentType, SessionType
 from openim.wire.errors import ErrCode, OpenIMError, args_error
 from openim.wire.pb import sdkws_pb2
 
+if TYPE_CHECKING:
+    from openim.webhooks.dispatcher import Webhooks
+
 log = get_log("message_ops")
 
 PHYSICAL_DELETE_PAGE: Final = 500
@@ -52,11 +55,23 @@ class MessageOps(AdminSends):
     """The service behind /msg/*: the admin sends (AdminSends), revoke, read marks, deletes and clears."""
 
     def __init__(
-        self, store: Store, sync: SyncService, notifier: Notifier, send: SendService, users: UserService
+        self,
+        store: Store,
+        sync: SyncService,
+        notifier: Notifier,
+        send: SendService,
+        users: UserService,
+        webhooks: Webhooks | None = None,
     ) -> None:
         super().__init__(store, send, users)
         self._sync = sync
         self._notifier = notifier
+        self._webhooks = webhooks  # afterRevokeMsg, afterSingleMsgRead, afterGroupMsgRead; None when none is on
+
+    def _after(self, hook: str, body: Callable[[], dict[str, object]], operation_id: str) -> None:
+        """Queue an after-callback; its ``body`` is built only when the callback is enabled."""
+        if self._webhooks is not None and self._webhooks.enabled(hook):
+            self._webhooks.after(hook, body(), operation_id=operation_id)
 
     # -- revoke ---------------------------------------------------------------------------------------
     async def revoke(self, actor: Actor, conversation_id: str, seq: int) -> None:
@@ -131,6 +146,11 @@ class MessageOps(AdminSends):
             session_type=message.session_type,
             stored=True,
         )
+        self._after(
+            "afterRevokeMsg",
+            lambda: {"conversationID": conversation_id, "seq": seq, "userID": actor.user_id},
+            actor.operation_id,
+        )
 
     # -- read marks -----------------------------------------------------------------------------------
     async def _row(self, user_id: str, conversation_id: str) -> UserConversation:
@@ -200,6 +220,21 @@ class MessageOps(AdminSends):
             new_mark = await self._raise_read(actor.user_id, conversation_id, has_read_seq)
         receipt_seqs = read_receipt_seqs(row.has_read_seq, has_read_seq, seqs)
         await self._read_receipt(actor, row, receipt_seqs, new_mark)
+        # OpenIM's bodies: the request's seqs for a single chat; for a group, the reader twice and the
+        # read mark under the name unreadMsgNum.
+        if row.conversation_type == SessionType.SINGLE:
+            self._after("afterSingleMsgRead", lambda: _single_read_body(actor, row, seqs), actor.operation_id)
+        elif row.conversation_type == SessionType.READ_GROUP:
+            self._after(
+                "afterGroupMsgRead",
+                lambda: {
+                    "sendID": actor.user_id,
+                    "receiveID": actor.user_id,
+                    "unreadMsgNum": has_read_seq,
+                    "contentType": row.conversation_type,
+                },
+                actor.operation_id,
+            )
 
     async def mark_msgs_as_read(self, actor: Actor, conversation_id: str, seqs: Sequence[int]) -> None:
         """The listed messages are read: the read mark rises to the highest of them."""
@@ -209,6 +244,7 @@ class MessageOps(AdminSends):
         # Flagged whatever the conversation type, as OpenIM does (the SDKs call this for single chats).
         new_mark = await self._raise_read(actor.user_id, conversation_id, max(seqs), flag_seqs=seqs)
         await self._read_receipt(actor, row, list(seqs), new_mark)
+        self._after("afterSingleMsgRead", lambda: _single_read_body(actor, row, seqs), actor.operation_id)
 
     async def set_has_read_seq(self, actor: Actor, conversation_id: str, has_read_seq: int) -> None:
         """Set the read mark (raising only) and tell the user's own devices (2200 to self)."""
@@ -360,3 +396,13 @@ class MessageOps(AdminSends):
             operation_id=operation_id,
             stored=stored,
         )
+
+
+def _single_read_body(actor: Actor, row: UserConversation, seqs: Sequence[int]) -> dict[str, object]:
+    """afterSingleMsgRead (OpenIM spells its seq list "Seqs"; contentType is the conversation type)."""
+    return {
+        "conversationID": row.conversation_id,
+        "userID": actor.user_id,
+        "Seqs": list(seqs),
+        "contentType": row.conversation_type,
+    }

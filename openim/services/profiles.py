@@ -9,17 +9,22 @@ GroupMemberInfoSet to every group where the member inherits the profile (the gro
 
 from __future__ import annotations
 
-from typing import Final
+from dataclasses import replace
+from typing import TYPE_CHECKING, Final
 
 from openim.ops.logging import get_log
 from openim.services.notify import Notifier, tell
 from openim.services.relations import RelationService
+from openim.services.user_callbacks import profile_changes, profile_hook
 from openim.services.users import UserService
 from openim.services.wrappers import wrapped_patch
 from openim.storage.messages.records import UserPatch
 from openim.wire.constants import ContentType
 from openim.wire.errors import args_error, no_permission
 from openim.wire.pb import sdkws_pb2
+
+if TYPE_CHECKING:
+    from openim.webhooks.dispatcher import Webhooks
 
 log = get_log("profiles")
 
@@ -35,16 +40,23 @@ _EX_FIELDS: Final = {
 
 
 class ProfileService:
-    def __init__(self, users: UserService, notifier: Notifier, relations: RelationService) -> None:
+    def __init__(
+        self, users: UserService, notifier: Notifier, relations: RelationService, webhooks: Webhooks | None = None
+    ) -> None:
         self._users = users
         self._notifier = notifier
         self._relations = relations
+        self._webhooks = webhooks  # before/afterUpdateUserInfo(Ex), None when no callback is enabled
 
     async def update_ex(self, info: sdkws_pb2.UserInfoWithEx, *, by: str, operation_id: str) -> None:
-        """Absent or null wrappers leave a field unchanged; an empty nickname is refused."""
-        if info.HasField("nickname") and not info.nickname.value:
+        """Absent or null wrappers leave a field unchanged; an empty nickname is refused.
+        beforeUpdateUserInfoEx may refuse or replace the nickname, face URL or ex."""
+        patch = wrapped_patch(UserPatch, info, _EX_FIELDS)
+        patch = await self._before("beforeUpdateUserInfoEx", info.userID, patch, operation_id)
+        if patch.nickname is not None and not patch.nickname:
             raise args_error("userInfo.nickname is empty")
-        await self._apply(info.userID, wrapped_patch(UserPatch, info, _EX_FIELDS), by=by, operation_id=operation_id)
+        await self._apply(info.userID, patch, by=by, operation_id=operation_id)
+        self._after("afterUpdateUserInfoEx", info.userID, patch, operation_id)
 
     async def update(self, info: sdkws_pb2.UserInfo, *, by: str, by_admin: bool, operation_id: str) -> None:
         """The deprecated twin: plain fields, where a zero value means "unchanged" (OpenIM's rule)."""
@@ -64,7 +76,27 @@ class ProfileService:
             app_manager_level=level,
             global_recv_msg_opt=info.globalRecvMsgOpt or None,
         )
+        patch = await self._before("beforeUpdateUserInfo", info.userID, patch, operation_id)
+        # An empty string from the callback means "unchanged" here too.
+        patch = replace(patch, **{a: None for a in ("nickname", "face_url", "ex") if getattr(patch, a) == ""})
         await self._apply(info.userID, patch, by=by, operation_id=operation_id)
+        self._after("afterUpdateUserInfo", info.userID, patch, operation_id)
+
+    async def _before(self, hook: str, user_id: str, patch: UserPatch, operation_id: str) -> UserPatch:
+        """Ask the before-update callback (when enabled): it may refuse (raises) or replace the profile
+        fields of ``patch``."""
+        hooks = self._webhooks
+        if hooks is None or not hooks.enabled(hook):
+            return patch
+        body = profile_hook(user_id, patch, legacy=not hook.endswith("Ex"))
+        answer = await hooks.before(hook, body, operation_id=operation_id)
+        changes = profile_changes(answer.body if answer is not None else None)
+        return replace(patch, **changes) if changes else patch
+
+    def _after(self, hook: str, user_id: str, patch: UserPatch, operation_id: str) -> None:
+        if self._webhooks is not None and self._webhooks.enabled(hook):
+            body = profile_hook(user_id, patch, legacy=not hook.endswith("Ex"))
+            self._webhooks.after(hook, body, operation_id=operation_id)
 
     async def set_global_recv_opt(self, user_id: str, opt: int, *, by: str, operation_id: str) -> None:
         """The user's global receive option (0, 1 or 2) for an existing user; announced with 1303."""

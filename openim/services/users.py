@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from openim.clock import now_ms
 from openim.config import AuthConfig
 from openim.ops.logging import get_log
 from openim.pipeline.msg import SendService
 from openim.services.field_limits import FIELD_LIMITS, check_fields
+from openim.services.user_callbacks import register_hook, users_from_answer
 from openim.storage.messages.records import UserPatch, UserRecord
 from openim.storage.port import AlreadyExists, Store
 from openim.wire.errors import ErrCode, OpenIMError, args_error
+
+if TYPE_CHECKING:
+    from openim.webhooks.dispatcher import Webhooks
 
 log = get_log("users")
 
@@ -37,10 +42,11 @@ def check_user_id(user_id: str) -> None:
 
 
 class UserService:
-    def __init__(self, store: Store, auth: AuthConfig, send: SendService) -> None:
+    def __init__(self, store: Store, auth: AuthConfig, send: SendService, webhooks: Webhooks | None = None) -> None:
         self._store = store
         self._auth = auth
         self._send = send  # holds the cached users this service drops when it changes one
+        self._webhooks = webhooks  # before/afterUserRegister, None when no callback is enabled
 
     async def ensure_admins(self) -> None:
         """Register the configured admin accounts if missing (OpenIM does this at start)."""
@@ -59,7 +65,32 @@ class UserService:
             except AlreadyExists:
                 pass  # another process registered them first
 
-    async def register(self, users: Sequence[UserRecord]) -> None:
+    async def register(self, users: Sequence[UserRecord], *, operation_id: str = "") -> None:
+        """Register new users; beforeUserRegister may refuse them or answer with the users to register
+        instead (checked like the request's), afterUserRegister hears of those registered."""
+        await self._check_new(users)
+        hooks = self._webhooks
+        if hooks is not None and hooks.enabled("beforeUserRegister"):
+            answer = await hooks.before("beforeUserRegister", register_hook(users), operation_id=operation_id)
+            replaced = users_from_answer(answer.body if answer is not None else None)
+            if replaced is not None:
+                users = replaced
+                await self._check_new(users)
+        now = now_ms()
+        records = [
+            UserRecord(u.user_id, u.nickname, u.face_url, u.ex, now, u.app_manager_level, u.global_recv_msg_opt)
+            for u in users
+        ]
+        try:
+            await self._store.insert_users(records)
+        except AlreadyExists as exc:
+            raise OpenIMError(ErrCode.REGISTERED_ALREADY, str(exc)) from exc
+        log.info("users.registered", count=len(records))
+        if hooks is not None and hooks.enabled("afterUserRegister"):
+            hooks.after("afterUserRegister", register_hook(records), operation_id=operation_id)
+
+    async def _check_new(self, users: Sequence[UserRecord]) -> None:
+        """Refuse a registration of malformed, repeated or existing users."""
         if not users:
             raise args_error("users is empty")
         seen: set[str] = set()
@@ -76,16 +107,6 @@ class UserService:
         existing = await self._store.get_users([u.user_id for u in users])
         if existing:
             raise OpenIMError(ErrCode.REGISTERED_ALREADY, f"userID {existing[0].user_id} registered already")
-        now = now_ms()
-        records = [
-            UserRecord(u.user_id, u.nickname, u.face_url, u.ex, now, u.app_manager_level, u.global_recv_msg_opt)
-            for u in users
-        ]
-        try:
-            await self._store.insert_users(records)
-        except AlreadyExists as exc:
-            raise OpenIMError(ErrCode.REGISTERED_ALREADY, str(exc)) from exc
-        log.info("users.registered", count=len(records))
 
     async def get(self, user_ids: Sequence[str]) -> list[UserRecord]:
         return await self._store.get_users(list(dict.fromkeys(user_ids)))

@@ -29,7 +29,8 @@ import trio
 
 from openim.config import WebhooksConfig
 from openim.ops.logging import get_log
-from openim.webhook_catalog import HOOKS
+from openim.webhook_catalog import HOOKS, KEYED_HOOKS
+from openim.webhooks.keys import message_key_query
 from openim.wire.errors import ErrCode, OpenIMError
 
 log = get_log("webhooks")
@@ -116,6 +117,8 @@ class Webhooks:
 
     async def _post(self, hook: str, body: Mapping[str, Any], operation_id: str, query: str = "") -> httpx.Response:
         headers = {**self._cfg.headers, "operationID": operation_id, "Content-Type": "application/json"}
+        if not query and hook in KEYED_HOOKS:
+            query = message_key_query(body)  # OpenIM's ?key= of a stored message's after-callbacks
         url = f"{self._url}/{HOOKS[hook]}{query}"
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         return await self._client.post(url, content=content, headers=headers)

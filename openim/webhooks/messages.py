@@ -9,12 +9,22 @@ callbacks honour ``attention_ids`` when it is set.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
 from openim.webhooks.dispatcher import HookAnswer, Webhooks
 from openim.wire.constants import ContentType, SessionType, is_notification_content
 from openim.wire.errors import args_error
 from openim.wire.pb import sdkws_pb2
+
+# The callbacks the send path fires (the msg stage takes a MessageHooks only when one is enabled).
+MESSAGE_HOOKS: Final = (
+    "beforeSendSingleMsg",
+    "beforeSendGroupMsg",
+    "beforeMsgModify",
+    "afterSendSingleMsg",
+    "afterSendGroupMsg",
+    "afterMsgSaveDB",
+)
 
 
 def _content_text(msg: sdkws_pb2.MsgData) -> str:
@@ -77,10 +87,20 @@ class MessageHooks:
             apply_modification(msg, answer)
 
     def after_send(self, msg: sdkws_pb2.MsgData, *, operation_id: str) -> None:
-        """Queue the after-callback of a stored message; returns at once."""
+        """Queue the after-callbacks of a stored message; returns at once."""
         if self._skipped(msg):
             return
-        if msg.sessionType == SessionType.READ_GROUP:
+        group = msg.sessionType == SessionType.READ_GROUP
+        if self._hooks.enabled("afterMsgSaveDB"):
+            # OpenIM's transfer stage sends it once the message is in its database: recvID or groupID,
+            # the other empty. (Its attentionIds filter never matches here, so none is applied.)
+            fields = {
+                **common_fields(msg),
+                "recvID": "" if group else msg.recvID,
+                "groupID": msg.groupID if group else "",
+            }
+            self._hooks.after("afterMsgSaveDB", fields, operation_id=operation_id)
+        if group:
             self._hooks.after(
                 "afterSendGroupMsg", {**common_fields(msg), "groupID": msg.groupID}, operation_id=operation_id
             )

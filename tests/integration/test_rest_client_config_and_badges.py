@@ -10,8 +10,11 @@ import base64
 import json
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import pytest
+
+from openim.webhooks.keys import message_key
 
 if TYPE_CHECKING:  # the fixture module is conftest.py, which pytest loads itself
     from conftest import ServerProcess
@@ -123,8 +126,8 @@ def test_client_config_writes_are_for_admins_and_checked(server: ServerProcess, 
 
 
 def _key(send_id: str, recv_id: str = "", group_id: str = "") -> str:
-    raw = json.dumps({"sendID": send_id, "recvID": recv_id, "groupID": group_id}).encode()
-    return base64.b64encode(raw).decode()
+    """The key as the after-send callbacks carry it (what a bot hands back)."""
+    return quote(message_key(send_id, recv_id, group_id))
 
 
 def _pulled(server: ServerProcess, token: str, user_id: str, conv: str) -> list[dict[str, Any]]:

@@ -90,3 +90,19 @@ def test_each_owner_drops_the_entry_of_its_cache(tmp_path: Path) -> None:
         cache.put("k", "cached")
         forget()
         assert cache.get("k") is None, name
+
+
+def _send_hooks(tmp_path: Path, enable: list[str]) -> object:
+    config = Config.model_validate(
+        {"data_dir": str(tmp_path), "webhooks": {"url": "http://127.0.0.1:9/cb", "enable": enable}}
+    )
+    modules = ("api", "msg", "transfer", "push")
+    node = Node(config, "n1", modules, cast(Store, None), MemoryBus(), Metrics("n1", ("api",)))
+    return build_services(node).send._hooks
+
+
+def test_the_send_path_takes_callbacks_only_when_a_message_callback_is_enabled(tmp_path: Path) -> None:
+    """Other callbacks (users, groups, pushes) must not move message sends off their fast path."""
+    assert _send_hooks(tmp_path, ["afterUserRegister", "beforeOnlinePush", "afterSetGroupInfo"]) is None
+    assert _send_hooks(tmp_path, ["afterMsgSaveDB"]) is not None
+    assert _send_hooks(tmp_path, ["*"]) is not None

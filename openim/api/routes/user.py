@@ -69,7 +69,7 @@ class UserRoutes:
 
     # -- registration and profiles ------------------------------------------------------------------
     async def user_register(self, caller: Caller, req: pb.userRegisterReq) -> None:
-        await self._users.register([_record(u) for u in req.users])
+        await self._users.register([_record(u) for u in req.users], operation_id=caller.operation_id)
 
     async def get_users_info(self, caller: Caller, req: pb.getDesignateUsersReq) -> pb.getDesignateUsersResp:
         # Go tells a missing list (1001) from an empty one (an empty answer).

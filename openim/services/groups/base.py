@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 from openim.ops.logging import get_log
 from openim.pipeline.msg import SendService
+from openim.services.field_limits import check_fields
 from openim.services.groups.access import Operator
+from openim.services.groups.callbacks import apply_member_changes, members_join_hook
 from openim.services.groups.convert import group_to_pb, member_to_pb
 from openim.services.groups.directory import GroupDirectory, MemberList
 from openim.services.notify import Notifier
@@ -76,6 +78,23 @@ class GroupBase(ServiceBase):
             return
         if op.user_id not in (await self._dir.member_list(group_id)).by_id:
             raise no_permission(f"{op.user_id} is not a member of {group_id}")
+
+    # -- callbacks -----------------------------------------------------------------------------------
+    async def _members_joining(
+        self, group: GroupRecord, members: Sequence[GroupMemberRecord], operation_id: str
+    ) -> list[GroupMemberRecord]:
+        """beforeMemberJoinGroup for users about to become members of ``group`` (at its creation, by
+        invitation, by a direct join or an accepted application): it may refuse them all or change
+        their member fields. The members as they are to be stored."""
+        hooks = self.webhooks
+        if hooks is None or not hooks.enabled("beforeMemberJoinGroup") or not members:
+            return list(members)
+        body = members_join_hook(group.group_id, group.ex, members)
+        answer = await hooks.before("beforeMemberJoinGroup", body, operation_id=operation_id)
+        changed = apply_member_changes(members, answer.body if answer is not None else None)
+        for m in changed:
+            check_fields({"nickname": m.nickname, "face_url": m.face_url, "ex": m.ex}, subject=f"member {m.user_id}: ")
+        return changed
 
     # -- wire helpers --------------------------------------------------------------------------------
     async def _members_pb(self, members: Sequence[GroupMemberRecord]) -> list[sdkws_pb2.GroupMemberFullInfo]:

@@ -13,7 +13,12 @@ from typing import Any, Final
 from openim.clock import now_ms
 from openim.services.field_limits import check_fields
 from openim.services.groups.access import Operator
-from openim.services.groups.callbacks import create_group_hook, dismiss_hook
+from openim.services.groups.callbacks import (
+    create_group_hook,
+    dismiss_hook,
+    group_info_changes,
+    set_group_info_hook,
+)
 from openim.services.groups.convert import group_to_pb
 from openim.services.groups.notifications import GroupNotifications, member_version
 from openim.services.versioning import page_window
@@ -132,6 +137,7 @@ class GroupLifecycle(GroupNotifications):
         if req.groupInfo.needVerification not in tuple(Verification):
             raise args_error("groupInfo.needVerification must be 0, 1 or 2")
         group, members = new_group(op, req, now_ms())
+        members = await self._members_joining(group, members, operation_id)
         try:
             version = await self._store.create_group(group, members)
         except AlreadyExists as exc:
@@ -191,7 +197,9 @@ class GroupLifecycle(GroupNotifications):
 
     async def set_group_info_ex(self, op: Operator, req: group_pb2.SetGroupInfoExReq, operation_id: str) -> None:
         """/group/set_group_info_ex: the wrappers that are present set their field."""
-        await self.set_group_info(op, req.groupID, wrapped_patch(GroupPatch, req, INFO_FIELDS), operation_id)
+        patch = wrapped_patch(GroupPatch, req, INFO_FIELDS)
+        hooks = ("beforeSetGroupInfoEx", "afterSetGroupInfoEx")
+        await self.set_group_info(op, req.groupID, patch, operation_id, hooks=hooks)
 
     async def set_group_info_legacy(self, op: Operator, info: sdkws_pb2.GroupInfoForSet, operation_id: str) -> None:
         """/group/set_group_info: empty strings mean "unchanged"; the wrappers mean what they say."""
@@ -202,13 +210,26 @@ class GroupLifecycle(GroupNotifications):
             introduction=info.introduction or None,
             face_url=info.faceURL or None,
         )
-        await self.set_group_info(op, info.groupID, patch, operation_id)
+        hooks = ("beforeSetGroupInfo", "afterSetGroupInfo")
+        await self.set_group_info(op, info.groupID, patch, operation_id, hooks=hooks)
 
-    async def set_group_info(self, op: Operator, group_id: str, patch: GroupPatch, operation_id: str) -> None:
+    async def set_group_info(
+        self, op: Operator, group_id: str, patch: GroupPatch, operation_id: str, *, hooks: tuple[str, str] | None = None
+    ) -> None:
         """set_group_info_ex / set_group_info: ``patch`` holds what the request sets (present wrappers
-        only). Announces each kind of change with its own notification."""
+        only). Announces each kind of change with its own notification. ``hooks`` names the (before, after)
+        callbacks of the route: the before-callback, asked once the operator's rights are checked, may
+        refuse or replace fields; what it leaves is checked as a request is."""
         await self._manager(op, group_id)
         await self._live_group(group_id)
+        before_hook, after_hook = hooks if hooks is not None and self.webhooks is not None else ("", "")
+        legacy = before_hook == "beforeSetGroupInfo"
+        if before_hook and self.webhooks is not None and self.webhooks.enabled(before_hook):
+            body = set_group_info_hook(group_id, patch, legacy=legacy, before=True)
+            answer = await self.webhooks.before(before_hook, body, operation_id=operation_id)
+            changes = group_info_changes(answer.body if answer is not None else None, legacy=legacy)
+            if changes:
+                patch = replace(patch, **changes)
         if patch.group_name is not None and not patch.group_name.strip():
             raise args_error("groupName cannot be empty")
         if patch.need_verification is not None and patch.need_verification not in tuple(Verification):
@@ -223,6 +244,9 @@ class GroupLifecycle(GroupNotifications):
         if version is None:
             raise not_found(f"group {group_id} not found")
         await self._announce_info_set(op, group_id, patch, version, operation_id)
+        if after_hook and self.webhooks is not None and self.webhooks.enabled(after_hook):
+            body = set_group_info_hook(group_id, patch, legacy=legacy, before=False)
+            self.webhooks.after(after_hook, body, operation_id=operation_id)
 
     async def _announce_info_set(
         self, op: Operator, group_id: str, patch: GroupPatch, version: VersionLog, operation_id: str

@@ -19,7 +19,13 @@ from openim.services.groups.access import (
     member_patch,
     unique,
 )
-from openim.services.groups.callbacks import apply_join_hook, join_hook
+from openim.services.groups.callbacks import (
+    apply_join_hook,
+    apply_member_info_changes,
+    invite_hook,
+    join_hook,
+    member_info_hook,
+)
 from openim.services.groups.convert import group_to_pb
 from openim.services.groups.directory import MemberList
 from openim.services.groups.notifications import GroupNotifications, member_version
@@ -62,7 +68,7 @@ class GroupMembership(GroupNotifications):
         if self.webhooks is not None:
             await self.webhooks.before("beforeApplyJoinGroup", apply_join_hook(req, group), operation_id=operation_id)
         if group.need_verification == Verification.DIRECT:
-            await self._enter_directly(op, req, operation_id)
+            await self._enter_directly(op, group, req, operation_id)
             return
         request = GroupRequestRecord(
             req.groupID, applicant, req_msg=req.reqMessage, req_time=now_ms(), join_source=req.joinSource, ex=req.ex
@@ -70,7 +76,9 @@ class GroupMembership(GroupNotifications):
         await self._store.save_group_request(request)
         await self._announce_application(group, members, [request], applicant, operation_id)
 
-    async def _enter_directly(self, op: Operator, req: group_pb2.JoinGroupReq, operation_id: str) -> None:
+    async def _enter_directly(
+        self, op: Operator, group: GroupRecord, req: group_pb2.JoinGroupReq, operation_id: str
+    ) -> None:
         """A join to a group that lets anyone in: the applicant is a member at once (1510)."""
         entrant = GroupMemberRecord(
             req.groupID,
@@ -80,7 +88,8 @@ class GroupMembership(GroupNotifications):
             operator_user_id=op.user_id,
             ex=req.ex,
         )
-        added, version = await self._store.add_group_members(req.groupID, [entrant])
+        entrants = await self._members_joining(group, [entrant], operation_id)
+        added, version = await self._store.add_group_members(req.groupID, entrants)
         if added:
             await self._announce_entry(op, req.groupID, added, version, inviter="", operation_id=operation_id)
             if self.webhooks is not None:
@@ -111,23 +120,28 @@ class GroupMembership(GroupNotifications):
         inside = [u for u in invited if u in members.by_id]
         if inside:
             raise args_error(f"{inside[0]} is in the group already")
+        if self.webhooks is not None and self.webhooks.enabled("beforeInviteUserToGroup"):
+            body = invite_hook(group_id, reason, invited)
+            await self.webhooks.before("beforeInviteUserToGroup", body, operation_id=operation_id)
         ordinary_inviter = not op.is_admin and me is not None and me.role_level < RoleLevel.ADMIN
         if group.need_verification == Verification.ALL_NEED_APPROVAL and ordinary_inviter:
             await self._invite_by_request(op, group, members, invited, reason, operation_id)
             return
         now = now_ms()
-        for start in range(0, len(invited), INVITE_BATCH):
-            batch = [
-                GroupMemberRecord(
-                    group_id,
-                    u,
-                    join_time=now,
-                    join_source=JoinSource.INVITATION,
-                    operator_user_id=op.user_id,
-                    inviter_user_id=op.user_id,
-                )
-                for u in invited[start : start + INVITE_BATCH]
-            ]
+        entrants = [
+            GroupMemberRecord(
+                group_id,
+                u,
+                join_time=now,
+                join_source=JoinSource.INVITATION,
+                operator_user_id=op.user_id,
+                inviter_user_id=op.user_id,
+            )
+            for u in invited
+        ]
+        entrants = await self._members_joining(group, entrants, operation_id)
+        for start in range(0, len(entrants), INVITE_BATCH):
+            batch = entrants[start : start + INVITE_BATCH]
             added, version = await self._store.add_group_members(group_id, batch)
             if added:
                 await self._announce_entry(
@@ -275,9 +289,23 @@ class GroupMembership(GroupNotifications):
                 raise args_error(f"a member of {group_id} is listed twice")
             await self._live_group(group_id)
             check_member_info_permission(op, (await self._dir.member_list(group_id)).by_id, group_items)
+        hooks = self.webhooks
+        if hooks is not None and hooks.enabled("beforeSetGroupMemberInfo"):
+            # Every item is asked before any is written (as OpenIM); what the answers leave is checked
+            # again as a request is, rights included.
+            for item in items:
+                body = member_info_hook(item)
+                answer = await hooks.before("beforeSetGroupMemberInfo", body, operation_id=operation_id)
+                apply_member_info_changes(item, answer.body if answer is not None else None)
+            check_member_items(items)
+            for group_id, group_items in by_group.items():
+                check_member_info_permission(op, (await self._dir.member_list(group_id)).by_id, group_items)
         for group_items in by_group.values():
             for item in group_items:
                 await self._set_one_member(op, item, operation_id)
+        if hooks is not None and hooks.enabled("afterSetGroupMemberInfo"):
+            for item in items:
+                hooks.after("afterSetGroupMemberInfo", member_info_hook(item), operation_id=operation_id)
 
     async def _set_one_member(self, op: Operator, item: group_pb2.SetGroupMemberInfo, operation_id: str) -> None:
         patch = member_patch(item)

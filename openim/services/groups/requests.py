@@ -109,6 +109,21 @@ class GroupRequests(GroupNotifications):
         if found[0].handle_result != HandleResult.PENDING:
             raise OpenIMError(ErrCode.GROUP_REQUEST_HANDLED, "the application was handled already")
         now = now_ms()
+        entrant: GroupMemberRecord | None = None
+        if result == HandleResult.ACCEPTED:
+            # Asked before the application is marked handled, so a refusal leaves it pending.
+            request = found[0]
+            entrant = GroupMemberRecord(
+                group_id,
+                applicant,
+                join_time=now,
+                join_source=request.join_source,
+                operator_user_id=op.user_id,
+                inviter_user_id=request.inviter_user_id,
+                ex=request.ex,
+            )
+            group = await self._live_group(group_id)
+            entrant = (await self._members_joining(group, [entrant], operation_id))[0]
         if not await self._store.handle_group_request(
             group_id, applicant, handle_result=result, handle_msg=handled_msg, handle_user_id=op.user_id, now_ms=now
         ):
@@ -118,27 +133,14 @@ class GroupRequests(GroupNotifications):
         )
         added: list[str] = []
         version: VersionLog | None = None
-        if result == HandleResult.ACCEPTED:
-            added, version = await self._admit(op, handled)
+        if entrant is not None:
+            # The applicant of an accepted request becomes a member (joined when it was answered).
+            added, version = await self._store.add_group_members(group_id, [entrant])
         await self._announce_response(op, handled, operation_id)
         if added and version is not None:
             await self._announce_entry(
                 op, group_id, added, version, inviter=handled.inviter_user_id, operation_id=operation_id
             )
-
-    async def _admit(self, op: Operator, request: GroupRequestRecord) -> tuple[list[str], VersionLog]:
-        """The applicant of an accepted request becomes a member (joined when it was answered)."""
-        entrant = GroupMemberRecord(
-            request.group_id,
-            request.user_id,
-            join_time=request.handle_time,
-            join_source=request.join_source,
-            operator_user_id=op.user_id,
-            inviter_user_id=request.inviter_user_id,
-            ex=request.ex,
-        )
-        added, version = await self._store.add_group_members(request.group_id, [entrant])
-        return added, version
 
     async def _announce_response(self, op: Operator, handled: GroupRequestRecord, operation_id: str) -> None:
         """1505 (accepted) or 1506 (refused) to the managers (receiverAs 1) and to the applicant (0)."""
