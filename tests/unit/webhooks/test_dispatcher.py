@@ -12,8 +12,8 @@ from typing import Any, cast
 import pytest
 import trio
 
-from openim.config import WebhooksConfig
 from openim.clock import now_ms
+from openim.config import WebhooksConfig
 from openim.hook_queue import HookCounts, HookEntry, HookQueue, HookRetry
 from openim.storage.sql.sqlite import SqliteStore
 from openim.webhooks.delivery import after_failure, backoff_s, retryable
@@ -65,7 +65,9 @@ async def test_continue_returns_the_answer_for_modifications(receiver: Receiver,
     assert call.headers["operationID"] == "op1"
 
 
-async def test_block_uses_the_receivers_code_and_a_zero_code_becomes_80000(receiver: Receiver, queue: SqliteStore) -> None:
+async def test_block_uses_the_receivers_code_and_a_zero_code_becomes_80000(
+    receiver: Receiver, queue: SqliteStore
+) -> None:
     receiver.rules["callbackBeforeAddBlackCommand"] = answer(
         200, {"actionCode": 0, "nextCode": 1, "errCode": 4242, "errMsg": "Nope", "errDlt": "because"}
     )
