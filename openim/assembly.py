@@ -104,10 +104,9 @@ def hook_queue(node: Node) -> HookQueue:
     """Where after-callbacks wait: the Store with the in-process bus (one process, on SQLite or PostgreSQL),
     a Redis stream in a cluster, so that any process delivers what any other queued and takes over the
     entries of a process that died."""
-    if node.config.bus.backend == "redis":
-        from openim.bus.redis import RedisBus
+    from openim.bus.redis import RedisBus
 
-        assert isinstance(node.bus, RedisBus), "bus.backend redis without a RedisBus"
+    if isinstance(node.bus, RedisBus):  # bus.backend: redis
         return node.bus.hook_queue()
     return node.store
 

@@ -74,7 +74,8 @@ class HookQueue(Protocol):
 
     async def hook_take(self, consumer: str, *, max_items: int, now_ms: int, lease_ms: int) -> list[HookEntry]:
         """Up to ``max_items`` entries that are due, oldest first, without waiting ([] when none); each is
-        leased to ``consumer`` for ``lease_ms``: no one else takes it meanwhile, anyone may after."""
+        leased to ``consumer`` for ``lease_ms``: no one else takes it meanwhile, anyone may after. Every
+        process passes the same ``lease_ms`` (Redis judges a lease by the taker's, the Store by the holder's)."""
 
     async def hook_release(self, consumer: str) -> None:
         """Entries ``consumer`` had taken become takeable now (called at start: a restarted process gets
