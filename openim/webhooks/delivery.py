@@ -115,6 +115,7 @@ class AfterDelivery:
         self._retry_at: list[float] = []  # trio times at which a retry of ours falls due (a heap)
         self._lease_ms = math.ceil((cfg.timeout * (self._capacity + 1) + 30.0) * 1000)
         self._stopping = False
+        self._counts_due = False  # read the counts at the next turn of the pump, not in COUNTS_EVERY_S
         self._scope = trio.CancelScope()
         self.counts = HookCounts(queued=0, dead=0)  # as last read from the queue
         self.delivered = 0
@@ -137,6 +138,11 @@ class AfterDelivery:
         if self._metrics is not None:
             self._metrics.webhooks_dropped.inc()
         log.error("webhook.dropped", hook=hook, operation_id=operation_id, reason=reason)
+
+    def poke(self) -> None:
+        """Look at the queue now (entries were requeued from outside: a re-drive)."""
+        self._counts_due = True
+        self._wake.set()
 
     # -- the module -------------------------------------------------------------------------------------
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -180,7 +186,8 @@ class AfterDelivery:
         while True:
             self._wake = trio.Event()
             healthy = await self._write()
-            if healthy and trio.current_time() >= next_counts:
+            if healthy and (self._counts_due or trio.current_time() >= next_counts):
+                self._counts_due = False
                 next_counts = trio.current_time() + COUNTS_EVERY_S
                 healthy = await self._refresh_counts()
             room = self._capacity - self._in_flight

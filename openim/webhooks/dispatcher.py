@@ -19,15 +19,16 @@ when the receiver failed ``after_attempts`` times.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import httpx
 import trio
 
+from openim.clock import now_ms
 from openim.config import WebhooksConfig
-from openim.hook_queue import HookQueue
+from openim.hook_queue import HookEntry, HookQueue
 from openim.ops.logging import get_log
 from openim.ops.metrics import Metrics
 from openim.webhook_catalog import HOOKS
@@ -93,6 +94,7 @@ class Webhooks:
         self._scope = trio.CancelScope()
         # After-callbacks: only when one is enabled does anything run or get read (the queue included).
         self._delivers = bool(self._url) and any(h.startswith("after") for h in self._enabled)
+        self._queue = queue
         self.delivery = AfterDelivery(cfg, queue, consumer=consumer, post=self._post_text, metrics=metrics)
 
     @property
@@ -192,6 +194,19 @@ class Webhooks:
         if self._delivers:
             await self.delivery.drain()
         self._scope.cancel()
+
+    # -- dead letters (the console's and the CLI's) ------------------------------------------------------
+    async def dead_letters(self, *, limit: int) -> list[HookEntry]:
+        """The oldest dead letters, with their attempts and last error."""
+        return await self._queue.hook_dead_letters(limit=limit)
+
+    async def redrive(self, entry_ids: Sequence[str] | None) -> int:
+        """Queue dead letters again (the listed ones, or all), attempts reset; how many were requeued."""
+        count = await self._queue.hook_redrive(entry_ids, now_ms=now_ms())
+        if count:
+            log.info("webhook.redriven", callbacks=count)
+            self.delivery.poke()
+        return count
 
     async def flushed(self) -> None:
         """Wait until every accepted callback was delivered or made a dead letter (for tests)."""
