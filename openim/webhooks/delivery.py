@@ -17,8 +17,9 @@ has had ``after_attempts`` attempts; then it is a dead letter, kept with its las
 dead-letters`` shows them, ``openim webhooks redrive`` queues them again).
 
 The window: a callback accepted and not yet written by the pump lives only in this process's memory. The
-pump writes as soon as it is free, so the window is one write (a few ms; longer only while the store or
-Redis is slow or down, when ``after_queue_size`` bounds what waits). A process killed in that window loses
+pump writes as soon as it is free, at most every ``WRITE_INTERVAL_S`` (10 ms), so the window is one write
+plus at most that interval (longer only while the store or Redis is slow or down, when ``after_queue_size``
+bounds what waits). A process killed in that window loses
 those callbacks; one stopped gracefully writes them first. Everything written is delivered at least once:
 an entry is removed only after its receiver answered 2xx-4xx, so a crash between the answer and the write
 delivers it again.
@@ -27,6 +28,7 @@ delivers it again.
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import math
 import random
@@ -54,6 +56,10 @@ COUNTS_EVERY_S: Final = 5.0  # how often the queued / dead figures are read
 WRITE_RETRY_S: Final = 1.0  # after a failed write or take
 DRAIN_TIMEOUT_S: Final = 3.0  # a graceful stop's last write
 WRITE_TIMEOUT_S: Final = 10.0  # one write of the queue, at most
+# Under a steady stream of callbacks, the pump writes at most this often (the callbacks of the interval
+# share one write): bounds the queue's transactions, which in the embedded mode share SQLite's writer with
+# the send path, to a hundred or so a second, at the price of up to this much more window.
+WRITE_INTERVAL_S: Final = 0.01
 
 # (hook, JSON text, operation id) -> the receiver's response
 Post = Callable[[str, bytes, str], Awaitable[httpx.Response]]
@@ -78,9 +84,14 @@ def retryable(status: int) -> bool:
     return status >= 500 or status == 429
 
 
+_PROCESS_TAG: Final = secrets.token_hex(4)  # random per process: ids of two processes never collide
+_sequence = itertools.count()
+
+
 def new_entry_id() -> str:
-    """Time-ordered and unique across processes and restarts (the Store's key; Redis makes its own)."""
-    return f"{time.time_ns():020d}-{secrets.token_hex(4)}"
+    """Time-ordered and unique across processes and restarts (the Store's key; Redis makes its own);
+    no system call beyond the clock."""
+    return f"{time.time_ns():020d}-{_PROCESS_TAG}-{next(_sequence):x}"
 
 
 @dataclass(slots=True)
@@ -183,8 +194,12 @@ class AfterDelivery:
     # -- the pump ---------------------------------------------------------------------------------------
     async def _pump(self, send: trio.MemorySendChannel[HookEntry]) -> None:
         next_counts = trio.current_time() + COUNTS_EVERY_S
+        last_write = -math.inf
         while True:
             self._wake = trio.Event()
+            if self._accepted or self._outcomes:
+                await trio.sleep_until(last_write + WRITE_INTERVAL_S)  # at once, unless one just went out
+                last_write = trio.current_time()
             healthy = await self._write()
             if healthy and (self._counts_due or trio.current_time() >= next_counts):
                 self._counts_due = False
