@@ -46,9 +46,10 @@ CLUSTER = (
 class Server:
     """One ``python -m openim serve`` with after-callbacks on; stopped by its own pid only."""
 
-    def __init__(self, base: Path, storage: str, receiver_url: str) -> None:
+    def __init__(self, base: Path, storage: str, receiver_url: str, secret: str = "") -> None:
+        base.mkdir(parents=True, exist_ok=True)
         self.base = base
-        self.secret = f"crash-secret-{secrets.token_hex(12)}"
+        self.secret = secret or f"crash-secret-{secrets.token_hex(12)}"
         self.api_port = free_port()
         self.config = base / "config.yaml"
         self.config.write_text(
