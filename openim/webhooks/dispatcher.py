@@ -91,7 +91,6 @@ class Webhooks:
         every = "*" in cfg.enable
         self._enabled = frozenset(HOOKS) if every else frozenset(cfg.enable)
         self._client = httpx.AsyncClient(transport=transport, timeout=cfg.timeout)
-        self._scope = trio.CancelScope()
         # After-callbacks: only when one is enabled does anything run or get read (the queue included).
         self._delivers = bool(self._url) and any(h.startswith("after") for h in self._enabled)
         self._queue = queue
@@ -179,12 +178,13 @@ class Webhooks:
     # -- module -----------------------------------------------------------------------------------------
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
-            with self._scope:
-                if self._delivers:
-                    await self.delivery.serve(task_status=task_status)
-                else:
-                    task_status.started()
-                    await trio.sleep_forever()
+            if self._delivers:
+                await self.delivery.serve(task_status=task_status)  # returns once drained
+            else:
+                task_status.started()
+            # A module returns only by cancellation (the runtime's, after every drain): returning on its
+            # own reads as a crash.
+            await trio.sleep_forever()
         finally:
             with trio.CancelScope(shield=True, deadline=trio.current_time() + 2):
                 await self._client.aclose()
@@ -193,7 +193,6 @@ class Webhooks:
         """Stop sending; what is queued stays queued for the next start (nothing to wait for)."""
         if self._delivers:
             await self.delivery.drain()
-        self._scope.cancel()
 
     # -- dead letters (the console's and the CLI's) ------------------------------------------------------
     async def dead_letters(self, *, limit: int) -> list[HookEntry]:

@@ -1,6 +1,7 @@
 """After-callbacks survive a crash: a real server fires them while the receiver answers 503, is killed
 with SIGKILL (its own pid only), and, started again on the same config and data with the receiver back,
-delivers every one of them, with its original body and operationID.
+delivers every one of them, with its original body and operationID. The same after a graceful stop
+(SIGTERM), which must not wait for the queue and must exit 0.
 
 Run in the embedded mode (SQLite, in-process bus: the queue is the store's table) and in the cluster mode
 (PostgreSQL + Redis: the queue is a Redis stream; the restarted process has the same node id, so it reads
@@ -88,9 +89,13 @@ class Server:
         pytest.fail(f"not ready after {READY_LIMIT_S:g}s:\n{self.log()}")
 
     def kill9(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def stop(self, signum: int) -> int:
+        """Signal the process this test started (its pid only); its exit code."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(30)
+        self.proc.send_signal(signum)
+        return self.proc.wait(30)
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -145,8 +150,9 @@ def wait_for(what: str, predicate: Any, timeout: float = 30.0) -> None:
 
 
 @pytest.mark.timeout(240)
-def test_after_callbacks_queued_before_a_kill_9_are_delivered_after_the_restart(
-    server: Server, receiver: Receiver
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_after_callbacks_queued_before_a_stop_are_delivered_after_the_restart(
+    server: Server, receiver: Receiver, signum: int
 ) -> None:
     answered_ok: dict[str, dict[str, Any]] = {}  # operationID -> body, of the calls answered 200
     receiver_up = False
@@ -175,7 +181,11 @@ def test_after_callbacks_queued_before_a_kill_9_are_delivered_after_the_restart(
     # Each was tried (so it was written to the queue) and refused at least once.
     wait_for("a first attempt of every callback", lambda: {c.body["operationID"] for c in receiver.of(COMMAND)} >= ops)
     refused = {c.body["operationID"]: c for c in receiver.of(COMMAND)}
-    server.kill9()
+    stopping = time.monotonic()
+    code = server.stop(signum)
+    if signum == signal.SIGTERM:
+        assert code == 0 and '"module.crashed"' not in server.log(), server.log()
+        assert time.monotonic() - stopping < 8, "the stop waited for the queue"
     assert answered_ok == {}
 
     receiver_up = True
