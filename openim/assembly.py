@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from openim.service_set import Pipeline, Services
 
 if TYPE_CHECKING:
+    from openim.hook_queue import HookQueue
     from openim.internode.inbox import NodeInbox
     from openim.node import Node
     from openim.pipeline.push import LocalDelivery
@@ -57,7 +58,7 @@ def build_services(node: Node) -> Services:
     # the msg stage exists before the services that send notifications through it. Every cache that must
     # stay coherent across a cluster is made through this one registry, under the name of its read.
     caches = CacheRegistry()
-    webhooks = Webhooks(cfg.webhooks)
+    webhooks = Webhooks(cfg.webhooks, queue=hook_queue(node), consumer=node.node_id, metrics=node.metrics)
     hooked = webhooks if webhooks.active else None  # nothing to call: the send path pays nothing
     relation_rules = RelationRules(node.store, cfg.messaging, caches)
     group_directory = GroupDirectory(node.store, caches)
@@ -104,6 +105,17 @@ def build_services(node: Node) -> Services:
 
         services.coherence = CacheCoherence(node.bus, node.node_id, inbox, caches)
     return services
+
+
+def hook_queue(node: Node) -> HookQueue:
+    """Where after-callbacks wait: the Store with the in-process bus (one process, on SQLite or PostgreSQL),
+    a Redis stream in a cluster, so that any process delivers what any other queued and takes over the
+    entries of a process that died."""
+    from openim.bus.redis import RedisBus
+
+    if isinstance(node.bus, RedisBus):  # bus.backend: redis
+        return node.bus.hook_queue()
+    return node.store
 
 
 def build_pipeline(node: Node, inbox: NodeInbox) -> Pipeline:

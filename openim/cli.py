@@ -342,5 +342,54 @@ def restore(config_path: str | None, source: str) -> None:
     if kept is not None:
         click.echo(f"previous database kept as {kept}")
 
+@cli.group()
+def webhooks() -> None:
+    """After-callbacks that ran out of attempts (dead letters): list them, queue them again."""
+
+
+@webhooks.command("dead-letters")
+@CONFIG_OPTION
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--json", "as_json", is_flag=True, help="JSON lines (one dead letter each, with its body).")
+def webhooks_dead_letters(config_path: str | None, limit: int, as_json: bool) -> None:
+    """List the oldest dead letters: id, callback, operationID, attempts, last error."""
+    from openim.deploy.dead_letters import dead_letters
+
+    loaded = _load(config_path)
+    try:
+        letters = dead_letters(loaded.config, limit)
+    except Exception as exc:  # the store or Redis: say what failed, no traceback
+        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+    for e in letters:
+        if as_json:
+            click.echo(json.dumps({"entryID": e.entry_id, "hook": e.hook, "operationID": e.operation_id,
+                                   "attempts": e.attempts, "lastError": e.last_error, "createTime": e.created_at,
+                                   "body": json.loads(e.body)}, ensure_ascii=False))  # fmt: skip
+        else:
+            click.echo(f"{e.entry_id}  {e.hook}  {e.operation_id}  attempts={e.attempts}  {e.last_error}")
+    if not as_json:
+        click.echo(f"{len(letters)} dead letter{'' if len(letters) == 1 else 's'} shown", err=True)
+
+
+@webhooks.command("redrive")
+@CONFIG_OPTION
+@click.option("--all", "every", is_flag=True, help="Every dead letter.")
+@click.argument("entry_ids", nargs=-1)
+def webhooks_redrive(config_path: str | None, every: bool, entry_ids: tuple[str, ...]) -> None:
+    """Queue dead letters again (the ids listed by dead-letters, or --all); their attempts start over."""
+    from openim.deploy.dead_letters import redrive
+
+    if every == bool(entry_ids):
+        raise click.UsageError("name the dead letters to requeue, or pass --all (not both)")
+    loaded = _load(config_path)
+    try:
+        count = redrive(loaded.config, None if every else entry_ids)
+    except Exception as exc:  # the store or Redis: say what failed, no traceback
+        click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"requeued: {count}")
+
+
 def main() -> None:
     cli(prog_name="openim")

@@ -349,8 +349,11 @@ class WebhooksConfig(_Section):
     attention_ids: tuple[str, ...] = ()
     # Extra request headers, e.g. an Authorization your receiver checks.
     headers: dict[str, str] = Field(default_factory=dict)
-    # After-callbacks: queued in memory, sent by workers, retried with exponential backoff.
+    # After-callbacks: queued durably (the store; Redis in a cluster), sent by workers, retried with
+    # exponential backoff, dead letters after after_attempts. after_queue_size bounds what waits in memory
+    # for its durable write; after_queue_limit bounds the durable queue (docs/operations.md, "Webhooks").
     after_queue_size: int = Field(default=10_000, ge=1)
+    after_queue_limit: int = Field(default=1_000_000, ge=1)
     after_workers: int = Field(default=2, ge=1, le=64)
     after_attempts: int = Field(default=5, ge=1, le=100)
     after_backoff: Duration = Field(default=1.0, gt=0)

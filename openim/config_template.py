@@ -231,8 +231,12 @@ webhooks:
   attention_ids: []
   # Extra headers on every callback, e.g. {{Authorization: "Bearer ..."}}.
   headers: {{}}
-  # After-callbacks: in-memory queue, workers, attempts and exponential backoff.
+  # After-callbacks: a durable queue (the store; Redis in a cluster), workers, attempts, exponential
+  # backoff, then a dead letter. after_queue_size: callbacks waiting in memory for their durable write
+  # (milliseconds normally); after_queue_limit: callbacks in the durable queue. Beyond either, new
+  # callbacks are refused and logged (webhook.dropped).
   after_queue_size: 10000
+  after_queue_limit: 1000000
   after_workers: 2
   after_attempts: 5
   after_backoff: 1s

@@ -18,6 +18,8 @@ Key layout (``P`` is ``bus.key_prefix``, ``openim:`` by default; all of it is so
     P nodeinfo:{node_id}          hash  modules, addresses (JSON), started_at, heartbeat_at, connections; TTL
     P nodes:index                 zset  node_id scored by expiry (ms); pruned by list_nodes
     P lease:{name}                string owner id, PX TTL; extended / deleted only by its owner (Lua)
+    P hooks, P hooks:delayed, P hooks:dead   the after-callback queue (openim.bus.redis_hooks): data, not
+                                        soft state
 
 Expiry times stored inside values (presence fields, the node index) use this host's wall clock, so hosts
 need NTP; a skew of a second matters little against TTLs of a minute. Key TTLs use Redis' own clock.
@@ -39,6 +41,7 @@ import trio
 
 from openim.bus.port import BusUnavailable, NodeInfo, PresenceEntry, QueueItem
 from openim.bus.redis_calls import RedisCalls, hash_fields, text, ttl_ms
+from openim.bus.redis_hooks import RedisHookQueue
 from openim.bus.redis_streams import StreamQueues
 from openim.bus.redis_subscription import Subscription
 from openim.bus.resp import Command, ConnectionBroken, RedisAddress, RedisError
@@ -99,6 +102,10 @@ class RedisBus:
     def node_id(self) -> str:
         """The process this bus speaks for; its connections are named ``openim-<node_id>-<role>``."""
         return self._node_id
+
+    def hook_queue(self) -> RedisHookQueue:
+        """The durable after-callback queue on this bus's connections (openim.bus.redis_hooks)."""
+        return RedisHookQueue(self._calls, key_prefix=self._prefix)
 
     def _k(self, kind: str, name: str) -> str:
         return f"{self._prefix}{kind}:{name}"

@@ -13,7 +13,11 @@ lives here, under the same conventions: the token in the ``token`` header, an an
   one line each, shown as a banner above every page until the config is fixed and the server restarted;
 * ``POST users/block`` ``{userID, reason}``, ``users/unblock`` ``{userID}``, ``users/blocks`` ``{userIDs}``:
   bans (a banned user gets no token, and is logged out everywhere when banned);
-* ``POST users/force_logout`` ``{userID}``: end the user's sessions on every platform at once.
+* ``POST users/force_logout`` ``{userID}``: end the user's sessions on every platform at once;
+* ``GET webhooks/dead_letters``: the oldest after-callbacks whose attempts ran out (hook, operationID,
+  attempts, last error, body);
+* ``POST webhooks/redrive`` ``{entryIDs?}``: queue those dead letters again (all of them without
+  ``entryIDs``), attempts reset; answers ``{requeued: n}``.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ PREFIX = "/admin/api"
 MAX_BODY = 64 * 1024
 MAX_BATCH = 1000
 MAX_REASON = 500
+MAX_DEAD_LETTERS = 100
 
 Endpoint = Callable[[Request, Claims | None], Awaitable[Any]]
 
@@ -110,6 +115,7 @@ class AdminApi:
         self._tokens = services.tokens
         self._sessions = services.sessions
         self._console_admin = node.config.auth.admin_user_ids[0]
+        self._webhooks = services.webhooks
 
     async def login(self, request: Request, _: Claims | None) -> dict[str, Any]:
         body = await read_json(request)
@@ -168,6 +174,26 @@ class AdminApi:
         await self._sessions.force_logout(_user_id(await read_json(request)))
 
 
+    async def dead_letters(self, _: Request, __: Claims | None) -> list[dict[str, Any]]:
+        letters = await self._webhooks.dead_letters(limit=MAX_DEAD_LETTERS)
+        return [
+            {"entryID": e.entry_id, "hook": e.hook, "operationID": e.operation_id, "attempts": e.attempts,
+             "lastError": e.last_error, "createTime": e.created_at, "body": e.body}
+            for e in letters
+        ]  # fmt: skip
+
+    async def redrive(self, request: Request, claims: Claims | None) -> dict[str, int]:
+        body = await read_json(request)
+        ids = body.get("entryIDs")
+        if ids is not None and (
+            not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids) or len(ids) > MAX_BATCH
+        ):
+            raise args_error(f"entryIDs: expected up to {MAX_BATCH} entry ids (strings), or nothing for all")
+        requeued = await self._webhooks.redrive(ids)
+        log.info("console.webhooks_redrive", requeued=requeued, user_id=claims.user_id if claims else "")
+        return {"requeued": requeued}
+
+
 def admin_api_routes(node: Node, services: Services) -> list[Route]:
     h = AdminApi(node, services)
 
@@ -184,4 +210,6 @@ def admin_api_routes(node: Node, services: Services) -> list[Route]:
         route("/users/unblock", h.unblock, "POST"),
         route("/users/blocks", h.blocks, "POST"),
         route("/users/force_logout", h.force_logout, "POST"),
+        route("/webhooks/dead_letters", h.dead_letters, "GET"),
+        route("/webhooks/redrive", h.redrive, "POST"),
     ]

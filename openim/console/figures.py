@@ -88,6 +88,15 @@ def snapshot(metrics: Metrics) -> dict[str, Any]:
             "api": int(_total(metrics.http_requests, skip_code="0")),
             "pushDropped": int(_total(metrics.push_dropped)),
         },
+        # After-callbacks (openim.webhooks.delivery): queued and dead letters of the durable queue (the whole
+        # cluster's, read every few seconds), delivered and dropped by this process since it started.
+        "webhooks": {
+            "queued": int(_gauge(metrics.webhooks_queued)),
+            "deadLetters": int(_gauge(metrics.webhooks_dead)),
+            "delivered": int(_total(metrics.webhooks_delivered)),
+            "failedAttempts": int(_total(metrics.webhooks_failed_attempts)),
+            "dropped": int(_total(metrics.webhooks_dropped)),
+        },
         # Refusals by abuse limit (openim.security): connections, rates, the admin-secret throttle.
         "limits": _by_label(metrics.limit_refusals, "limit"),
         "sendLatency": {

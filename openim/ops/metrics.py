@@ -68,5 +68,24 @@ class Metrics:
             "openim_api_requests_total", "REST requests by route and errCode", ["route", "code"], registry=r
         )
 
+        # After-callbacks (openim.webhooks.delivery). Queued and dead are read from the durable queue, so in
+        # a cluster every process reports the figures of the whole cluster's queue.
+        self.webhooks_queued = Gauge(
+            "openim_webhooks_queued", "After-callbacks queued (waiting, being sent, or waiting to retry)", registry=r
+        )
+        self.webhooks_dead = Gauge(
+            "openim_webhooks_dead_letters", "After-callbacks whose attempts ran out, kept as dead letters", registry=r
+        )
+        self.webhooks_delivered = Counter(
+            "openim_webhooks_delivered_total", "After-callbacks this process delivered", registry=r
+        )
+        self.webhooks_failed_attempts = Counter(
+            "openim_webhooks_failed_attempts_total", "After-callback attempts that failed (retried or dead)",
+            registry=r,
+        )
+        self.webhooks_dropped = Counter(
+            "openim_webhooks_dropped_total", "After-callbacks refused because the queue was full", registry=r
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,7 +1,7 @@
 """The Store port: everything the domain asks of durable storage, composed of one port per area.
 
-Each area of the package (messages/, relations/, groups/, objects/, client_configs/, reports/) holds its
-part of the port (port.py), the records that cross it (records.py), its operations as transaction bodies
+Each area of the package (messages/, relations/, groups/, objects/, client_configs/, reports/, hooks/)
+holds its part of the port (port.py), the records that cross it (records.py), its operations as transaction bodies
 (queries.py) and the SqlStore methods that run them (store.py). Two adapters implement the whole
 (openim.storage.sql.sqlite for the embedded mode, openim.storage.sql.postgres for the cluster), both over
 the one SQLAlchemy Core schema in openim.storage.schema. The domain imports the ports and the records
@@ -18,6 +18,7 @@ from typing import Protocol
 
 from openim.storage.client_configs.port import ClientConfigStore
 from openim.storage.groups.port import GroupStore
+from openim.storage.hooks.port import HookStore
 from openim.storage.messages.port import MessageStore
 from openim.storage.objects.port import ObjectStore
 from openim.storage.relations.port import RelationStore
@@ -36,7 +37,9 @@ class AlreadyExists(StoreError):
     """An insert hit a unique key (e.g. a user id that is registered already)."""
 
 
-class Store(MessageStore, RelationStore, GroupStore, ObjectStore, ClientConfigStore, ReportStore, Protocol):
+class Store(
+    MessageStore, RelationStore, GroupStore, ObjectStore, ClientConfigStore, ReportStore, HookStore, Protocol
+):
     """The areas' ports and the store's life cycle."""
 
     # -- life cycle -------------------------------------------------------------------------------

@@ -11,31 +11,32 @@ lets it go on, with the answer's other non-null fields available to the caller a
 Failure (no answer within ``timeout``, connection refused, HTTP error, a body that is not JSON) is
 ``fail_open``'s call: go on, or refuse with 90004 NetworkError / 90007 DataError as OpenIM does.
 
-The queue of after-callbacks lives in memory: a process that dies loses what it had not sent, and a
-receiver that stays down past ``after_attempts`` loses those callbacks (both are counted and logged).
+After-callbacks go through a durable queue (openim.webhooks.delivery: the Store in the embedded mode,
+Redis in a cluster), are delivered at least once, and end as dead letters, kept with their last error,
+when the receiver failed ``after_attempts`` times.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import httpx
 import trio
 
+from openim.clock import now_ms
 from openim.config import WebhooksConfig
+from openim.hook_queue import HookEntry, HookQueue
 from openim.ops.logging import get_log
+from openim.ops.metrics import Metrics
 from openim.webhook_catalog import HOOKS, KEYED_HOOKS
+from openim.webhooks.delivery import AfterDelivery
 from openim.webhooks.keys import message_key_query
 from openim.wire.errors import ErrCode, OpenIMError
 
 log = get_log("webhooks")
-
-DRAIN_TIMEOUT_S = 3.0
 
 
 class HookCode(int):
@@ -70,31 +71,40 @@ class HookAnswer:
         return self.body.get(key)
 
 
-@dataclass(slots=True)
-class _Pending:
-    hook: str
-    body: dict[str, Any]
-    operation_id: str
-    attempt: int = 1
-
-
 class Webhooks:
     """The dispatcher; also the process module that runs the after-callback workers."""
 
     name = "webhooks"
 
-    def __init__(self, cfg: WebhooksConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        cfg: WebhooksConfig,
+        *,
+        queue: HookQueue,
+        consumer: str,
+        metrics: Metrics | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """``queue`` keeps the after-callbacks (the Store or the Redis bus, chosen by openim.assembly);
+        ``consumer`` names this process in it (its node id, the same at every start)."""
         self._cfg = cfg
         self._url = cfg.url.rstrip("/")
         every = "*" in cfg.enable
         self._enabled = frozenset(HOOKS) if every else frozenset(cfg.enable)
         self._client = httpx.AsyncClient(transport=transport, timeout=cfg.timeout)
-        self._send, self._recv = trio.open_memory_channel[_Pending](cfg.after_queue_size)
-        self._outstanding = 0  # accepted and not finished yet (queued, being sent, or waiting to retry)
-        self._scope = trio.CancelScope()
-        self._stopping = False
-        self.dropped = 0  # after-callbacks given up (queue full or attempts exhausted)
-        self.delivered = 0
+        # After-callbacks: only when one is enabled does anything run or get read (the queue included).
+        self._delivers = bool(self._url) and any(h.startswith("after") for h in self._enabled)
+        self._queue = queue
+        self.delivery = AfterDelivery(cfg, queue, consumer=consumer, post=self._post_text, metrics=metrics)
+
+    @property
+    def dropped(self) -> int:
+        """After-callbacks refused at after() (the queue full); dead letters are counted apart."""
+        return self.delivery.dropped
+
+    @property
+    def delivered(self) -> int:
+        return self.delivery.delivered
 
     @property
     def active(self) -> bool:
@@ -115,12 +125,18 @@ class Webhooks:
     def _body(self, hook: str, payload: Mapping[str, Any], operation_id: str) -> dict[str, Any]:
         return {"callbackCommand": HOOKS[hook], "operationID": operation_id, **payload}
 
-    async def _post(self, hook: str, body: Mapping[str, Any], operation_id: str, query: str = "") -> httpx.Response:
-        headers = {**self._cfg.headers, "operationID": operation_id, "Content-Type": "application/json"}
-        if not query and hook in KEYED_HOOKS:
-            query = message_key_query(body)  # OpenIM's ?key= of a stored message's after-callbacks
-        url = f"{self._url}/{HOOKS[hook]}{query}"
+    async def _post(self, hook: str, body: Mapping[str, Any], operation_id: str) -> httpx.Response:
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return await self._post_text(hook, content, operation_id, body)
+
+    async def _post_text(
+        self, hook: str, content: bytes, operation_id: str, body: Mapping[str, Any] | None = None
+    ) -> httpx.Response:
+        """POST ``content`` (the JSON text of ``body``; a queued after-callback has only the text)."""
+        headers = {**self._cfg.headers, "operationID": operation_id, "Content-Type": "application/json"}
+        url = f"{self._url}/{HOOKS[hook]}"
+        if hook in KEYED_HOOKS:  # OpenIM's ?key= of a stored message's after-callbacks
+            url += message_key_query(body if body is not None else json.loads(content))
         return await self._client.post(url, content=content, headers=headers)
 
     # -- before ---------------------------------------------------------------------------------------
@@ -160,85 +176,47 @@ class Webhooks:
 
     # -- after ----------------------------------------------------------------------------------------
     def after(self, hook: str, payload: Mapping[str, Any], *, operation_id: str) -> None:
-        """Queue the callback and return at once; dropped (and counted) when the queue is full."""
+        """Queue the callback and return at once (no I/O: the durable write follows within a few ms, see
+        openim.webhooks.delivery); refused, counted and logged only when the queue is full."""
         if not self.enabled(hook):
             return
-        item = _Pending(hook, self._body(hook, payload, operation_id), operation_id)
-        try:
-            self._send.send_nowait(item)
-        except (trio.WouldBlock, trio.ClosedResourceError):
-            self.dropped += 1
-            log.warning("webhook.dropped", hook=hook, reason="queue full", operation_id=operation_id)
-        else:
-            self._outstanding += 1
-
-    def _backoff(self, attempt: int) -> float:
-        delay = min(self._cfg.after_backoff * math.pow(2, attempt - 1), self._cfg.after_backoff_max)
-        return delay * random.uniform(0.8, 1.0)  # spread retries of many callbacks a little
-
-    async def _deliver(self, item: _Pending, nursery: trio.Nursery) -> None:
-        try:
-            with trio.fail_after(self._cfg.timeout):
-                resp = await self._post(item.hook, item.body, item.operation_id)
-            retry = resp.status_code >= 500 or resp.status_code == 429
-            error = f"HTTP {resp.status_code}"
-        except (trio.TooSlowError, httpx.HTTPError) as exc:
-            retry, error = True, "timed out" if isinstance(exc, trio.TooSlowError) else f"{type(exc).__name__}: {exc}"
-        else:
-            if not retry:
-                self.delivered += 1
-                self._outstanding -= 1
-                return
-        if item.attempt >= self._cfg.after_attempts or self._stopping:
-            self.dropped += 1
-            self._outstanding -= 1
-            log.warning(
-                "webhook.gave_up", hook=item.hook, attempts=item.attempt, error=error, operation_id=item.operation_id
-            )
-            return
-        item.attempt += 1
-        nursery.start_soon(self._retry_later, item, self._backoff(item.attempt - 1))
-
-    async def _retry_later(self, item: _Pending, delay: float) -> None:
-        # Waiting in a task of its own keeps the workers free for fresh callbacks while the receiver
-        # recovers.
-        await trio.sleep(delay)
-        try:
-            self._send.send_nowait(item)
-        except (trio.WouldBlock, trio.ClosedResourceError):
-            self.dropped += 1
-            self._outstanding -= 1
-            log.warning("webhook.dropped", hook=item.hook, reason="queue full on retry")
-
-    async def _worker(self, nursery: trio.Nursery) -> None:
-        async for item in self._recv:
-            try:
-                await self._deliver(item, nursery)
-            except Exception:  # one bad callback must not stop the worker
-                self._outstanding -= 1
-                log.error("webhook.worker_error", hook=item.hook, exc_info=True)
+        self.delivery.accept(hook, self._body(hook, payload, operation_id), operation_id)
 
     # -- module -----------------------------------------------------------------------------------------
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        with self._scope:
-            async with trio.open_nursery() as nursery:
-                for _ in range(self._cfg.after_workers):
-                    nursery.start_soon(self._worker, nursery)
+        try:
+            if self._delivers:
+                await self.delivery.serve(task_status=task_status)  # returns once drained
+            else:
                 task_status.started()
-        await self._client.aclose()
+            # A module returns only by cancellation (the runtime's, after every drain): returning on its
+            # own reads as a crash.
+            await trio.sleep_forever()
+        finally:
+            with trio.CancelScope(shield=True, deadline=trio.current_time() + 2):
+                await self._client.aclose()
 
     async def drain(self) -> None:
-        """Give queued callbacks a moment to go out, then stop (nothing is retried any more)."""
-        self._stopping = True
-        with trio.move_on_after(DRAIN_TIMEOUT_S):
-            while self._recv.statistics().current_buffer_used:
-                await trio.sleep(0.05)
-        self._scope.cancel()
+        """Stop sending; what is queued stays queued for the next start (nothing to wait for)."""
+        if self._delivers:
+            await self.delivery.drain()
+
+    # -- dead letters (the console's and the CLI's) ------------------------------------------------------
+    async def dead_letters(self, *, limit: int) -> list[HookEntry]:
+        """The oldest dead letters, with their attempts and last error."""
+        return await self._queue.hook_dead_letters(limit=limit)
+
+    async def redrive(self, entry_ids: Sequence[str] | None) -> int:
+        """Queue dead letters again (the listed ones, or all), attempts reset; how many were requeued."""
+        count = await self._queue.hook_redrive(entry_ids, now_ms=now_ms())
+        if count:
+            log.info("webhook.redriven", callbacks=count)
+            self.delivery.poke()
+        return count
 
     async def flushed(self) -> None:
-        """Wait until every accepted callback was delivered or given up."""
-        while self._outstanding:
-            await trio.sleep(0.01)
+        """Wait until every accepted callback was delivered or made a dead letter (for tests)."""
+        await self.delivery.flushed()
 
 
 def _as_int(value: Any) -> int:

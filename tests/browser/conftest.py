@@ -94,9 +94,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(base: Path, secret: str | None, node_id: str) -> Iterator[Server]:
+def serving(base: Path, secret: str | None, node_id: str, extra_config: str = "") -> Iterator[Server]:
     """A real ``openim serve`` on free loopback ports under ``base``; ``secret`` None: no secret and no hosts
-    in the config (the embedded default: the public example secret, listeners narrowed to 127.0.0.1)."""
+    in the config (the embedded default: the public example secret, listeners narrowed to 127.0.0.1);
+    ``extra_config``: YAML lines appended to the config."""
     api_port, ws_port = _free_port(), _free_port()
     config = base / "config.yaml"
     if secret is None:
@@ -105,7 +106,7 @@ def serving(base: Path, secret: str | None, node_id: str) -> Iterator[Server]:
         head = f"secret: {secret}\n"
         listeners = f"api: {{host: 127.0.0.1, port: {api_port}}}\ngateway: {{host: 127.0.0.1, port: {ws_port}}}\n"
     config.write_text(
-        f"{head}data_dir: {base / 'data'}\nnode_id: {node_id}\n{listeners}log: {{format: json}}\n",
+        f"{head}data_dir: {base / 'data'}\nnode_id: {node_id}\n{listeners}log: {{format: json}}\n{extra_config}",
         encoding="utf-8",
     )
     log_path = base / "server.log"

@@ -7,13 +7,16 @@ import json
 import re
 import shutil
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.browser.conftest import ROOT, Server
+from tests.browser.conftest import ROOT, SECRET, Server, serving
+from tests.integration.webhook_receiver import CONTINUE, Receiver, running_receiver
 
 WEB = ROOT / "openim" / "web"
 
@@ -129,3 +132,64 @@ def test_demo_login_registers_issues_web_tokens_and_honours_bans(server: Server)
     api(server, "POST", "/admin/api/users/block", {"userID": "api_frank"}, admin)
     refused = api(server, "POST", "/demo/api/login", {"secret": server.secret, "userID": "api_frank"})
     assert refused["errCode"] == 1002 and "blocked" in refused["errDlt"]
+
+
+@pytest.fixture(scope="module")
+def hook_receiver() -> Iterator[Receiver]:
+    with running_receiver() as rec:
+        yield rec
+
+
+@pytest.fixture(scope="module")
+def hooks_server(tmp_path_factory: pytest.TempPathFactory, hook_receiver: Receiver) -> Iterator[Server]:
+    """A server whose afterAddFriend callbacks give up after two attempts (dead letters)."""
+    extra = (
+        f"webhooks: {{url: '{hook_receiver.url}', enable: [afterAddFriend], timeout: 2s, after_attempts: 2, "
+        "after_backoff: 50ms}\n"
+    )
+    with serving(tmp_path_factory.mktemp("browser-hooks-server"), SECRET, "browser-hooks-1", extra) as srv:
+        yield srv
+
+
+def _eventually(what: str, probe: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = probe()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_webhook_dead_letters_are_shown_and_redriven(hooks_server: Server, hook_receiver: Receiver) -> None:
+    command = "callbackAfterAddFriendCommand"
+    hook_receiver.rules[command] = lambda _c, _b: (500, b"receiver broken", 0.0)
+    admin = hooks_server.admin_token()
+    hooks_server.register(("hook_ann", "Ann"), ("hook_ben", "Ben"))
+    hooks_server.call("/friend/add_friend", {"fromUserID": "hook_ann", "toUserID": "hook_ben", "reqMsg": "hi"}, admin)
+
+    def figures() -> dict[str, Any]:
+        return dict(api(hooks_server, "GET", "/admin/api/dashboard", token=admin)["data"]["figures"]["webhooks"])
+
+    board = _eventually("a dead letter on the dashboard", lambda: (f := figures())["deadLetters"] == 1 and f)
+    assert (board["queued"], board["failedAttempts"], board["delivered"]) == (0, 2, 0)
+    (letter,) = api(hooks_server, "GET", "/admin/api/webhooks/dead_letters", token=admin)["data"]
+    assert (letter["hook"], letter["attempts"], letter["lastError"]) == ("afterAddFriend", 2, "HTTP 500")
+    sent = json.loads(letter["body"])
+    assert (sent["callbackCommand"], sent["fromUserID"], sent["reqMsg"]) == (command, "hook_ann", "hi")
+    assert sent["operationID"] == letter["operationID"]
+    metrics = httpx.get(hooks_server.api_url + "/metrics", timeout=5).text
+    assert "openim_webhooks_dead_letters 1.0" in metrics
+
+    # Only an admin may re-drive, with a list of ids or nothing.
+    user = hooks_server.call("/auth/get_user_token", {"userID": "hook_ann", "platformID": 5}, admin)["token"]
+    assert api(hooks_server, "POST", "/admin/api/webhooks/redrive", {}, user)["errCode"] == 1002
+    assert api(hooks_server, "POST", "/admin/api/webhooks/redrive", {"entryIDs": "all"}, admin)["errCode"] == 1001
+
+    hook_receiver.rules[command] = lambda _c, _b: (200, CONTINUE, 0.0)
+    answer = api(hooks_server, "POST", "/admin/api/webhooks/redrive", {"entryIDs": [letter["entryID"]]}, admin)
+    assert answer["data"] == {"requeued": 1}
+    _eventually("the re-driven callback delivered", lambda: figures()["delivered"] == 1)
+    assert hook_receiver.of(command)[-1].body == sent
+    assert api(hooks_server, "GET", "/admin/api/webhooks/dead_letters", token=admin)["data"] in (None, [])
+    _eventually("no dead letter on the dashboard", lambda: figures()["deadLetters"] == 0)

@@ -131,6 +131,7 @@ function dashboardView(view) {
     rate: { title: "Messages / s", unit: "" },
     p99: { title: "p99 send latency", unit: " ms" },
     errors: { title: "Errors / s", unit: "" },
+    webhooks: { title: "Webhook dead letters", unit: "" },
   };
   const grid = h("section.cards");
   for (const [key, card] of Object.entries(cards)) {
@@ -206,6 +207,20 @@ function dashboardView(view) {
     const e = last.f.errors;
     const limited = Object.entries(last.f.limits || {}).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
     cards.errors.note.textContent = `since start: api ${e.api}, gateway ${e.gateway}, handshake ${e.handshake}, refused ${e.refused}, dropped ${e.pushDropped}; limits: ${limited.length ? limited.join(", ") : "none hit"}`;
+
+    // After-callbacks: the durable queue (queued, dead letters) and this process's deliveries.
+    const w = last.f.webhooks;
+    draw(cards.webhooks, [
+      { name: "queued", points: samples.map((s) => [s.t, s.f.webhooks.queued]) },
+      { name: "dead", points: samples.map((s) => [s.t, s.f.webhooks.deadLetters]) },
+    ], w.deadLetters);
+    cards.webhooks.note.replaceChildren(
+      `queued ${w.queued}; since start: delivered ${w.delivered}, failed attempts ${w.failedAttempts}, refused ${w.dropped} `,
+      ...(w.deadLetters > 0 ? [h("button.secondary#redrive-webhooks", {
+        type: "button",
+        onclick: () => confirm(`Queue the ${w.deadLetters} dead letters again? Each is sent again to your receiver.`) &&
+          call("/admin/api/webhooks/redrive", {}).then(() => report(status)).catch((err) => report(status, err)),
+      }, "Re-drive")] : []));
   }
 
   async function poll() {

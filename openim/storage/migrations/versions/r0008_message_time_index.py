@@ -1,7 +1,7 @@
 """An index of messages by send time, for the operators' reports (search_msg and /statistics/*).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-06
 
 ``messages (send_time, session_type, send_id, group_id)``: /msg/search_msg over a day, and the active
@@ -21,7 +21,7 @@ from __future__ import annotations
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | tuple[str, ...] | None = None
 depends_on: str | tuple[str, ...] | None = None
 
