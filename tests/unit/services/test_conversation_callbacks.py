@@ -9,6 +9,7 @@ from openim.config import WebhooksConfig
 from openim.pipeline.jobs import SendJob
 from openim.services.conversation_callbacks import NewConversationHooks, conversation_hook, settings_request
 from openim.webhooks.dispatcher import Webhooks
+from tests.unit.webhooks.untouched_queue import untouched_queue
 
 
 def job(*, seq: int = 1, conversation_type: int = 1, content_type: int = 101) -> SendJob:
@@ -45,7 +46,11 @@ def test_answer_settings_of_the_right_type_only() -> None:
 
 def test_only_first_messages_of_enabled_kinds_are_queued() -> None:
     hooks = NewConversationHooks(
-        Webhooks(WebhooksConfig(url="http://127.0.0.1:9/cb", enable=("afterCreateGroupChatConversations",))),
+        Webhooks(
+            WebhooksConfig(url="http://127.0.0.1:9/cb", enable=("afterCreateGroupChatConversations",)),
+            queue=untouched_queue(),
+            consumer="test",
+        ),
         conversations=None,  # type: ignore[arg-type]  # never reached: nothing is served here
     )
     first_group = job(conversation_type=3)

@@ -15,6 +15,7 @@ from openim.webhooks.dispatcher import Webhooks
 from openim.webhooks.pushes import PushHooks, offline_push_body, push_content
 from openim.wire.pb import sdkws_pb2
 from tests.integration.webhook_receiver import CONTINUE, Receiver, running_receiver
+from tests.unit.webhooks.untouched_queue import untouched_queue
 
 BLOCK = {"actionCode": 0, "nextCode": 1, "errCode": 1, "errMsg": "no", "errDlt": ""}
 
@@ -35,7 +36,8 @@ def job(text: str, *, group: str = "", content_type: int = 101, seq: int = 7) ->
 
 
 def gate(receiver: Receiver, *enabled: str) -> PushHooks:
-    return PushHooks(Webhooks(WebhooksConfig(url=receiver.url, enable=enabled, timeout=1)))
+    cfg = WebhooksConfig(url=receiver.url, enable=enabled, timeout=1)
+    return PushHooks(Webhooks(cfg, queue=untouched_queue(), consumer="test"))
 
 
 def by_text(receiver: Receiver, rules: dict[str, Any]) -> Any:
