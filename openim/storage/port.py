@@ -1,6 +1,6 @@
 """The Store port: everything the domain asks of durable storage, composed of one port per area.
 
-Each area of the package (messages/, relations/, groups/, objects/) holds its part of the port (port.py),
+Each area of the package (messages/, relations/, groups/, objects/, commands/) holds its part of the port (port.py),
 the records that cross it (records.py), its operations as transaction bodies (queries.py) and the
 SqlStore methods that run them (store.py). Two adapters implement the whole (openim.storage.sql.sqlite
 for the embedded mode, openim.storage.sql.postgres for the cluster), both over the one SQLAlchemy Core
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from openim.storage.commands.port import CommandStore
 from openim.storage.groups.port import GroupStore
 from openim.storage.messages.port import MessageStore
 from openim.storage.objects.port import ObjectStore
@@ -34,7 +35,7 @@ class AlreadyExists(StoreError):
     """An insert hit a unique key (e.g. a user id that is registered already)."""
 
 
-class Store(MessageStore, RelationStore, GroupStore, ObjectStore, Protocol):
+class Store(MessageStore, RelationStore, GroupStore, ObjectStore, CommandStore, Protocol):
     """The areas' ports and the store's life cycle."""
 
     # -- life cycle -------------------------------------------------------------------------------

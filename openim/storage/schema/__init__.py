@@ -1,6 +1,6 @@
 """The one SQLAlchemy Core schema both backends share (SQLite embedded, PostgreSQL cluster).
 
-One module per area (messages, relations, groups, objects: the areas of openim.storage), all on the one
+One module per area (messages, relations, groups, objects, commands: the areas of openim.storage), all on the one
 ``metadata`` of openim.storage.schema.columns, which importing this package fills. Migrations
 (openim/storage/migrations) create exactly these tables; a contract test runs Alembic's
 autogenerate comparison against both backends so the two can never drift apart.
@@ -19,7 +19,7 @@ Choices that hold for every table:
 
 from __future__ import annotations
 
-from openim.storage.schema import groups, messages, objects, relations  # noqa: F401  (each adds its tables)
+from openim.storage.schema import commands, groups, messages, objects, relations  # noqa: F401  (each adds its tables)
 from openim.storage.schema.columns import NAMING_CONVENTION, metadata
 
 __all__ = ["NAMING_CONVENTION", "metadata"]

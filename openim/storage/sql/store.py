@@ -1,6 +1,6 @@
 """The Store implementation both adapters share; they only supply how a transaction runs.
 
-SqlStore is composed of one mixin per area (messages/, relations/, groups/, objects/: their store.py). A
+SqlStore is composed of one mixin per area (messages/, relations/, groups/, objects/, commands/: their store.py). A
 subclass implements :meth:`SqlStore._read` and :meth:`SqlStore._write` (openim.storage.sql.base: run one
 transaction body of an area's queries.py on a reader or the writer, mapping driver failures to
 StoreUnavailable and unique violations to AlreadyExists) plus the life cycle. Everything else -- the SQL,
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 
+from openim.storage.commands.store import SqlCommandStore
 from openim.storage.groups.store import SqlGroupStore
 from openim.storage.messages.store import SqlMessageStore
 from openim.storage.objects.store import SqlObjectStore
@@ -23,7 +24,7 @@ def _ping() -> Txn[list[Row]]:
     return (yield from fetch("SELECT 1"))
 
 
-class SqlStore(SqlMessageStore, SqlRelationStore, SqlGroupStore, SqlObjectStore):
+class SqlStore(SqlMessageStore, SqlRelationStore, SqlGroupStore, SqlObjectStore, SqlCommandStore):
     """Implements openim.storage.port.Store over :meth:`_read` / :meth:`_write`."""
 
     # -- what an adapter provides (and _read / _write, openim.storage.sql.base) --------------------------
