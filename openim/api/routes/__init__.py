@@ -10,7 +10,20 @@ from openim.service_set import Services
 
 
 def register_all(router: Router, node: Node, services: Services) -> None:
-    from openim.api.routes import auth, conversation, friend, group, jssdk, msg, object, third, user
+    from openim.api.routes import (
+        auth,
+        conversation,
+        friend,
+        group,
+        jssdk,
+        msg,
+        notification_accounts,
+        object,
+        third,
+        user,
+        user_commands,
+    )
 
-    for area in (auth, user, friend, group, msg, conversation, jssdk, object, third):
+    areas = (auth, user, user_commands, notification_accounts, friend, group, msg, conversation, jssdk, object, third)
+    for area in areas:
         area.register(router, node, services)
