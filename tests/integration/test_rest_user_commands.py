@@ -65,9 +65,11 @@ def test_command_list_add_get_update_delete(server: ServerProcess, tokens: dict[
     # update: an absent or null wrapper leaves the field as it is
     server.call("/user/process_user_command_update",
                 {"userID": "ca", "type": 1, "uuid": "fav-1", "value": "msg-10", "ex": None}, token=ca)
-    assert [(c["value"], c["ex"]) for c in commands(server, "ca", ca, 1)][0] == ("msg-10", '{"k":1}')
+    first = commands(server, "ca", ca, 1)[0]
+    assert (first["value"], first["ex"]) == ("msg-10", '{"k":1}')
     server.call("/user/process_user_command_update", {"userID": "ca", "type": 1, "uuid": "fav-1", "ex": ""}, token=ca)
-    assert [(c["value"], c["ex"]) for c in commands(server, "ca", ca, 1)][0] == ("msg-10", "")
+    first = commands(server, "ca", ca, 1)[0]
+    assert (first["value"], first["ex"]) == ("msg-10", "")
 
     server.call("/user/process_user_command_delete", {"userID": "ca", "type": 1, "uuid": "fav-1"}, token=ca)
     assert [c["uuid"] for c in commands(server, "ca", ca, 1)] == ["fav-2"]
