@@ -31,19 +31,28 @@ log = get_log("user_commands")
 MAX_UUID_LEN: Final = 256
 
 
+def _refuse_nul(name: str, text: str) -> None:
+    # PostgreSQL cannot store U+0000 in text (SQLite can): refused on both backends alike, as bad input.
+    if "\x00" in text:
+        raise args_error(f"{name} must not contain U+0000")
+
+
 def _check_name(uuid: str) -> None:
     if not uuid:
         raise args_error("uuid is empty")
     if len(uuid) > MAX_UUID_LEN:
         raise args_error(f"uuid is {len(uuid)} characters long, at most {MAX_UUID_LEN} allowed")
+    _refuse_nul("uuid", uuid)
 
 
 def _check_texts(value: str | None, ex: str | None) -> None:
-    texts: dict[str, object] = {}
+    texts: dict[str, str] = {}
     if value is not None:
         texts["command_value"] = value
+        _refuse_nul("value", value)
     if ex is not None:
         texts["ex"] = ex
+        _refuse_nul("ex", ex)
     check_fields(texts)
 
 
