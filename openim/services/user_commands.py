@@ -4,9 +4,9 @@ device -- favourites, pinned items, whatever the app gives a ``type`` number.
 An entry is named by (type, uuid) within its user: adding a name that exists is refused (1003), updating
 or deleting one that does not is 1004, so a client never overwrites or loses an entry it did not know
 about. Every change is committed first, then announced to the user (1305 add, 1306 delete, 1307 update,
-from and to the user, with the request's operationID): the official SDK's other devices re-read the list
-(/user/process_user_command_get_all) and raise OnUserCommandAdd/Delete/Update. The announcement is best
-effort; the list on the server is the truth a device reads at its next sync.
+from and to the user, with the request's operationID), for his other devices to re-read the list
+(/user/process_user_command_get_all). The announcement is best effort; the list on the server is the
+truth a device reads.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 // Command lists (/user/process_user_command_*) across two devices of one user: device 1 (Web) adds,
 // updates and deletes an entry; device 2 (Android, its own SDK instance and token) is told each time.
 //
-// @openim/client-sdk 0.0.14 has no addUserCommand/getAllUserCommands and raises no OnUserCommand*
-// event (only the Go core does: OnUserCommandAdd/Update/Delete after it re-reads the list). What the JS
-// SDK does with a 1305/1306/1307 is decode it and route it, as a user notification, to its user trigger
+// @openim/client-sdk 0.0.14 has no addUserCommand/getAllUserCommands and no OnUserCommand* event (the
+// Go core declares OnUserCommandAdd/Update/Delete, but the one in @openim/wasm-client-sdk 3.8.5 never
+// re-reads the list, on the notification or at login, so they stay silent there too). What the JS SDK
+// does with a 1305/1306/1307 is decode it and route it, as a user notification, to its user trigger
 // (sdk.userTrigger.parseMessageAndTrigger, the handler of the 1301-1399 range, which acts on 1303
 // UserInfoUpdated only). So device 1 calls the REST routes with its own SDK token, as an app on this SDK
 // does, and the test watches device 2's user trigger: each change arrives decoded, from and to the
-// user, with device 1's operationID; then device 2 re-reads the list with its own token, as the Go core
-// does on the notification, and sees the change.
+// user, with device 1's operationID; then device 2 re-reads the list with its own token, as an app does
+// on the notification, and sees the change.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { apiPost, cleanup, createUsers, eventually, loginSDK, newOperationID } from '../lib/harness.mjs';
