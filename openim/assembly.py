@@ -34,6 +34,7 @@ def build_services(node: Node) -> Services:
     from openim.services.groups.directory import GroupDirectory
     from openim.services.groups.service import GroupService
     from openim.services.message_service import MessageOps
+    from openim.services.notification_accounts import NotificationAccountService
     from openim.services.notify import Notifier
     from openim.services.presence import PresenceService
     from openim.services.profiles import ProfileService
@@ -43,6 +44,7 @@ def build_services(node: Node) -> Services:
     from openim.services.sessions import SessionService
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
+    from openim.services.user_commands import UserCommandService
     from openim.services.users import UserService
     from openim.ttl_cache import CacheRegistry
     from openim.webhooks.dispatcher import Webhooks
@@ -86,6 +88,8 @@ def build_services(node: Node) -> Services:
         relations=relations,
         groups=groups,
         profiles=ProfileService(users, notifier, relations, webhooks=hooked),
+        user_commands=UserCommandService(node.store, users, notifier),
+        notification_accounts=NotificationAccountService(node.store, users),
         presence=PresenceService(node.bus, node.store),
         sessions=SessionService(
             tokens, users, node.store, node.bus, node.guards, node_id=node.node_id,

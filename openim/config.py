@@ -201,6 +201,7 @@ class FieldLimitsConfig(_Section):
     introduction: int = Field(default=4096, ge=1)  # group introduction
     attached_info: int = Field(default=4096, ge=1)  # conversations
     device_token: int = Field(default=1024, ge=1)  # offline-push tokens (/third/fcm_update_token)
+    command_value: int = Field(default=4096, ge=1)  # entries of users' command lists (value)
 
 
 class LogConfig(_Section):

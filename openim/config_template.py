@@ -129,6 +129,7 @@ field_limits:
   introduction: 4096    # group introduction
   attached_info: 4096   # conversations
   device_token: 1024    # offline-push tokens (/third/fcm_update_token)
+  command_value: 4096   # the value of an entry of a user's command list (/user/process_user_command_*)
 
 log:
   # debug, info, warning, error

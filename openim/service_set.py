@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from openim.services.conversations import ConversationService
     from openim.services.groups.service import GroupService
     from openim.services.message_service import MessageOps
+    from openim.services.notification_accounts import NotificationAccountService
     from openim.services.notify import Notifier
     from openim.services.presence import PresenceService
     from openim.services.profiles import ProfileService
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from openim.services.sessions import SessionService
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
+    from openim.services.user_commands import UserCommandService
     from openim.services.users import UserService
     from openim.ttl_cache import CacheRegistry
     from openim.webhooks.dispatcher import Webhooks
@@ -60,6 +62,8 @@ class Services:
     relations: RelationService
     groups: GroupService
     profiles: ProfileService
+    user_commands: UserCommandService
+    notification_accounts: NotificationAccountService
     presence: PresenceService
     sessions: SessionService
     objects: ObjectService

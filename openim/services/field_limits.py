@@ -42,6 +42,7 @@ _WIRE_NAMES: Final[Mapping[str, str]] = {
     "introduction": "introduction",
     "attached_info": "attachedInfo",
     "device_token": "fcmToken",
+    "command_value": "value",
 }
 
 

@@ -1,8 +1,8 @@
 """The Store port: everything the domain asks of durable storage, composed of one port per area.
 
-Each area of the package (messages/, relations/, groups/, objects/, client_configs/, reports/, hooks/)
-holds its part of the port (port.py), the records that cross it (records.py), its operations as transaction bodies
-(queries.py) and the SqlStore methods that run them (store.py). Two adapters implement the whole
+Each area of the package (messages/, relations/, groups/, objects/, client_configs/, commands/, reports/,
+hooks/) holds its part of the port (port.py), the records that cross it (records.py), its operations as
+transaction bodies (queries.py) and the SqlStore methods that run them (store.py). Two adapters implement the whole
 (openim.storage.sql.sqlite for the embedded mode, openim.storage.sql.postgres for the cluster), both over
 the one SQLAlchemy Core schema in openim.storage.schema. The domain imports the ports and the records
 only; it never imports a driver.
@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from openim.storage.client_configs.port import ClientConfigStore
+from openim.storage.commands.port import CommandStore
 from openim.storage.groups.port import GroupStore
 from openim.storage.hooks.port import HookStore
 from openim.storage.messages.port import MessageStore
@@ -38,7 +39,15 @@ class AlreadyExists(StoreError):
 
 
 class Store(
-    MessageStore, RelationStore, GroupStore, ObjectStore, ClientConfigStore, ReportStore, HookStore, Protocol
+    MessageStore,
+    RelationStore,
+    GroupStore,
+    ObjectStore,
+    ClientConfigStore,
+    CommandStore,
+    ReportStore,
+    HookStore,
+    Protocol,
 ):
     """The areas' ports and the store's life cycle."""
 

@@ -49,5 +49,6 @@ def test_scenarios_present() -> None:
         "conversation.test.mjs",
         "revoke.test.mjs",
         "kick.test.mjs",
+        "user_command.test.mjs",
     }
     assert expected <= names, f"missing scenario files: {sorted(expected - names)}"

@@ -203,6 +203,21 @@ def owner_log(ctx: Ctx) -> None:
     ctx.values["log"] = next(i["logID"] for i in found["logsInfos"] if i["filename"] == name)
 
 
+def owner_command(ctx: Ctx) -> None:
+    """A fresh entry in OWNER's command list: its uuid in ``cmd``."""
+    uuid = f"mxc{next(_serial)}"
+    ctx.server.call("/user/process_user_command_add", {"userID": OWNER, "type": 7, "uuid": uuid, "value": "v"},
+                    token=ctx.tokens[OWNER])
+    ctx.values["cmd"] = uuid
+
+
+def fresh_notification_account(ctx: Ctx) -> None:
+    """A new notification account: its userID in ``acct``."""
+    data = ctx.server.call("/user/add_notification_account", {"nickName": "mx", "appMangerLevel": 3},
+                           token=_admin(ctx))
+    ctx.values["acct"] = data["userID"]
+
+
 CONV = single_conversation_id(OWNER, FRIEND)
 REPLY_KEY = base64.b64encode(json.dumps({"sendID": FRIEND, "recvID": OWNER, "groupID": ""}).encode()).decode()
 
@@ -236,6 +251,18 @@ ROWS: list[Row] = [
     own("/user/set_global_msg_recv_opt", lambda c: {"userID": OWNER, "globalRecvMsgOpt": 0}),
     own("/user/update_user_info", lambda c: {"userInfo": {"userID": OWNER, "nickname": "Owner"}}),
     own("/user/update_user_info_ex", lambda c: {"userInfo": {"userID": OWNER, "ex": "e"}}),
+    own("/user/process_user_command_add",
+        lambda c: {"userID": OWNER, "type": 7, "uuid": f"mxa{next(_serial)}", "value": "v"}),
+    own("/user/process_user_command_update", lambda c: {"userID": OWNER, "type": 7, "uuid": c["cmd"], "value": "w"},
+        prepare=owner_command),
+    own("/user/process_user_command_delete", lambda c: {"userID": OWNER, "type": 7, "uuid": c["cmd"]},
+        prepare=owner_command),
+    own("/user/process_user_command_get", lambda c: {"userID": OWNER, "type": 7}),
+    own("/user/process_user_command_get_all", lambda c: {"userID": OWNER}),
+    admin_only("/user/add_notification_account", lambda c: {"nickName": "mx", "appMangerLevel": 3}),
+    admin_only("/user/update_notification_account", lambda c: {"userID": c["acct"], "nickName": "mx2"},
+               prepare=fresh_notification_account),
+    admin_only("/user/search_notification_account", lambda c: {"pagination": PAGE}),
     # friend
     own("/friend/get_incremental_friends", lambda c: {"userID": OWNER, "version": 0, "versionID": ""}),
     own("/friend/get_full_friend_user_ids", lambda c: {"userID": OWNER, "idHash": 0}),

@@ -181,6 +181,27 @@ NOT_READS = {
     # IDs only, from the caller's own rows, and never chat IDs another user owns:
     "/conversation/get_not_notify_conversation_ids", "/conversation/get_pinned_conversation_ids",
 }
+# Per-user lists other than conversations: what each discloses of A's entries when asked for ``owner``'s.
+COMMAND_TYPE = 9
+A_COMMAND = f"rcmd{SUFFIX}"
+UserListProbe = Callable[["ServerProcess", str, str], set[str]]
+
+
+def u_command_get(server: ServerProcess, owner: str, token: str) -> set[str]:
+    data = _rest(server, "/user/process_user_command_get", {"userID": owner, "type": COMMAND_TYPE}, token) or {}
+    return {c["uuid"] for c in data.get("CommandResp") or []}
+
+
+def u_command_get_all(server: ServerProcess, owner: str, token: str) -> set[str]:
+    data = _rest(server, "/user/process_user_command_get_all", {"userID": owner}, token) or {}
+    return {c["uuid"] for c in data.get("CommandResp") or []}
+
+
+USER_LIST_READS: dict[str, UserListProbe] = {
+    "/user/process_user_command_get": u_command_get,
+    "/user/process_user_command_get_all": u_command_get_all,
+}
+
 # Owners see these conversations through a probe only where the route lists them; the has-read/max-seq
 # probes see every one of CONVS, row-based lists only the chat conversations.
 CHATS = {SI, SG}
@@ -283,6 +304,8 @@ def world(server: ServerProcess) -> dict[str, str]:
         {"userID": A, "conversationID": SI, "seqs": [2], "deleteSyncOpt": {"IsSyncSelf": True}},
         token=tokens[A],
     )
+    server.call("/user/process_user_command_add",
+                {"userID": A, "type": COMMAND_TYPE, "uuid": A_COMMAND, "value": "private"}, token=tokens[A])
     return tokens
 
 
@@ -359,3 +382,14 @@ def test_revoke_tells_a_non_member_nothing_about_which_messages_exist(
         env = server.post("/msg/revoke_msg", {"userID": X, "conversationID": SI, "seq": seq}, token=world[X]).json()
         codes.add(env["errCode"])
     assert codes == {1004}
+
+
+@pytest.mark.parametrize("path", sorted(USER_LIST_READS))
+def test_another_users_command_list_reads_as_nothing(server: ServerProcess, world: dict[str, str], path: str) -> None:
+    probe = USER_LIST_READS[path]
+    env = server.post(path, {"userID": A, "type": COMMAND_TYPE}, token=world[X]).json()
+    assert env["errCode"] == 1002, env
+    assert probe(server, A, world[X]) == set()
+    assert probe(server, X, world[X]) == set()  # the caller's own list holds nothing of A's
+    assert probe(server, A, world[A]) == {A_COMMAND}  # the owner sees it: the probe can tell
+    assert probe(server, A, world["admin"]) == {A_COMMAND}

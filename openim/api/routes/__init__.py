@@ -18,11 +18,17 @@ def register_all(router: Router, node: Node, services: Services) -> None:
         group,
         jssdk,
         msg,
+        notification_accounts,
         object,
         reports,
         third,
         user,
+        user_commands,
     )
 
-    for area in (auth, user, client_config, friend, group, msg, conversation, jssdk, object, third, reports):
+    areas = (
+        auth, user, user_commands, notification_accounts, client_config, friend, group, msg, conversation,
+        jssdk, object, third, reports,
+    )  # fmt: skip
+    for area in areas:
         area.register(router, node, services)

@@ -47,6 +47,20 @@ class MessageStore(Protocol):
         """(total matching, one page) ordered by create_time then user_id. ``keyword`` matches user_id or
         nickname case-insensitively (substring); ``max_manager_level`` hides higher app_manager_level."""
 
+    async def find_accounts(
+        self,
+        *,
+        min_manager_level: int,
+        manager_level: int | None = None,
+        user_id: str = "",
+        nickname: str = "",
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[UserRecord]]:
+        """(total matching, one page) of the users whose app_manager_level is at least ``min_manager_level``
+        (and exactly ``manager_level`` when given), ordered by create_time then user_id; ``user_id`` and
+        ``nickname``, when given, must match exactly (the search of OpenIM's system accounts)."""
+
     # -- tokens (durable status; the bus may cache it) --------------------------------------------
     async def save_token(self, token: TokenRecord) -> None:
         """Insert or replace the status of one token."""

@@ -151,6 +151,27 @@ def list_users(
     return total, [_user(r) for r in rows]
 
 
+def find_accounts(
+    *,
+    min_manager_level: int,
+    manager_level: int | None = None,
+    user_id: str = "",
+    nickname: str = "",
+    offset: int,
+    limit: int,
+) -> Txn[tuple[int, list[UserRecord]]]:
+    args: list[Any] = [min_manager_level]
+    where = ["u.app_manager_level >= $1"]
+    for column, value in (("app_manager_level", manager_level), ("user_id", user_id), ("nickname", nickname)):
+        if value is not None and value != "":
+            args.append(value)
+            where.append(f"u.{column} = ${len(args)}")
+    condition = f"WHERE {' AND '.join(where)}"
+    order = "ORDER BY u.create_time, u.user_id"
+    total, rows = yield from fetch_page(_USER_SELECT, "users u", condition, args, order, limit, offset)
+    return total, [_user(r) for r in rows]
+
+
 # -- tokens ---------------------------------------------------------------------------------------------
 
 _TOKEN_SELECT = "user_id, platform_id, token, state, expire_time, create_time"

@@ -60,6 +60,7 @@ class SqlMessageStore(SqlBase):
 
     update_user = writes(q.update_user)
     list_users = reads(q.list_users)
+    find_accounts = reads(q.find_accounts)
 
     # -- bans -------------------------------------------------------------------------------------------
     save_ban = writes(q.save_ban)

@@ -1,7 +1,7 @@
 """The one SQLAlchemy Core schema both backends share (SQLite embedded, PostgreSQL cluster).
 
-One module per area (messages, relations, groups, objects, client_configs, hooks: the areas of
-openim.storage), all on the one ``metadata`` of openim.storage.schema.columns, which importing this
+One module per area (messages, relations, groups, objects, client_configs, commands, hooks: the areas
+of openim.storage), all on the one ``metadata`` of openim.storage.schema.columns, which importing this
 package fills. Migrations (openim/storage/migrations) create exactly these tables; a contract test runs
 Alembic's autogenerate comparison against both backends so the two can never drift apart.
 
@@ -20,7 +20,7 @@ Choices that hold for every table:
 from __future__ import annotations
 
 # each adds its tables
-from openim.storage.schema import client_configs, groups, hooks, messages, objects, relations  # noqa: F401
+from openim.storage.schema import client_configs, commands, groups, hooks, messages, objects, relations  # noqa: F401
 from openim.storage.schema.columns import NAMING_CONVENTION, metadata
 
 __all__ = ["NAMING_CONVENTION", "metadata"]

@@ -1,7 +1,7 @@
 """The Store implementation both adapters share; they only supply how a transaction runs.
 
 SqlStore is composed of one mixin per area (messages/, relations/, groups/, objects/, client_configs/,
-reports/, hooks/: their store.py). A subclass implements :meth:`SqlStore._read` and :meth:`SqlStore._write`
+commands/, reports/, hooks/: their store.py). A subclass implements :meth:`SqlStore._read` and :meth:`SqlStore._write`
 (openim.storage.sql.base: run one transaction body of an area's queries.py on a reader or the writer,
 mapping driver failures to StoreUnavailable and unique violations to AlreadyExists) plus the life cycle.
 Everything else -- the SQL, the retry policy of the send path -- lives in the areas once, so the two
@@ -13,6 +13,7 @@ from __future__ import annotations
 import abc
 
 from openim.storage.client_configs.store import SqlClientConfigStore
+from openim.storage.commands.store import SqlCommandStore
 from openim.storage.groups.store import SqlGroupStore
 from openim.storage.hooks.store import SqlHookStore
 from openim.storage.messages.store import SqlMessageStore
@@ -32,6 +33,7 @@ class SqlStore(
     SqlGroupStore,
     SqlObjectStore,
     SqlClientConfigStore,
+    SqlCommandStore,
     SqlReportStore,
     SqlHookStore,
 ):

@@ -1,4 +1,5 @@
 from openim.wire.pb import sdkws_pb2 as _sdkws_pb2
+from openim.wire.pb import wrapperspb_pb2 as _wrapperspb_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -266,3 +267,175 @@ class pageUserClientConfigResp(_message.Message):
     total: int
     configs: _containers.RepeatedCompositeFieldContainer[clientConfig]
     def __init__(self, total: _Optional[int] = ..., configs: _Optional[_Iterable[_Union[clientConfig, _Mapping]]] = ...) -> None: ...
+
+class processUserCommandAddReq(_message.Message):
+    __slots__ = ("userID", "type", "uuid", "value", "ex")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    EX_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    type: int
+    uuid: str
+    value: _wrapperspb_pb2.StringValue
+    ex: _wrapperspb_pb2.StringValue
+    def __init__(self, userID: _Optional[str] = ..., type: _Optional[int] = ..., uuid: _Optional[str] = ..., value: _Optional[_Union[_wrapperspb_pb2.StringValue, _Mapping]] = ..., ex: _Optional[_Union[_wrapperspb_pb2.StringValue, _Mapping]] = ...) -> None: ...
+
+class processUserCommandAddResp(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class processUserCommandDeleteReq(_message.Message):
+    __slots__ = ("userID", "type", "uuid")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    type: int
+    uuid: str
+    def __init__(self, userID: _Optional[str] = ..., type: _Optional[int] = ..., uuid: _Optional[str] = ...) -> None: ...
+
+class processUserCommandDeleteResp(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class processUserCommandUpdateReq(_message.Message):
+    __slots__ = ("userID", "type", "uuid", "value", "ex")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    EX_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    type: int
+    uuid: str
+    value: _wrapperspb_pb2.StringValue
+    ex: _wrapperspb_pb2.StringValue
+    def __init__(self, userID: _Optional[str] = ..., type: _Optional[int] = ..., uuid: _Optional[str] = ..., value: _Optional[_Union[_wrapperspb_pb2.StringValue, _Mapping]] = ..., ex: _Optional[_Union[_wrapperspb_pb2.StringValue, _Mapping]] = ...) -> None: ...
+
+class processUserCommandUpdateResp(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class processUserCommandGetReq(_message.Message):
+    __slots__ = ("userID", "type")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    type: int
+    def __init__(self, userID: _Optional[str] = ..., type: _Optional[int] = ...) -> None: ...
+
+class CommandInfoResp(_message.Message):
+    __slots__ = ("type", "createTime", "uuid", "value", "ex")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CREATETIME_FIELD_NUMBER: _ClassVar[int]
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    EX_FIELD_NUMBER: _ClassVar[int]
+    type: int
+    createTime: int
+    uuid: str
+    value: str
+    ex: str
+    def __init__(self, type: _Optional[int] = ..., createTime: _Optional[int] = ..., uuid: _Optional[str] = ..., value: _Optional[str] = ..., ex: _Optional[str] = ...) -> None: ...
+
+class processUserCommandGetResp(_message.Message):
+    __slots__ = ("CommandResp",)
+    COMMANDRESP_FIELD_NUMBER: _ClassVar[int]
+    CommandResp: _containers.RepeatedCompositeFieldContainer[CommandInfoResp]
+    def __init__(self, CommandResp: _Optional[_Iterable[_Union[CommandInfoResp, _Mapping]]] = ...) -> None: ...
+
+class processUserCommandGetAllReq(_message.Message):
+    __slots__ = ("userID",)
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    def __init__(self, userID: _Optional[str] = ...) -> None: ...
+
+class AllCommandInfoResp(_message.Message):
+    __slots__ = ("type", "createTime", "uuid", "value", "ex")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CREATETIME_FIELD_NUMBER: _ClassVar[int]
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    EX_FIELD_NUMBER: _ClassVar[int]
+    type: int
+    createTime: int
+    uuid: str
+    value: str
+    ex: str
+    def __init__(self, type: _Optional[int] = ..., createTime: _Optional[int] = ..., uuid: _Optional[str] = ..., value: _Optional[str] = ..., ex: _Optional[str] = ...) -> None: ...
+
+class processUserCommandGetAllResp(_message.Message):
+    __slots__ = ("CommandResp",)
+    COMMANDRESP_FIELD_NUMBER: _ClassVar[int]
+    CommandResp: _containers.RepeatedCompositeFieldContainer[AllCommandInfoResp]
+    def __init__(self, CommandResp: _Optional[_Iterable[_Union[AllCommandInfoResp, _Mapping]]] = ...) -> None: ...
+
+class addNotificationAccountReq(_message.Message):
+    __slots__ = ("userID", "nickName", "faceURL", "appMangerLevel")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    NICKNAME_FIELD_NUMBER: _ClassVar[int]
+    FACEURL_FIELD_NUMBER: _ClassVar[int]
+    APPMANGERLEVEL_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    nickName: str
+    faceURL: str
+    appMangerLevel: int
+    def __init__(self, userID: _Optional[str] = ..., nickName: _Optional[str] = ..., faceURL: _Optional[str] = ..., appMangerLevel: _Optional[int] = ...) -> None: ...
+
+class addNotificationAccountResp(_message.Message):
+    __slots__ = ("userID", "faceURL", "nickName", "appMangerLevel")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    FACEURL_FIELD_NUMBER: _ClassVar[int]
+    NICKNAME_FIELD_NUMBER: _ClassVar[int]
+    APPMANGERLEVEL_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    faceURL: str
+    nickName: str
+    appMangerLevel: int
+    def __init__(self, userID: _Optional[str] = ..., faceURL: _Optional[str] = ..., nickName: _Optional[str] = ..., appMangerLevel: _Optional[int] = ...) -> None: ...
+
+class updateNotificationAccountInfoReq(_message.Message):
+    __slots__ = ("userID", "faceURL", "nickName")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    FACEURL_FIELD_NUMBER: _ClassVar[int]
+    NICKNAME_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    faceURL: str
+    nickName: str
+    def __init__(self, userID: _Optional[str] = ..., faceURL: _Optional[str] = ..., nickName: _Optional[str] = ...) -> None: ...
+
+class updateNotificationAccountInfoResp(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class searchNotificationAccountReq(_message.Message):
+    __slots__ = ("keyword", "appManagerLevel", "pagination")
+    KEYWORD_FIELD_NUMBER: _ClassVar[int]
+    APPMANAGERLEVEL_FIELD_NUMBER: _ClassVar[int]
+    PAGINATION_FIELD_NUMBER: _ClassVar[int]
+    keyword: str
+    appManagerLevel: int
+    pagination: _sdkws_pb2.RequestPagination
+    def __init__(self, keyword: _Optional[str] = ..., appManagerLevel: _Optional[int] = ..., pagination: _Optional[_Union[_sdkws_pb2.RequestPagination, _Mapping]] = ...) -> None: ...
+
+class notificationAccountInfo(_message.Message):
+    __slots__ = ("userID", "faceURL", "nickName", "appMangerLevel")
+    USERID_FIELD_NUMBER: _ClassVar[int]
+    FACEURL_FIELD_NUMBER: _ClassVar[int]
+    NICKNAME_FIELD_NUMBER: _ClassVar[int]
+    APPMANGERLEVEL_FIELD_NUMBER: _ClassVar[int]
+    userID: str
+    faceURL: str
+    nickName: str
+    appMangerLevel: int
+    def __init__(self, userID: _Optional[str] = ..., faceURL: _Optional[str] = ..., nickName: _Optional[str] = ..., appMangerLevel: _Optional[int] = ...) -> None: ...
+
+class searchNotificationAccountResp(_message.Message):
+    __slots__ = ("total", "notificationAccounts")
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATIONACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    notificationAccounts: _containers.RepeatedCompositeFieldContainer[notificationAccountInfo]
+    def __init__(self, total: _Optional[int] = ..., notificationAccounts: _Optional[_Iterable[_Union[notificationAccountInfo, _Mapping]]] = ...) -> None: ...

@@ -1,7 +1,7 @@
 """Client logs: the log files clients uploaded through the object storage (/third/logs/*).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-06
 
 Must run offline too (PostgreSQL is migrated from rendered SQL): no reads, no Python-side data logic;
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | tuple[str, ...] | None = None
 depends_on: str | tuple[str, ...] | None = None
 
