@@ -195,7 +195,12 @@ def _send_path_modules(node: Node, services: Services, gateway: LocalDelivery | 
         from openim.offline_push.sender import OfflinePusher
 
         # Started before the push stage: a misconfigured provider stops the process at start.
-        offline = OfflinePusher(node.config.offline_push, services.devices, webhooks=services.webhooks)
+        offline = OfflinePusher(
+            node.config.offline_push,
+            services.devices,
+            webhooks=services.webhooks,
+            audience=services.conversations.offline_push_user_ids,
+        )
     push_stage = None
     gate = None
     if "push" in node.modules:

@@ -4,14 +4,16 @@ them through the configured provider, in its own task, so a slow provider never 
 fan-out (it only drops offline pushes, counted and logged, when it falls far behind).
 
 What is pushed (OpenIM's rules): chat messages with the ``offlinePush`` option on (the msg stage turns
-it off for receivers who muted the conversation), never notifications; never to the sender. Title and
+it off for the receiver of a one-to-one chat he muted), never notifications; never to the sender; in a
+group, only to members whose receive option for the group's conversation is the default (OpenIM's
+GetConversationOfflinePushUserIDs: 1 "receive nothing" and 2 "no notification" get no push). Title and
 text come from the message's offlinePushInfo, else from the config. The ``beforeOfflinePush`` callback,
 when enabled, may refuse a push or narrow its user list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,6 +38,9 @@ log = get_log("offline_push")
 
 QUEUE_SIZE = 10_000
 
+# (conversation ID, user IDs) -> those of them who want offline pushes in that conversation
+PushAudience = Callable[[str, Sequence[str]], Awaitable[list[str]]]
+
 
 @dataclass(frozen=True, slots=True)
 class OfflineMessage:
@@ -58,8 +63,10 @@ class OfflinePusher:
         *,
         provider: PushProvider | None = None,
         webhooks: Webhooks | None = None,
+        audience: PushAudience | None = None,
     ) -> None:
         self._cfg = cfg
+        self._audience = audience  # None: no group member muted anything (tests of the providers)
         self._provider: PushProvider | None = provider  # None: built from cfg at start (tests pass one)
         self._devices = devices
         self._webhooks = webhooks
@@ -162,6 +169,8 @@ class OfflinePusher:
             if not self._wanted(msg):
                 continue
             users = [u for u in dict.fromkeys(item.user_ids) if u != msg.sendID]
+            if users and msg.sessionType == SessionType.READ_GROUP and self._audience is not None:
+                users = await self._audience(conversation_id_for_msg(msg), users)
             users = await self._filter_by_hook(msg, users, item.operation_id) if users else users
             if users:
                 plans.append((msg, users))
