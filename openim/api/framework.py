@@ -27,7 +27,7 @@ from openim.ops.metrics import Metrics
 from openim.services.tokens import Claims, TokenService
 from openim.wire.errors import ErrCode, OpenIMError, error_envelope, ok_envelope
 from openim.wire.jsoncodec import message_from_json, message_to_json
-from openim.wire.jsontext import find_lone_surrogate
+from openim.wire.jsontext import find_unstorable_text
 
 log = get_log("api")
 
@@ -271,9 +271,9 @@ class Router:
                 obj = json.loads(body)
             except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 raise _binding_error(f"body is not valid JSON: {exc}") from exc
-            bad = find_lone_surrogate(obj, body)
+            bad = find_unstorable_text(obj, body)
             if bad is not None:
-                raise _binding_error(f"{bad}: a lone UTF-16 surrogate is not text")
+                raise _binding_error(f"{bad}: a lone UTF-16 surrogate or a NUL (U+0000) is not text")
         if not isinstance(obj, dict):
             raise _binding_error("body must be a JSON object")
         keys = frozenset(k.lower() for k, v in obj.items() if v is not None)

@@ -17,7 +17,7 @@ gateway's answer to it is to close the connection, as the Go server does.
 
 Speed: responses and pushes are built by string formatting, escaping only the variable strings, not
 by ``json.dumps`` of a dict. The escaping is JSON's ASCII form, so the result is always valid
-UTF-8. A request whose strings hold a lone UTF-16 surrogate (a ``\\ud800`` escape) is refused at
+UTF-8. A request whose strings hold a lone UTF-16 surrogate (a ``\\ud800`` escape) or a NUL is refused at
 decoding (:mod:`openim.wire.jsontext`): nothing behind the gateway could store it.
 """
 
@@ -31,7 +31,7 @@ from typing import Any, Final, Literal
 
 from openim.wire.constants import ReqIdentifier
 from openim.wire.errors import ErrCode
-from openim.wire.jsontext import find_lone_surrogate
+from openim.wire.jsontext import find_unstorable_text
 
 __all__ = [
     "HANDSHAKE_OK_TEXT",
@@ -173,9 +173,9 @@ def decode_request(frame: bytes | str) -> WsRequest:
     whether ``sendID`` matches the connection, is the gateway's job, not the codec's.
     """
     obj = _load_object(frame)
-    bad = find_lone_surrogate(obj, frame)
+    bad = find_unstorable_text(obj, frame)
     if bad is not None:
-        raise EnvelopeError(f"{bad}: a lone UTF-16 surrogate is not text")
+        raise EnvelopeError(f"{bad}: a lone UTF-16 surrogate or a NUL (U+0000) is not text")
     data = _get_data(obj)
     return WsRequest(
         req_identifier=_get_int(obj, "reqIdentifier"),

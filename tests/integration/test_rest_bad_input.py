@@ -3,7 +3,8 @@
 - field lengths: one table (openim.services.field_limits) on every write path, register and update
   alike; a 1 MB nickname on update used to be stored and served to every contact;
 - a lone UTF-16 surrogate ("\\ud800") in any JSON string, and ``null`` inside a list of strings or
-  numbers, used to be errCode 500.
+  numbers, used to be errCode 500;
+- a NUL ("\\u0000") was stored by SQLite and was errCode 500 on PostgreSQL: it is 1001 on both.
 """
 
 from __future__ import annotations
@@ -140,6 +141,16 @@ def test_a_lone_surrogate_is_1001(server: ServerProcess, admin: str, path: str, 
     # The same as raw bytes (Python's parser takes ED A0 80 with surrogatepass).
     raw = json.dumps(body, ensure_ascii=False).replace("SELF", user).encode("utf-8", "surrogatepass")
     _refused(_raw(server, path, raw, token), "surrogate")
+
+
+def test_a_nul_is_1001_on_every_backend(server: ServerProcess, admin: str) -> None:
+    user = _uid("nul")
+    body = {"users": [{"userID": user, "nickname": "a\u0000b"}]}
+    _refused(server.post("/user/user_register", body, token=admin), "users[0].nickname", "NUL")
+    assert server.call("/user/get_users_info", {"userIDs": [user]}, token=admin)["usersInfo"] == []
+    _register(server, admin, user)
+    ex = {"userInfo": {"userID": user, "ex": "x\u0000"}}
+    _refused(server.post("/user/update_user_info_ex", ex, token=server.user_token(user)), "userInfo.ex", "NUL")
 
 
 def test_a_surrogate_pair_is_text(server: ServerProcess, admin: str) -> None:
