@@ -240,6 +240,80 @@ def drop_redis_prefix(url: str, prefix: str) -> None:
 
 
 @dataclass
+class RestartableServer:
+    """One ``python -m openim serve`` on a config of its own, started again on the same config and data
+    (tests of restarts and crashes); signalled and stopped by its own pid only. ``settings`` are YAML lines
+    added to the common ones (secret, data_dir, loopback listeners, JSON logs)."""
+
+    READY_LIMIT_S = 40.0
+
+    def __init__(self, base: Path, settings: str, *, name: str = "restart") -> None:
+        base.mkdir(parents=True, exist_ok=True)
+        self.base = base
+        self.name = name
+        self.secret = f"{name}-secret-{secrets.token_hex(12)}"
+        self.api_port = free_port()
+        self.config = base / "config.yaml"
+        self.config.write_text(
+            f'secret: "{self.secret}"\n'
+            f'data_dir: "{base / "data"}"\n'
+            f"api: {{host: 127.0.0.1, port: {self.api_port}}}\n"
+            f"gateway: {{host: 127.0.0.1, port: {free_port()}}}\n"
+            f"ops: {{host: 127.0.0.1, port: {free_port()}}}\n"
+            "log: {format: json}\n" + settings,
+            encoding="utf-8",
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start(self) -> None:
+        """Start (again) and wait until /readyz answers; its output goes to server-<n>.log."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENIM_")}
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        self.starts += 1
+        with (self.base / f"server-{self.starts}.log").open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "openim", "serve", "-c", str(self.config)],
+                cwd=self.base, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + self.READY_LIMIT_S
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"the server exited:\n{self.log()}"
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise AssertionError(f"not ready after {self.READY_LIMIT_S:g}s:\n{self.log()}")
+
+    def stop(self, signum: int) -> int:
+        """Signal the process this test started; its exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signum)
+        return self.proc.wait(30)
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+
+    def log(self) -> str:
+        return (self.base / f"server-{self.starts}.log").read_text(errors="replace")[-6000:]
+
+    def call(self, path: str, body: Any, *, token: str = "", operation_id: str = "", timeout: float = 30) -> Any:
+        """POST and return ``data`` of a successful envelope (fails the test otherwise)."""
+        headers = {"operationID": operation_id or f"t-{self.name}-{time.time_ns()}", "token": token}
+        answer = httpx.post(self.url + path, json=body, headers=headers, timeout=timeout).json()
+        assert answer["errCode"] == 0, (path, answer)
+        return answer.get("data")
+
+    def admin(self) -> str:
+        return str(self.call("/auth/get_admin_token", {"secret": self.secret, "userID": "imAdmin"})["token"])
+
+
 class Node:
     name: str
     modules: str

@@ -16,110 +16,38 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from openim_cluster_harness import (
-    ROOT,
     SHARED_POSTGRES_ADMIN_DSN,
     SHARED_REDIS_URL,
+    RestartableServer,
     drop_redis_prefix,
-    free_port,
     fresh_database,
 )
 
 pytestmark = pytest.mark.timeout(240)
 
 FIRST_SEND_LIMIT_S = 3.0  # the default lease_ttl is 10 s: a stall on a lease shows as 10 s or more
-READY_LIMIT_S = 40.0
 
 
-class Server:
-    """One ``python -m openim serve`` on a config without node_id; stopped by its own pid only."""
+class Server(RestartableServer):
+    """The server under test: a config without node_id (the default one is what is tested)."""
 
     def __init__(self, base: Path, storage: str) -> None:
-        self.base = base
-        self.secret = f"restart-secret-{secrets.token_hex(12)}"
-        self.api_port = free_port()
         self.key_prefix = f"openim-restart-{secrets.token_hex(5)}:"
-        self.config = base / "config.yaml"
-        self.config.write_text(
-            f'secret: "{self.secret}"\n'
-            f'data_dir: "{base / "data"}"\n'
-            "shutdown_timeout: 5s\n"
-            f"api: {{host: 127.0.0.1, port: {self.api_port}}}\n"
-            f"gateway: {{host: 127.0.0.1, port: {free_port()}}}\n"
-            f"ops: {{host: 127.0.0.1, port: {free_port()}}}\n"
-            + storage.replace("PREFIX", self.key_prefix)
-            + "log: {format: json}\n",
-            encoding="utf-8",
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENIM_")}
-        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        self.starts += 1
-        with (self.base / f"server-{self.starts}.log").open("wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "openim", "serve", "-c", str(self.config)],
-                cwd=self.base, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        deadline = time.monotonic() + READY_LIMIT_S
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"the server exited:\n{self.log()}"
-            with contextlib.suppress(OSError), urllib.request.urlopen(self.url + "/readyz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-            time.sleep(0.1)
-        pytest.fail(f"not ready after {READY_LIMIT_S:g}s:\n{self.log()}")
-
-    def stop(self, signum: int) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signum)
-        self.proc.wait(30)
-
-    def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(30)
-
-    def log(self) -> str:
-        return (self.base / f"server-{self.starts}.log").read_text(errors="replace")[-6000:]
+        super().__init__(base, "shutdown_timeout: 5s\n" + storage.replace("PREFIX", self.key_prefix))
 
     def node_id(self) -> str:
         for line in self.log().splitlines():
             if '"event": "starting"' in line:
                 return str(json.loads(line)["node_id"])
         raise AssertionError(f"no starting line:\n{self.log()}")
-
-    def call(self, path: str, body: Any, token: str = "", timeout: float = 30) -> Any:
-        req = urllib.request.Request(
-            self.url + path,
-            data=json.dumps(body).encode(),
-            headers={"operationID": f"t-restart-{time.time_ns()}", "token": token, "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            answer = json.load(resp)
-        assert answer["errCode"] == 0, (path, answer)
-        return answer.get("data")
-
-    def admin(self) -> str:
-        return str(self.call("/auth/get_admin_token", {"secret": self.secret, "userID": "imAdmin"})["token"])
 
     def send(self, token: str, n: int) -> float:
         """Send one message over REST; the seconds until it was acknowledged."""
@@ -128,7 +56,7 @@ class Server:
             "/msg/send_msg",
             {"sendID": "ann", "recvID": "ben", "senderPlatformID": 5, "content": {"content": f"message {n}"},
              "contentType": 101, "sessionType": 1},
-            token,
+            token=token,
         )  # fmt: skip
         return time.monotonic() - start
 
@@ -161,7 +89,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
 def test_first_send_after_a_restart_is_not_held_by_the_old_leases(server: Server, signum: int) -> None:
     server.start()
     token = server.admin()
-    server.call("/user/user_register", {"users": [{"userID": u, "nickname": u} for u in ("ann", "ben")]}, token)
+    server.call("/user/user_register", {"users": [{"userID": u, "nickname": u} for u in ("ann", "ben")]}, token=token)
     server.send(token, 0)
     first_id = server.node_id()
     server.stop(signum)

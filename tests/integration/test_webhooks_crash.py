@@ -11,11 +11,8 @@ its own pending entries again at once instead of waiting for their lease to run 
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,14 +24,12 @@ import pytest
 from tests.cluster.openim_cluster_harness import (
     SHARED_POSTGRES_ADMIN_DSN,
     SHARED_REDIS_URL,
+    RestartableServer,
     drop_redis_prefix,
-    free_port,
     fresh_database,
 )
 from tests.integration.webhook_receiver import CONTINUE, Receiver, running_receiver
 
-ROOT = Path(__file__).resolve().parents[2]
-READY_LIMIT_S = 40.0
 CALLBACKS = 12
 COMMAND = "callbackAfterAddFriendCommand"
 
@@ -44,79 +39,15 @@ CLUSTER = (
 )
 
 
-class Server:
-    """One ``python -m openim serve`` with after-callbacks on; stopped by its own pid only."""
+class Server(RestartableServer):
+    """The server under test, with after-callbacks on (afterAddFriend) and a patient retry policy."""
 
-    def __init__(self, base: Path, storage: str, receiver_url: str, secret: str = "") -> None:
-        base.mkdir(parents=True, exist_ok=True)
-        self.base = base
-        self.secret = secret or f"crash-secret-{secrets.token_hex(12)}"
-        self.api_port = free_port()
-        self.config = base / "config.yaml"
-        self.config.write_text(
-            f'secret: "{self.secret}"\n'
-            f'data_dir: "{base / "data"}"\n'
-            f"api: {{host: 127.0.0.1, port: {self.api_port}}}\n"
-            f"gateway: {{host: 127.0.0.1, port: {free_port()}}}\n"
-            f"ops: {{host: 127.0.0.1, port: {free_port()}}}\n"
+    def __init__(self, base: Path, storage: str, receiver_url: str) -> None:
+        hooks = (
             f"webhooks: {{url: '{receiver_url}', enable: [afterAddFriend], timeout: 2s, after_attempts: 100, "
-            "after_backoff: 100ms, after_backoff_max: 300ms}\n" + storage + "log: {format: json}\n",
-            encoding="utf-8",
+            "after_backoff: 100ms, after_backoff_max: 300ms}\n"
         )
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENIM_")}
-        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        self.starts += 1
-        with (self.base / f"server-{self.starts}.log").open("wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "openim", "serve", "-c", str(self.config)],
-                cwd=self.base, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        deadline = time.monotonic() + READY_LIMIT_S
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"the server exited:\n{self.log()}"
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.1)
-        pytest.fail(f"not ready after {READY_LIMIT_S:g}s:\n{self.log()}")
-
-    def kill9(self) -> None:
-        self.stop(signal.SIGKILL)
-
-    def stop(self, signum: int) -> int:
-        """Signal the process this test started (its pid only); its exit code."""
-        assert self.proc is not None
-        self.proc.send_signal(signum)
-        return self.proc.wait(30)
-
-    def close(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(15)
-
-    def log(self) -> str:
-        return (self.base / f"server-{self.starts}.log").read_text(errors="replace")[-6000:]
-
-    def call(self, path: str, body: Any, *, token: str = "", operation_id: str = "") -> Any:
-        headers = {"operationID": operation_id or f"t-crash-{time.time_ns()}", "token": token}
-        answer = httpx.post(self.url + path, json=body, headers=headers, timeout=30).json()
-        assert answer["errCode"] == 0, (path, answer)
-        return answer.get("data")
-
-    def admin(self) -> str:
-        return str(self.call("/auth/get_admin_token", {"secret": self.secret, "userID": "imAdmin"})["token"])
+        super().__init__(base, hooks + storage, name="crash")
 
 
 @pytest.fixture
