@@ -93,6 +93,8 @@ def _text_of(body: dict[str, Any]) -> str:
 
 
 def _online_push_rule(_: str, body: dict[str, Any]) -> Answer:
+    if "slowpush" in _text_of(body):
+        return 200, CONTINUE, SLOW
     return (200, _block(5301), 0.0) if "nopush" in _text_of(body) else (200, CONTINUE, 0.0)
 
 
@@ -100,6 +102,8 @@ def _group_push_rule(_: str, body: dict[str, Any]) -> Answer:
     text = _text_of(body)
     if text.startswith("onlyto:"):  # "onlyto:<userID>": push to that member alone
         return 200, {**CONTINUE, "userIDList": [text.split(":", 1)[1], "not-a-member"]}, 0.0
+    if "slowpush" in text:
+        return 200, CONTINUE, SLOW
     return (200, _block(5302), 0.0) if "nopush" in text else (200, CONTINUE, 0.0)
 
 
@@ -107,6 +111,8 @@ def _conversation_rule(_: str, body: dict[str, Any]) -> Answer:
     owner = body["ownerUserId"] or body.get("groupId", "")
     if "cblk" in owner:
         return 200, _block(5401), 0.0
+    if "cslow" in owner:  # too late: the answer's settings must not be applied
+        return 200, {**CONTINUE, "isPinned": True, "ex": "too late"}, SLOW
     if "cpin" in owner or "cgrp" in owner:
         return 200, {**CONTINUE, "isPinned": True, "ex": "conv by hook", "recvMsgOpt": None}, 0.0
     return 200, CONTINUE, 0.0
@@ -565,3 +571,39 @@ async def test_before_group_online_push(server: ServerProcess, receiver: Receive
                  lambda b: b["groupID"] == group_id and "to all" in b["content"])
     assert (call.body["platformID"], call.body["sendID"], call.body["contentType"]) == (WEB, owner, 101)
     assert call.body["seq"] > 0 and call.body["sessionType"] == 3 and "userIDList" not in call.body
+
+
+@pytest.mark.trio
+async def test_slow_push_callbacks_time_out(server: ServerProcess, receiver: Receiver, admin: str, mode: str) -> None:
+    """A push callback slower than the timeout: the push is skipped (fail closed) or made (fail open); the
+    send itself never waits for it."""
+    alice, bob, carol = _register(server, admin, "sa", "sb", "sc")
+    group_id = _group(server, admin, alice, [carol])
+    async with _listening(server, bob) as to_bob, _listening(server, carol) as to_carol:
+        took = await trio.to_thread.run_sync(
+            lambda: _timed(lambda: (_send(server, admin, alice, "slowpush one", recv_id=bob), "")))
+        assert took[1] < 1.0, f"the send waited {took[1]:.2f}s for the push callback"
+        await trio.to_thread.run_sync(lambda: _send(server, admin, alice, "slowpush group", group_id=group_id))
+        await trio.to_thread.run_sync(lambda: _send(server, admin, alice, "after the slow ones", recv_id=bob))
+        await _settle(to_bob, "slowpush one", wait=SLOW + 1.5)
+        await _settle(to_carol, "slowpush group", wait=SLOW + 1.5)
+        await _settle(to_bob, "after the slow ones", wait=SLOW + 1.5)
+    pushed = mode == "fail_open"
+    assert ("slowpush one" in to_bob, "slowpush group" in to_carol) == (pushed, pushed), (to_bob, to_carol)
+    assert "after the slow ones" in to_bob
+    _wait(receiver, "callbackBeforeOnlinePushCommand", lambda b: "slowpush one" in b["content"])
+    _wait(receiver, "callbackBeforeGroupOnlinePushCommand", lambda b: "slowpush group" in b["content"])
+
+
+def test_a_slow_conversation_callback_changes_nothing_and_holds_nothing(
+    server: ServerProcess, receiver: Receiver, admin: str
+) -> None:
+    alice, late = _register(server, admin, "cfree", "cslow")
+    conv = single_conversation_id(alice, late)
+    _, took = _timed(lambda: (_send(server, admin, alice, "first to a slow hook", recv_id=late), ""))
+    assert took < 1.0, f"the send waited {took:.2f}s for the conversation callback"
+    receiver.wait_for("callbackBeforeCreateSingleChatConversationsCommand",
+                      lambda b: b["conversationId"] == conv and b["ownerUserId"] == late, timeout=5)
+    time.sleep(SLOW + 0.5)  # the answer has come, too late
+    row = _conversation(server, admin, late, conv)
+    assert (row["isPinned"], row["ex"]) == (False, ""), row
