@@ -247,11 +247,11 @@ class RestartableServer:
 
     READY_LIMIT_S = 40.0
 
-    def __init__(self, base: Path, settings: str, *, name: str = "restart") -> None:
+    def __init__(self, base: Path, settings: str, *, name: str = "restart", secret: str = "") -> None:
         base.mkdir(parents=True, exist_ok=True)
         self.base = base
         self.name = name
-        self.secret = f"{name}-secret-{secrets.token_hex(12)}"
+        self.secret = secret or f"{name}-secret-{secrets.token_hex(12)}"
         self.api_port = free_port()
         self.config = base / "config.yaml"
         self.config.write_text(
@@ -294,6 +294,9 @@ class RestartableServer:
         assert self.proc is not None
         self.proc.send_signal(signum)
         return self.proc.wait(30)
+
+    def kill9(self) -> None:
+        self.stop(signal.SIGKILL)
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

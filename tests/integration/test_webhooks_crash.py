@@ -42,12 +42,12 @@ CLUSTER = (
 class Server(RestartableServer):
     """The server under test, with after-callbacks on (afterAddFriend) and a patient retry policy."""
 
-    def __init__(self, base: Path, storage: str, receiver_url: str) -> None:
+    def __init__(self, base: Path, storage: str, receiver_url: str, secret: str = "") -> None:
         hooks = (
             f"webhooks: {{url: '{receiver_url}', enable: [afterAddFriend], timeout: 2s, after_attempts: 100, "
             "after_backoff: 100ms, after_backoff_max: 300ms}\n"
         )
-        super().__init__(base, hooks + storage, name="crash")
+        super().__init__(base, hooks + storage, name="crash", secret=secret)
 
 
 @pytest.fixture
