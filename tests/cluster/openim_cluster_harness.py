@@ -239,7 +239,6 @@ def drop_redis_prefix(url: str, prefix: str) -> None:
 # -- the cluster's processes ------------------------------------------------------------------------------
 
 
-@dataclass
 class RestartableServer:
     """One ``python -m openim serve`` on a config of its own, started again on the same config and data
     (tests of restarts and crashes); signalled and stopped by its own pid only. ``settings`` are YAML lines
@@ -317,6 +316,7 @@ class RestartableServer:
         return str(self.call("/auth/get_admin_token", {"secret": self.secret, "userID": "imAdmin"})["token"])
 
 
+@dataclass
 class Node:
     name: str
     modules: str
