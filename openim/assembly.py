@@ -17,15 +17,19 @@ if TYPE_CHECKING:
     from openim.hook_queue import HookQueue
     from openim.internode.inbox import NodeInbox
     from openim.node import Node
+    from openim.pipeline.msg import SendService
     from openim.pipeline.push import LocalDelivery
     from openim.runtime import Module
+    from openim.services.groups.directory import GroupDirectory
+    from openim.services.relation_rules import RelationRules
+    from openim.ttl_cache import CacheRegistry
+    from openim.webhooks.dispatcher import Webhooks
 
 
 def build_services(node: Node) -> Services:
     from openim.internode.inbox import NodeInbox
     from openim.objects import ObjectService, make_backend
     from openim.offline_push.devices import DeviceRegistry
-    from openim.pipeline.msg import SendService
     from openim.services import field_limits
     from openim.services.admin_reports import AdminReports
     from openim.services.client_configs import ClientConfigService
@@ -40,7 +44,6 @@ def build_services(node: Node) -> Services:
     from openim.services.profiles import ProfileService
     from openim.services.relation_rules import RelationRules
     from openim.services.relations import RelationService
-    from openim.services.send_rules import SendRules
     from openim.services.sessions import SessionService
     from openim.services.sync import SyncService
     from openim.services.tokens import TokenService
@@ -48,7 +51,6 @@ def build_services(node: Node) -> Services:
     from openim.services.users import UserService
     from openim.ttl_cache import CacheRegistry
     from openim.webhooks.dispatcher import Webhooks
-    from openim.webhooks.messages import MESSAGE_HOOKS, MessageHooks
 
     cfg = node.config
     field_limits.configure(cfg.field_limits)
@@ -64,13 +66,7 @@ def build_services(node: Node) -> Services:
     hooked = webhooks if webhooks.active else None  # nothing to call: the send path pays nothing
     relation_rules = RelationRules(node.store, cfg.messaging, caches)
     group_directory = GroupDirectory(node.store, caches)
-    send = SendService(
-        store=node.store, sends=pipeline.sends, pushes=pipeline.pushes, replies=pipeline.replies,
-        in_process=pipeline.in_process, node_id=node.node_id, messaging=cfg.messaging, metrics=node.metrics,
-        caches=caches, policy=SendRules(relation_rules, group_directory),
-        # Only with a message callback enabled: with hooks the send path leaves its fast path.
-        hooks=MessageHooks(webhooks) if any(webhooks.enabled(h) for h in MESSAGE_HOOKS) else None,
-    )
+    send = build_send(node, pipeline, caches, webhooks, relation_rules, group_directory)
     users = UserService(node.store, cfg.auth, send, webhooks=hooked)  # drops the send path's copy of a user it changes
     notifier = Notifier(send)
     sync = SyncService(node.store)
@@ -109,6 +105,28 @@ def build_services(node: Node) -> Services:
 
         services.coherence = CacheCoherence(node.bus, node.node_id, inbox, caches)
     return services
+
+
+def build_send(
+    node: Node,
+    pipeline: Pipeline,
+    caches: CacheRegistry,
+    webhooks: Webhooks,
+    relation_rules: RelationRules,
+    group_directory: GroupDirectory,
+) -> SendService:
+    """The msg stage's front (SendService): its rules read the relation lists and the group directory."""
+    from openim.pipeline.msg import SendService
+    from openim.services.send_rules import SendRules
+    from openim.webhooks.messages import MESSAGE_HOOKS, MessageHooks
+
+    return SendService(
+        store=node.store, sends=pipeline.sends, pushes=pipeline.pushes, replies=pipeline.replies,
+        in_process=pipeline.in_process, node_id=node.node_id, messaging=node.config.messaging,
+        metrics=node.metrics, caches=caches, policy=SendRules(relation_rules, group_directory),
+        # Only with a message callback enabled: with hooks the send path leaves its fast path.
+        hooks=MessageHooks(webhooks) if any(webhooks.enabled(h) for h in MESSAGE_HOOKS) else None,
+    )
 
 
 def hook_queue(node: Node) -> HookQueue:
