@@ -85,7 +85,7 @@ def test_form_upload_end_to_end(server: ServerProcess, alice: tuple[str, str]) -
     # Completed once: the session is gone, and its form with it.
     again = _env(server, "/object/complete_form_data", {"id": form["id"]}, token)
     assert again["errCode"] == 1701
-    assert _post(form, data).status_code == 404
+    assert _post(form, b"x").status_code == 404  # (the answer does not depend on the body)
 
     # The blob was hashed as the SDK hashes: a multipart upload of the same bytes is instant.
     md5s = [hashlib.md5(data[i : i + 5 * MIB]).hexdigest() for i in range(0, len(data), 5 * MIB)]
