@@ -217,7 +217,7 @@ def _send_path_modules(node: Node, services: Services, gateway: LocalDelivery | 
             node.config.offline_push,
             services.devices,
             webhooks=services.webhooks,
-            audience=services.conversations.offline_push_user_ids,
+            muted_owners=services.conversations.muted_owners,
         )
     push_stage = None
     gate = None

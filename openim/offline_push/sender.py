@@ -38,8 +38,8 @@ log = get_log("offline_push")
 
 QUEUE_SIZE = 10_000
 
-# (conversation ID, user IDs) -> those of them who want offline pushes in that conversation
-PushAudience = Callable[[str, Sequence[str]], Awaitable[list[str]]]
+# conversation ID -> the users whose row for it turns offline pushes down (recvMsgOpt 1 or 2)
+MutedOwners = Callable[[str], Awaitable[Sequence[str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +63,10 @@ class OfflinePusher:
         *,
         provider: PushProvider | None = None,
         webhooks: Webhooks | None = None,
-        audience: PushAudience | None = None,
+        muted_owners: MutedOwners | None = None,
     ) -> None:
         self._cfg = cfg
-        self._audience = audience  # None: no group member muted anything (tests of the providers)
+        self._muted_owners = muted_owners  # None: no group member muted anything (tests of the providers)
         self._provider: PushProvider | None = provider  # None: built from cfg at start (tests pass one)
         self._devices = devices
         self._webhooks = webhooks
@@ -164,13 +164,17 @@ class OfflinePusher:
         if provider is None:
             raise RuntimeError("offline push is not started")
         plans: list[tuple[sdkws_pb2.MsgData, list[str]]] = []
+        muted: dict[str, frozenset[str]] = {}  # per group conversation, asked once per batch
         for item in batch:
             msg = sdkws_pb2.MsgData.FromString(item.msg)
             if not self._wanted(msg):
                 continue
             users = [u for u in dict.fromkeys(item.user_ids) if u != msg.sendID]
-            if users and msg.sessionType == SessionType.READ_GROUP and self._audience is not None:
-                users = await self._audience(conversation_id_for_msg(msg), users)
+            if users and msg.sessionType == SessionType.READ_GROUP and self._muted_owners is not None:
+                conversation_id = conversation_id_for_msg(msg)
+                if conversation_id not in muted:
+                    muted[conversation_id] = frozenset(await self._muted_owners(conversation_id))
+                users = [u for u in users if u not in muted[conversation_id]]
             users = await self._filter_by_hook(msg, users, item.operation_id) if users else users
             if users:
                 plans.append((msg, users))

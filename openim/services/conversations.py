@@ -497,8 +497,12 @@ class ConversationService:
         all); a user with option 1 (receive nothing) or 2 (no notification) gets no offline push."""
         if not user_ids:
             return []
-        muted = set(await self._store.get_muted_owners(conversation_id))
+        muted = set(await self.muted_owners(conversation_id))
         return [u for u in dict.fromkeys(user_ids) if u not in muted]
+
+    async def muted_owners(self, conversation_id: str) -> list[str]:
+        """The users whose row for the conversation turns its offline pushes down (recvMsgOpt 1 or 2)."""
+        return await self._store.get_muted_owners(conversation_id)
 
     async def pinned_ids(self, owner: str) -> list[str]:
         return [r.conversation_id for r in await self.rows(owner) if r.is_pinned]
