@@ -20,6 +20,7 @@ import trio_websocket
 from openim.wire.envelope import encode_request
 from openim.wire.pb import push_pb2
 from tests.integration.conftest import ROOT, ServerProcess, free_port
+from tests.integration.offline_push_calls import register_users, send_text
 from tests.integration.webhook_receiver import Receiver, running_receiver
 
 WEB, IOS = 5, 1
@@ -40,31 +41,7 @@ def server_extra_config(gateway: Receiver) -> str:
 
 @pytest.fixture(scope="module")
 def users(server: ServerProcess) -> dict[str, str]:
-    suffix = str(time.time_ns())[-9:]
-    ids = {role: f"op{role}{suffix}" for role in ("alice", "bob", "carol")}
-    server.call(
-        "/user/user_register",
-        {"users": [{"userID": u, "nickname": r} for r, u in ids.items()]},
-        token=server.admin_token(),
-    )
-    return ids
-
-
-def send_text(server: ServerProcess, send_id: str, recv_id: str, text: str) -> None:
-    server.call(
-        "/msg/send_msg",
-        {
-            "sendID": send_id,
-            "recvID": recv_id,
-            "senderPlatformID": WEB,
-            "senderNickname": "Alice",
-            "content": {"content": text},
-            "contentType": 101,
-            "sessionType": 1,
-            "offlinePushInfo": {"title": "New message", "desc": text},
-        },
-        token=server.admin_token(),
-    )
+    return register_users(server, "op")
 
 
 def pushed(gateway: Receiver, text: str) -> list[dict[str, object]]:

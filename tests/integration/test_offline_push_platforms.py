@@ -5,7 +5,6 @@ dead are forgotten, so the next message is not pushed to them."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 pytest.importorskip("cryptography", reason="FCM and APNs sign their tokens (needs cryptography)")
 
 from tests.integration.conftest import ServerProcess
+from tests.integration.offline_push_calls import register_users, send_text
 from tests.integration.push_standins import (
     APNS_KEY_ID,
     APNS_TEAM_ID,
@@ -49,14 +49,7 @@ def server_extra_config(services: tuple[PushServices, PushCredentials]) -> str:
 
 @pytest.fixture(scope="module")
 def users(server: ServerProcess) -> dict[str, str]:
-    suffix = str(time.time_ns())[-9:]
-    ids = {role: f"pp{role}{suffix}" for role in ("alice", "bob", "carol")}
-    server.call(
-        "/user/user_register",
-        {"users": [{"userID": u, "nickname": r} for r, u in ids.items()]},
-        token=server.admin_token(),
-    )
-    return ids
+    return register_users(server, "pp")
 
 
 def register_device(server: ServerProcess, user_id: str, platform_id: int, device_token: str) -> None:
@@ -64,22 +57,6 @@ def register_device(server: ServerProcess, user_id: str, platform_id: int, devic
         "/third/fcm_update_token",
         {"platformID": platform_id, "fcmToken": device_token, "account": user_id},
         token=server.user_token(user_id, platform_id),
-    )
-
-
-def send_text(server: ServerProcess, send_id: str, recv_id: str, text: str) -> None:
-    server.call(
-        "/msg/send_msg",
-        {
-            "sendID": send_id,
-            "recvID": recv_id,
-            "senderPlatformID": WEB,
-            "content": {"content": text},
-            "contentType": 101,
-            "sessionType": 1,
-            "offlinePushInfo": {"title": "New message", "desc": text},
-        },
-        token=server.admin_token(),
     )
 
 
